@@ -1,0 +1,138 @@
+//! Request and response bodies of the HTTP endpoints (see `docs/PROTOCOL.md`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{ExperienceStatus, QueueState, Stock};
+
+/// `201` answer to `POST /api/experiences/{experienceId}/join`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinResponse {
+    /// The new shopper's id.
+    pub consumer_id: String,
+    /// Signed claim to pass as `token` on every read endpoint.
+    pub token: String,
+    /// The shopper's state right after joining.
+    pub state: QueueState,
+}
+
+/// Body of every 4xx and 5xx answer: `{"error":{"code","message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error inside an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `bad_request`, `unauthorized`, `not_found`.
+    pub code: String,
+    /// A sentence for the developer reading the response.
+    pub message: String,
+}
+
+/// Body of `POST /api/experiences/{experienceId}/redeem`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemRequest {
+    /// The grant from the shopper's admission.
+    pub grant: String,
+}
+
+/// `200` answer to a first, valid redemption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedeemResponse {
+    /// The shopper the grant was issued to.
+    pub consumer_id: String,
+    /// The experience the grant belongs to.
+    pub experience_id: String,
+    /// When the grant was redeemed, in milliseconds since the Unix epoch.
+    pub redeemed_at: u64,
+}
+
+/// One row of the operator's queue list. Labels are anonymous: never a consumer id or token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueEntry {
+    /// 1-based place in line.
+    pub position: u64,
+    /// Anonymous label, stable for the shopper within the experience.
+    pub label: String,
+    /// When the shopper joined, in milliseconds since the Unix epoch.
+    pub joined_at: u64,
+}
+
+/// Answer to `GET /api/experiences/{experienceId}/entries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesPage {
+    /// Shoppers waiting in line in all.
+    pub total: u64,
+    /// The requested slice, in line order.
+    pub entries: Vec<QueueEntry>,
+}
+
+/// Body of `POST /api/admin/experiences`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateExperience {
+    /// Id used in every path; 1–64 characters of `[A-Za-z0-9_-]`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Units to hand out.
+    pub stock: u64,
+    /// Admissions per minute while open.
+    pub admission_rate_per_minute: f64,
+    /// Where admitted shoppers check out.
+    pub checkout_url: String,
+}
+
+/// Body of `PATCH /api/admin/experiences/{experienceId}`: every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchExperience {
+    /// New total stock; available stock moves by the same difference (never below zero).
+    pub stock: Option<u64>,
+    /// New admissions per minute.
+    pub admission_rate_per_minute: Option<f64>,
+    /// New status.
+    pub status: Option<ExperienceStatus>,
+}
+
+/// Body of `POST /api/admin/experiences/{experienceId}/admit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmitRequest {
+    /// How many shoppers to admit now, from the front of the line (bounded by stock).
+    pub count: u64,
+}
+
+/// Answer to the admin endpoints: the experience's configuration and live counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperienceSummary {
+    /// The experience's id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Current status.
+    pub status: ExperienceStatus,
+    /// Stock.
+    pub stock: Stock,
+    /// Configured admissions per minute.
+    pub admission_rate_per_minute: f64,
+    /// Admissions per minute actually observed recently.
+    pub observed_rate_per_minute: f64,
+    /// Where admitted shoppers check out.
+    pub checkout_url: String,
+    /// Shoppers waiting in line.
+    pub waiting: u64,
+    /// Admissions whose grant is still redeemable.
+    pub active_admissions: u64,
+    /// Grants redeemed.
+    pub redeemed: u64,
+    /// Grants that expired unused.
+    pub expired: u64,
+    /// Open SSE and WebSocket connections on this node.
+    pub connections: u64,
+}

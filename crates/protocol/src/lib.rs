@@ -1,0 +1,32 @@
+//! The livequeue wire protocol and the pure logic both ends need.
+//!
+//! # Layout
+//!
+//! - [`state`]: the consumer's view of the queue ([`QueueState`]) and its parts: stock, stage,
+//!   experience status, admission, cursor.
+//! - [`event`]: the named update events, their payloads, the SSE event id format and the
+//!   WebSocket envelopes.
+//! - [`api`]: request and response bodies of the HTTP endpoints, and the error body.
+//! - [`reducer`]: applies any message to a state, ordered by cursor, so that duplicated,
+//!   reordered or stale messages never move the state backwards.
+//!
+//! The crate has no runtime and no browser dependency: it builds for native targets and for
+//! `wasm32-unknown-unknown`, and everything in it is tested with plain `cargo test`.
+//! `docs/PROTOCOL.md` documents the same types; `tests/protocol_doc.rs` parses every JSON
+//! example in that file, so the document and the code cannot drift apart.
+
+pub mod api;
+pub mod event;
+pub mod reducer;
+pub mod state;
+
+pub use event::{
+    EventId, EventKind, PositionUpdate, ServerEvent, WsClientMessage, WsServerMessage,
+};
+pub use reducer::{Applied, FeedState, Resync};
+pub use state::{
+    Admission, AdmissionStatus, Cursor, ExperienceStatus, ExperienceView, QueueState, Stage, Stock,
+};
+
+/// The protocol version this crate speaks; bumped on any incompatible change to the wire.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,200 @@
+//! The consumer's view of the queue, as sent in full by every snapshot message.
+
+use serde::{Deserialize, Serialize};
+
+/// Position of an event in an experience's update stream.
+///
+/// `epoch` names one lifetime of the engine's memory: it changes when that memory is lost (a
+/// restart of the in-memory engine), so a client holding a cursor of another epoch knows that
+/// its state must be fetched again. It is a millisecond timestamp, so a later lifetime has a
+/// larger epoch, and it stays below 2^53 so JavaScript reads it exactly. `seq` counts the
+/// experience's broadcast events within the epoch, starting at 0 before the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Lifetime of the engine state this cursor belongs to.
+    pub epoch: u64,
+    /// Number of broadcast events of the experience within the epoch.
+    pub seq: u64,
+}
+
+/// Remaining and total stock of the experience's product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stock {
+    /// Units still to be handed out (neither reserved by an active admission nor sold).
+    pub available: u64,
+    /// Units the drop started with (as last set by the operator).
+    pub total: u64,
+}
+
+/// Whether the experience admits shoppers, as set by the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperienceStatus {
+    /// Shoppers join and are admitted at the configured rate.
+    Open,
+    /// Shoppers may join and keep their place, but nobody is admitted.
+    Paused,
+    /// The drop is over: nobody joins or is admitted.
+    Closed,
+}
+
+/// The experience as a shopper sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperienceView {
+    /// Display name chosen by the operator.
+    pub name: String,
+    /// Whether the experience admits shoppers now.
+    pub status: ExperienceStatus,
+}
+
+/// Lifecycle of one admission grant. It only moves forward: `active`, then `redeemed` or
+/// `expired`, which is what lets the reducer order admission messages of the same cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdmissionStatus {
+    /// The shopper may check out until `expiresAt`.
+    Active,
+    /// The shop's checkout has redeemed the grant.
+    Redeemed,
+    /// The grant was not redeemed in time; its unit went back to stock.
+    Expired,
+}
+
+/// The shopper's turn: a single-use grant the shop's checkout redeems.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Admission {
+    /// Opaque single-use grant, redeemed server to server by the shop's checkout.
+    pub grant: String,
+    /// When the grant stops being redeemable, in milliseconds since the Unix epoch.
+    pub expires_at: u64,
+    /// Where the shopper goes to buy; the widget appends the grant.
+    pub checkout_url: String,
+    /// Where the grant is in its lifecycle.
+    pub status: AdmissionStatus,
+}
+
+/// Where the shopper stands, derived from the rest of the state by [`QueueState::derive_stage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Waiting in line.
+    Queued,
+    /// Waiting, but the operator paused admissions.
+    Paused,
+    /// It is the shopper's turn: an active admission.
+    Admitted,
+    /// The shopper's grant was redeemed at checkout.
+    Completed,
+    /// The shopper's grant expired unused.
+    Expired,
+    /// Nothing left to hand out while the shopper waited.
+    SoldOut,
+    /// The operator closed the experience.
+    Closed,
+}
+
+/// Everything a shopper's widget shows, as sent by snapshot messages (`initial_state`,
+/// `state_refresh`, SSE's first message and `snapshot`, and the polling endpoint).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueState {
+    /// The experience this state belongs to.
+    pub experience_id: String,
+    /// The shopper this state belongs to.
+    pub consumer_id: String,
+    /// 1-based place in line; `None` once the shopper has left the line (admitted).
+    pub position: Option<u64>,
+    /// Estimated seconds until admission; `None` when unknown or not waiting.
+    pub estimated_wait_seconds: Option<u64>,
+    /// Where the shopper stands.
+    pub stage: Stage,
+    /// Remaining and total stock.
+    pub stock: Stock,
+    /// The experience's name and status.
+    pub experience: ExperienceView,
+    /// The shopper's admission, once there is one.
+    pub admission: Option<Admission>,
+    /// The experience's cursor this state reflects.
+    pub cursor: Cursor,
+    /// The server's clock when the state was made, in milliseconds since the Unix epoch; lets
+    /// the widget count an admission down against the server's time, not a skewed local clock.
+    pub server_time: u64,
+}
+
+impl QueueState {
+    /// The stage that the other fields imply. Both ends use this one rule, so the server's
+    /// `stage` field and the widget's after applying a delta always agree.
+    pub fn derive_stage(&self) -> Stage {
+        if let Some(admission) = &self.admission {
+            return match admission.status {
+                AdmissionStatus::Active => Stage::Admitted,
+                AdmissionStatus::Redeemed => Stage::Completed,
+                AdmissionStatus::Expired => Stage::Expired,
+            };
+        }
+        match self.experience.status {
+            ExperienceStatus::Closed => Stage::Closed,
+            _ if self.stock.available == 0 => Stage::SoldOut,
+            ExperienceStatus::Paused => Stage::Paused,
+            ExperienceStatus::Open => Stage::Queued,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> QueueState {
+        QueueState {
+            experience_id: "e".into(),
+            consumer_id: "c".into(),
+            position: Some(3),
+            estimated_wait_seconds: Some(30),
+            stage: Stage::Queued,
+            stock: Stock {
+                available: 5,
+                total: 10,
+            },
+            experience: ExperienceView {
+                name: "E".into(),
+                status: ExperienceStatus::Open,
+            },
+            admission: None,
+            cursor: Cursor { epoch: 1, seq: 0 },
+            server_time: 0,
+        }
+    }
+
+    #[test]
+    fn an_active_admission_wins_over_sold_out_and_closed() {
+        let mut s = state();
+        s.stock.available = 0;
+        s.experience.status = ExperienceStatus::Closed;
+        s.admission = Some(Admission {
+            grant: "g".into(),
+            expires_at: 1,
+            checkout_url: "/".into(),
+            status: AdmissionStatus::Active,
+        });
+        assert_eq!(s.derive_stage(), Stage::Admitted);
+    }
+
+    #[test]
+    fn no_stock_while_waiting_is_sold_out_and_closing_wins_over_it() {
+        let mut s = state();
+        s.stock.available = 0;
+        assert_eq!(s.derive_stage(), Stage::SoldOut);
+        s.experience.status = ExperienceStatus::Closed;
+        assert_eq!(s.derive_stage(), Stage::Closed);
+    }
+
+    #[test]
+    fn paused_experience_shows_paused_stage() {
+        let mut s = state();
+        s.experience.status = ExperienceStatus::Paused;
+        assert_eq!(s.derive_stage(), Stage::Paused);
+    }
+}
