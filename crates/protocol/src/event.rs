@@ -22,6 +22,14 @@ pub struct PositionUpdate {
     pub estimated_wait_seconds: Option<u64>,
 }
 
+/// Payload of the SSE `heartbeat` event: proof of life, with the server's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Heartbeat {
+    /// The server's clock, in milliseconds since the Unix epoch.
+    pub server_time: u64,
+}
+
 /// The names of the update events, as they appear on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {

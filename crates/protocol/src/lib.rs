@@ -21,7 +21,7 @@ pub mod reducer;
 pub mod state;
 
 pub use event::{
-    EventId, EventKind, PositionUpdate, ServerEvent, WsClientMessage, WsServerMessage,
+    EventId, EventKind, Heartbeat, PositionUpdate, ServerEvent, WsClientMessage, WsServerMessage,
 };
 pub use reducer::{Applied, FeedState, Resync};
 pub use state::{

@@ -1,0 +1,78 @@
+//! Every JSON example in `docs/PROTOCOL.md` parses as the type its fence names, and
+//! serializes back to the same JSON value: the document and the code cannot drift apart.
+
+use livequeue_protocol::api::{
+    AdmitRequest, CreateExperience, EntriesPage, ErrorBody, ExperienceSummary, JoinResponse,
+    PatchExperience, RedeemRequest, RedeemResponse,
+};
+use livequeue_protocol::event::Heartbeat;
+use livequeue_protocol::{
+    Admission, Cursor, ExperienceView, PositionUpdate, QueueState, Stock, WsClientMessage,
+    WsServerMessage,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+const DOC: &str = include_str!("../../../docs/PROTOCOL.md");
+
+/// The `(type name, json text)` of every fenced block whose info string is `json TypeName`.
+fn examples() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = DOC.lines();
+    while let Some(line) = lines.next() {
+        let Some(info) = line.trim().strip_prefix("```json") else { continue };
+        let name = info.trim().to_string();
+        let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        out.push((name, body.join("\n")));
+    }
+    out
+}
+
+fn round_trip<T: DeserializeOwned + Serialize>(name: &str, json: &str) {
+    let value: Value = serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("{name} example is not JSON: {e}\n{json}"));
+    let parsed: T = serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("{name} example does not parse as {name}: {e}\n{json}"));
+    let back = serde_json::to_value(&parsed).expect("serializes");
+    assert_eq!(back, value, "{name} example does not serialize back to itself");
+}
+
+#[test]
+fn every_documented_example_round_trips_through_its_type() {
+    let examples = examples();
+    assert!(examples.len() >= 20, "expected the doc's examples, found {}", examples.len());
+    for (name, json) in &examples {
+        match name.as_str() {
+            "Cursor" => round_trip::<Cursor>(name, json),
+            "QueueState" => round_trip::<QueueState>(name, json),
+            "PositionUpdate" => round_trip::<PositionUpdate>(name, json),
+            "Stock" => round_trip::<Stock>(name, json),
+            "Admission" => round_trip::<Admission>(name, json),
+            "ExperienceView" => round_trip::<ExperienceView>(name, json),
+            "Heartbeat" => round_trip::<Heartbeat>(name, json),
+            "WsServerMessage" => round_trip::<WsServerMessage>(name, json),
+            "WsClientMessage" => round_trip::<WsClientMessage>(name, json),
+            "JoinResponse" => round_trip::<JoinResponse>(name, json),
+            "RedeemRequest" => round_trip::<RedeemRequest>(name, json),
+            "RedeemResponse" => round_trip::<RedeemResponse>(name, json),
+            "EntriesPage" => round_trip::<EntriesPage>(name, json),
+            "CreateExperience" => round_trip::<CreateExperience>(name, json),
+            "PatchExperience" => round_trip::<PatchExperience>(name, json),
+            "AdmitRequest" => round_trip::<AdmitRequest>(name, json),
+            "ExperienceSummary" => round_trip::<ExperienceSummary>(name, json),
+            "ErrorBody" => round_trip::<ErrorBody>(name, json),
+            other => panic!("docs/PROTOCOL.md names type `{other}`, which this test does not know"),
+        }
+    }
+}
+
+#[test]
+fn documented_queue_states_have_the_stage_their_fields_imply() {
+    for (name, json) in examples() {
+        if name == "QueueState" {
+            let state: QueueState = serde_json::from_str(&json).expect("parses");
+            assert_eq!(state.stage, state.derive_stage(), "documented stage disagrees:\n{json}");
+        }
+    }
+}
