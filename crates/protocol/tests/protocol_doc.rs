@@ -21,7 +21,9 @@ fn examples() -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut lines = DOC.lines();
     while let Some(line) = lines.next() {
-        let Some(info) = line.trim().strip_prefix("```json") else { continue };
+        let Some(info) = line.trim().strip_prefix("```json") else {
+            continue;
+        };
         let name = info.trim().to_string();
         let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
         out.push((name, body.join("\n")));
@@ -35,13 +37,20 @@ fn round_trip<T: DeserializeOwned + Serialize>(name: &str, json: &str) {
     let parsed: T = serde_json::from_value(value.clone())
         .unwrap_or_else(|e| panic!("{name} example does not parse as {name}: {e}\n{json}"));
     let back = serde_json::to_value(&parsed).expect("serializes");
-    assert_eq!(back, value, "{name} example does not serialize back to itself");
+    assert_eq!(
+        back, value,
+        "{name} example does not serialize back to itself"
+    );
 }
 
 #[test]
 fn every_documented_example_round_trips_through_its_type() {
     let examples = examples();
-    assert!(examples.len() >= 20, "expected the doc's examples, found {}", examples.len());
+    assert!(
+        examples.len() >= 20,
+        "expected the doc's examples, found {}",
+        examples.len()
+    );
     for (name, json) in &examples {
         match name.as_str() {
             "Cursor" => round_trip::<Cursor>(name, json),
@@ -72,7 +81,11 @@ fn documented_queue_states_have_the_stage_their_fields_imply() {
     for (name, json) in examples() {
         if name == "QueueState" {
             let state: QueueState = serde_json::from_str(&json).expect("parses");
-            assert_eq!(state.stage, state.derive_stage(), "documented stage disagrees:\n{json}");
+            assert_eq!(
+                state.stage,
+                state.derive_stage(),
+                "documented stage disagrees:\n{json}"
+            );
         }
     }
 }

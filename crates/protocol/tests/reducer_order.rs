@@ -17,16 +17,28 @@ fn initial() -> QueueState {
         position: Some(50),
         estimated_wait_seconds: Some(100),
         stage: Stage::Queued,
-        stock: Stock { available: 20, total: 20 },
-        experience: ExperienceView { name: "Demo".into(), status: ExperienceStatus::Open },
+        stock: Stock {
+            available: 20,
+            total: 20,
+        },
+        experience: ExperienceView {
+            name: "Demo".into(),
+            status: ExperienceStatus::Open,
+        },
         admission: None,
-        cursor: Cursor { epoch: EPOCH, seq: 0 },
+        cursor: Cursor {
+            epoch: EPOCH,
+            seq: 0,
+        },
         server_time: 0,
     }
 }
 
 fn event(event: ServerEvent, seq: u64) -> FeedMessage {
-    FeedMessage::Event { event, cursor: Some(Cursor { epoch: EPOCH, seq }) }
+    FeedMessage::Event {
+        event,
+        cursor: Some(Cursor { epoch: EPOCH, seq }),
+    }
 }
 
 /// What the server can do between two messages.
@@ -97,7 +109,10 @@ fn server_messages(steps: &[Step]) -> Vec<FeedMessage> {
             Step::Status(status) => {
                 seq += 1;
                 state.experience.status = *status;
-                out.push(event(ServerEvent::ExperienceUpdate(state.experience.clone()), seq));
+                out.push(event(
+                    ServerEvent::ExperienceUpdate(state.experience.clone()),
+                    seq,
+                ));
             }
             Step::Redeem => {
                 if let Some(admission) = &mut state.admission {
@@ -180,17 +195,32 @@ proptest! {
 fn a_duplicate_update_is_reported_stale_and_changes_nothing() {
     let mut feed = FeedState::new();
     feed.apply(FeedMessage::Snapshot(initial()));
-    let update = event(ServerEvent::StockUpdate(Stock { available: 19, total: 20 }), 1);
+    let update = event(
+        ServerEvent::StockUpdate(Stock {
+            available: 19,
+            total: 20,
+        }),
+        1,
+    );
     assert!(feed.apply(update.clone()).changed);
     let again = feed.apply(update);
-    assert!(again.stale && !again.changed, "a replayed update must be dropped: {again:?}");
+    assert!(
+        again.stale && !again.changed,
+        "a replayed update must be dropped: {again:?}"
+    );
 }
 
 #[test]
 fn a_jump_in_broadcast_seq_asks_for_a_resync() {
     let mut feed = FeedState::new();
     feed.apply(FeedMessage::Snapshot(initial()));
-    let applied = feed.apply(event(ServerEvent::StockUpdate(Stock { available: 5, total: 20 }), 3));
+    let applied = feed.apply(event(
+        ServerEvent::StockUpdate(Stock {
+            available: 5,
+            total: 20,
+        }),
+        3,
+    ));
     assert_eq!(applied.resync, Some(Resync::Gap { last: 0, got: 3 }));
 }
 
@@ -198,9 +228,15 @@ fn a_jump_in_broadcast_seq_asks_for_a_resync() {
 fn private_events_do_not_count_as_gaps() {
     let mut feed = FeedState::new();
     feed.apply(FeedMessage::Snapshot(initial()));
-    let update = PositionUpdate { position: 40, estimated_wait_seconds: Some(80) };
+    let update = PositionUpdate {
+        position: 40,
+        estimated_wait_seconds: Some(80),
+    };
     let applied = feed.apply(event(ServerEvent::PositionUpdate(update), 1));
-    assert_eq!(applied.resync, None, "a private event at the next seq is no gap");
+    assert_eq!(
+        applied.resync, None,
+        "a private event at the next seq is no gap"
+    );
     assert_eq!(feed.state().unwrap().position, Some(40));
 }
 
@@ -208,16 +244,35 @@ fn private_events_do_not_count_as_gaps() {
 fn an_update_from_a_newer_epoch_asks_for_a_resync_and_a_newer_snapshot_replaces_all() {
     let mut feed = FeedState::new();
     feed.apply(FeedMessage::Snapshot(initial()));
-    let later = Cursor { epoch: EPOCH + 1, seq: 1 };
+    let later = Cursor {
+        epoch: EPOCH + 1,
+        seq: 1,
+    };
     let applied = feed.apply(FeedMessage::Event {
-        event: ServerEvent::StockUpdate(Stock { available: 1, total: 1 }),
+        event: ServerEvent::StockUpdate(Stock {
+            available: 1,
+            total: 1,
+        }),
         cursor: Some(later),
     });
-    assert_eq!(applied.resync, Some(Resync::EpochChanged { from: EPOCH, to: EPOCH + 1 }));
-    assert_eq!(feed.state().unwrap().stock.available, 20, "the other epoch's update is not applied");
+    assert_eq!(
+        applied.resync,
+        Some(Resync::EpochChanged {
+            from: EPOCH,
+            to: EPOCH + 1
+        })
+    );
+    assert_eq!(
+        feed.state().unwrap().stock.available,
+        20,
+        "the other epoch's update is not applied"
+    );
 
     let mut restarted = initial();
-    restarted.cursor = Cursor { epoch: EPOCH + 1, seq: 0 };
+    restarted.cursor = Cursor {
+        epoch: EPOCH + 1,
+        seq: 0,
+    };
     restarted.position = Some(3);
     assert!(feed.apply(FeedMessage::Snapshot(restarted)).changed);
     assert_eq!(feed.state().unwrap().position, Some(3));
@@ -228,7 +283,13 @@ fn an_update_from_a_newer_epoch_asks_for_a_resync_and_a_newer_snapshot_replaces_
 #[test]
 fn an_update_before_any_state_asks_for_one() {
     let mut feed = FeedState::new();
-    let applied = feed.apply(event(ServerEvent::StockUpdate(Stock { available: 1, total: 1 }), 1));
+    let applied = feed.apply(event(
+        ServerEvent::StockUpdate(Stock {
+            available: 1,
+            total: 1,
+        }),
+        1,
+    ));
     assert_eq!(applied.resync, Some(Resync::NoState));
     assert!(feed.state().is_none());
 }
@@ -238,8 +299,14 @@ fn updates_without_cursor_apply_latest_wins() {
     let mut feed = FeedState::new();
     feed.apply(FeedMessage::Snapshot(initial()));
     for p in [30, 35] {
-        let update = PositionUpdate { position: p, estimated_wait_seconds: None };
-        feed.apply(FeedMessage::Event { event: ServerEvent::PositionUpdate(update), cursor: None });
+        let update = PositionUpdate {
+            position: p,
+            estimated_wait_seconds: None,
+        };
+        feed.apply(FeedMessage::Event {
+            event: ServerEvent::PositionUpdate(update),
+            cursor: None,
+        });
     }
     assert_eq!(feed.state().unwrap().position, Some(35));
 }
@@ -255,7 +322,10 @@ fn an_admission_clears_the_position_even_when_an_older_position_arrives_after_it
         status: AdmissionStatus::Active,
     };
     feed.apply(event(ServerEvent::Admission(admission), 2));
-    let late = PositionUpdate { position: 4, estimated_wait_seconds: Some(8) };
+    let late = PositionUpdate {
+        position: 4,
+        estimated_wait_seconds: Some(8),
+    };
     feed.apply(event(ServerEvent::PositionUpdate(late), 1));
     let state = feed.state().unwrap();
     assert_eq!((state.position, state.stage), (None, Stage::Admitted));

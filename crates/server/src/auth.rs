@@ -1,0 +1,245 @@
+//! Shopper tokens, the operator's bearer token, allowed origins and anonymous labels.
+//!
+//! A shopper token is `base64url(claims) "." base64url(HMAC-SHA256(secret, claims))`. The
+//! claims bind one consumer to one experience until an expiry, so a token is useless for
+//! another shopper's id or another experience. The MAC is checked with `Mac::verify_slice`,
+//! which compares in constant time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The claims inside a shopper token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Claims {
+    /// Consumer id.
+    c: String,
+    /// Experience id.
+    e: String,
+    /// Expiry, seconds since the Unix epoch.
+    x: u64,
+}
+
+/// Why a token was refused. The HTTP layer says only "invalid or expired" to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not two base64url parts, or claims that do not parse.
+    #[error("malformed token")]
+    Malformed,
+    /// The MAC does not match: forged, or signed with another secret.
+    #[error("bad signature")]
+    BadSignature,
+    /// Past its expiry.
+    #[error("expired")]
+    Expired,
+    /// Valid, but for another consumer or experience.
+    #[error("token belongs to another consumer or experience")]
+    WrongSubject,
+}
+
+/// Signs and checks tokens, and derives labels, with the server's secret.
+#[derive(Clone)]
+pub struct Auth {
+    secret: Vec<u8>,
+    token_ttl_secs: u64,
+    admin_token: Option<String>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// An authority with `secret` (any length; HMAC accepts every key size), tokens valid
+    /// for `token_ttl_secs`, and the operator's token if configured.
+    pub fn new(secret: Vec<u8>, token_ttl_secs: u64, admin_token: Option<String>) -> Self {
+        Self {
+            secret,
+            token_ttl_secs,
+            admin_token: admin_token.filter(|t| !t.is_empty()),
+        }
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC takes keys of any length.
+        HmacSha256::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// A token for `consumer` in `experience`, issued at `now_secs`.
+    pub fn issue(&self, consumer: &str, experience: &str, now_secs: u64) -> String {
+        let claims = Claims {
+            c: consumer.into(),
+            e: experience.into(),
+            x: now_secs + self.token_ttl_secs,
+        };
+        let payload = B64.encode(serde_json::to_vec(&claims).unwrap_or_default());
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let tag = B64.encode(mac.finalize().into_bytes());
+        format!("{payload}.{tag}")
+    }
+
+    /// Checks that `token` is ours, unexpired, and names this consumer and experience.
+    pub fn verify(
+        &self,
+        token: &str,
+        consumer: &str,
+        experience: &str,
+        now_secs: u64,
+    ) -> Result<(), TokenError> {
+        let (payload, tag) = token.split_once('.').ok_or(TokenError::Malformed)?;
+        let tag = B64.decode(tag).map_err(|_| TokenError::Malformed)?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&tag)
+            .map_err(|_| TokenError::BadSignature)?;
+        let claims: Claims = B64
+            .decode(payload)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(TokenError::Malformed)?;
+        if claims.x <= now_secs {
+            return Err(TokenError::Expired);
+        }
+        if claims.c != consumer || claims.e != experience {
+            return Err(TokenError::WrongSubject);
+        }
+        Ok(())
+    }
+
+    /// Whether an `Authorization` header value carries the operator's token. Compared in
+    /// constant time (through the MAC) so the token cannot be guessed byte by byte.
+    pub fn is_admin(&self, authorization: Option<&str>) -> bool {
+        let (Some(expected), Some(given)) = (&self.admin_token, authorization) else {
+            return false;
+        };
+        let Some(given) = given.strip_prefix("Bearer ") else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(expected.as_bytes());
+        let expected_tag = mac.finalize().into_bytes();
+        let mut mac = self.mac();
+        mac.update(given.trim().as_bytes());
+        mac.verify_slice(&expected_tag).is_ok()
+    }
+
+    /// An anonymous, stable label for a shopper: it reveals neither id nor token.
+    pub fn label(&self, consumer: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(b"label:");
+        mac.update(consumer.as_bytes());
+        let b = mac.finalize().into_bytes();
+        format!("Shopper {:02X}{:02X}-{:02X}{:02X}", b[0], b[1], b[2], b[3])
+    }
+}
+
+/// Which browser origins may call the API and open WebSockets.
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    /// Exact origins such as `https://shop.example`; `*` allows any.
+    allowed: Vec<String>,
+}
+
+impl Origins {
+    /// From a comma-separated list.
+    pub fn parse(list: &str) -> Self {
+        let allowed = list
+            .split(',')
+            .map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        Self { allowed }
+    }
+
+    /// Whether `origin` may connect to a server reached as `host` (the `Host` header): its
+    /// own origin always may, others only when listed.
+    pub fn allows(&self, origin: &str, host: Option<&str>) -> bool {
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        if let (Some(host), Some(rest)) = (host, origin.split_once("://").map(|(_, rest)| rest)) {
+            if rest == host.to_ascii_lowercase() {
+                return true;
+            }
+        }
+        self.is_listed(&origin)
+    }
+
+    /// Whether `origin` is configured (CORS answers only listed origins; same-origin
+    /// requests need no CORS).
+    pub fn is_listed(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        self.allowed.iter().any(|a| a == "*" || *a == origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> Auth {
+        Auth::new(b"secret".to_vec(), 3600, Some("admin-token".into()))
+    }
+
+    #[test]
+    fn a_token_verifies_only_for_its_consumer_experience_and_lifetime() {
+        let a = auth();
+        let t = a.issue("c1", "e1", 1000);
+        assert_eq!(a.verify(&t, "c1", "e1", 1000), Ok(()));
+        assert_eq!(
+            a.verify(&t, "c2", "e1", 1000),
+            Err(TokenError::WrongSubject)
+        );
+        assert_eq!(
+            a.verify(&t, "c1", "e2", 1000),
+            Err(TokenError::WrongSubject)
+        );
+        assert_eq!(a.verify(&t, "c1", "e1", 4600), Err(TokenError::Expired));
+        let other = Auth::new(b"other".to_vec(), 3600, None);
+        assert_eq!(
+            other.verify(&t, "c1", "e1", 1000),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            a.verify("garbage", "c1", "e1", 1000),
+            Err(TokenError::Malformed)
+        );
+        let tampered = t.replacen('e', "f", 1);
+        assert!(a.verify(&tampered, "c1", "e1", 1000).is_err());
+    }
+
+    #[test]
+    fn admin_token_must_match_exactly() {
+        let a = auth();
+        assert!(a.is_admin(Some("Bearer admin-token")));
+        assert!(!a.is_admin(Some("Bearer admin-toke")));
+        assert!(!a.is_admin(Some("admin-token")));
+        assert!(!a.is_admin(None));
+        assert!(!Auth::new(b"s".to_vec(), 1, None).is_admin(Some("Bearer ")));
+    }
+
+    #[test]
+    fn same_origin_and_listed_origins_are_allowed() {
+        let o = Origins::parse("https://shop.example, http://localhost:8081/");
+        assert!(o.allows("http://127.0.0.1:8080", Some("127.0.0.1:8080")));
+        assert!(o.allows("https://shop.example", Some("q.example")));
+        assert!(o.allows("http://localhost:8081", None));
+        assert!(!o.allows("https://evil.example", Some("q.example")));
+        assert!(Origins::parse("*").allows("https://any.example", None));
+    }
+
+    #[test]
+    fn labels_are_stable_and_do_not_contain_the_id() {
+        let a = auth();
+        assert_eq!(a.label("c_123"), a.label("c_123"));
+        assert_ne!(a.label("c_123"), a.label("c_124"));
+        assert!(!a.label("c_123").contains("123"));
+    }
+}

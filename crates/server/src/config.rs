@@ -1,0 +1,123 @@
+//! Configuration from flags and environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::engine::EngineConfig;
+
+/// Command line of `livequeue-server`. Every flag has an environment variable.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "livequeue-server",
+    version,
+    about = "Reference queue server for livequeue"
+)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "LIVEQUEUE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Secret for shopper tokens and labels. Generated at start when unset: tokens then do
+    /// not survive a restart.
+    #[arg(long, env = "LIVEQUEUE_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Operator token for the admin API; without one the admin API refuses everyone.
+    #[arg(long, env = "LIVEQUEUE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Browser origins allowed besides the server's own, comma-separated; `*` allows any.
+    #[arg(long, env = "LIVEQUEUE_ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
+    /// The built widget, served at `/`.
+    #[arg(long, env = "LIVEQUEUE_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+    /// Create the `demo-drop` experience with synthetic shoppers.
+    #[arg(long, env = "LIVEQUEUE_DEMO")]
+    pub demo: bool,
+    /// Seconds between SSE heartbeats.
+    #[arg(long, env = "LIVEQUEUE_HEARTBEAT_SECS", default_value_t = 15)]
+    pub heartbeat_secs: u64,
+    /// Seconds between server WebSocket pings.
+    #[arg(long, env = "LIVEQUEUE_WS_PING_SECS", default_value_t = 30)]
+    pub ws_ping_secs: u64,
+    /// Seconds an admission's grant stays redeemable.
+    #[arg(long, env = "LIVEQUEUE_GRANT_TTL_SECS", default_value_t = 300)]
+    pub grant_ttl_secs: u64,
+    /// Seconds a shopper token stays valid.
+    #[arg(long, env = "LIVEQUEUE_TOKEN_TTL_SECS", default_value_t = 86_400)]
+    pub token_ttl_secs: u64,
+    /// Milliseconds between engine ticks (admissions, and at most one position update per
+    /// connection per tick).
+    #[arg(long, env = "LIVEQUEUE_TICK_MS", default_value_t = 1000)]
+    pub tick_ms: u64,
+}
+
+/// Runtime configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Engine timings.
+    pub engine: EngineConfig,
+    /// Token and label secret.
+    pub secret: Vec<u8>,
+    /// Operator token.
+    pub admin_token: Option<String>,
+    /// Allowed origins, comma-separated.
+    pub allowed_origins: String,
+    /// The built widget.
+    pub dist: PathBuf,
+    /// Shopper token lifetime.
+    pub token_ttl_secs: u64,
+    /// Base SSE `retry:` in milliseconds; each connection gets base plus up to base again.
+    pub sse_retry_ms: u64,
+    /// A WebSocket send that waits longer than this closes the connection with 4008.
+    pub ws_send_timeout: Duration,
+    /// How long shutdown waits for connections to go.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            secret: random_secret(),
+            admin_token: None,
+            allowed_origins: String::new(),
+            dist: PathBuf::from("dist"),
+            token_ttl_secs: 86_400,
+            sse_retry_ms: 2_000,
+            ws_send_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+impl From<Args> for Config {
+    fn from(a: Args) -> Self {
+        let at_least_one = |n: u64| Duration::from_secs(n.max(1));
+        Self {
+            engine: EngineConfig {
+                grant_ttl: at_least_one(a.grant_ttl_secs),
+                tick: Duration::from_millis(a.tick_ms.max(10)),
+                heartbeat: at_least_one(a.heartbeat_secs),
+                ws_ping: at_least_one(a.ws_ping_secs),
+            },
+            secret: match a.secret {
+                Some(s) if !s.is_empty() => s.into_bytes(),
+                _ => {
+                    tracing::warn!("LIVEQUEUE_SECRET is unset: tokens will not survive a restart");
+                    random_secret()
+                }
+            },
+            admin_token: a.admin_token,
+            allowed_origins: a.allowed_origins,
+            dist: a.dist,
+            token_ttl_secs: a.token_ttl_secs.max(60),
+            ..Config::default()
+        }
+    }
+}
+
+fn random_secret() -> Vec<u8> {
+    rand::random::<[u8; 32]>().to_vec()
+}

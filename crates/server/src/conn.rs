@@ -1,0 +1,167 @@
+//! What one push connection (SSE or WebSocket) sends, independent of its framing.
+//!
+//! [`Feed`] turns a [`Subscription`] into a sequence of [`Outgoing`] items: broadcast events
+//! (shared, pre-encoded), this shopper's position when the line moved, this shopper's
+//! admission when it changed, a full state after falling behind, heartbeats, and shutdown.
+//! Transports only frame the items. No per-connection timer exists: heartbeats and pings
+//! come through the experience's fan-out channel, paced by its ticker.
+
+use std::sync::Arc;
+
+use livequeue_protocol::{Admission, Cursor, PositionUpdate, QueueState};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::engine::Subscription;
+use crate::engine::fanout::{Advance, Encoded, Fanout};
+
+/// One thing to send.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A broadcast event.
+    Event(Arc<Encoded>),
+    /// This shopper's new position.
+    Position(PositionUpdate, Cursor),
+    /// This shopper's admission changed.
+    Admission(Admission, Cursor),
+    /// The connection fell behind the fan-out channel: send the full state instead.
+    Resync(Box<QueueState>),
+    /// SSE heartbeat frame.
+    Heartbeat(bytes::Bytes),
+    /// WebSocket ping time.
+    Ping,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// A connection's feed.
+#[derive(Debug)]
+pub struct Feed {
+    sub: Subscription,
+    /// Position and wait last sent, to send only changes.
+    sent: Option<(u64, Option<u64>)>,
+    /// Whether the private channel still has a sender (it always has while the engine lives).
+    private_open: bool,
+}
+
+impl Feed {
+    /// A feed whose shopper has already been sent the state in `sub.start`.
+    pub fn new(sub: Subscription) -> Self {
+        let sent = sub.advance.position_of(sub.ticket);
+        Self {
+            sub,
+            sent,
+            private_open: true,
+        }
+    }
+
+    /// The subscription (for snapshots and the clock).
+    pub fn subscription(&self) -> &Subscription {
+        &self.sub
+    }
+
+    /// The shopper's private state as of now, to send after a replay.
+    pub fn private_now(&mut self) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        let advance = self.sub.advance;
+        if let Some((position, wait)) = advance.position_of(self.sub.ticket) {
+            out.push(Outgoing::Position(
+                PositionUpdate {
+                    position,
+                    estimated_wait_seconds: wait,
+                },
+                advance.cursor,
+            ));
+        }
+        let private = self.sub.private.borrow_and_update().clone();
+        if let Some(admission) = private.admission {
+            out.push(Outgoing::Admission(
+                admission,
+                Cursor {
+                    epoch: advance.cursor.epoch,
+                    seq: private.seq,
+                },
+            ));
+        }
+        out
+    }
+
+    /// The next item. Cancel-safe: it only awaits cancel-safe receivers.
+    pub async fn next(&mut self) -> Outgoing {
+        loop {
+            tokio::select! {
+                item = self.sub.fanout.recv() => match item {
+                    Ok(Fanout::Event(e)) => return Outgoing::Event(e),
+                    Ok(Fanout::Advance(advance)) => {
+                        if let Some(update) = self.moved(advance) {
+                            return update;
+                        }
+                    }
+                    Ok(Fanout::Heartbeat(frame)) => return Outgoing::Heartbeat(frame),
+                    Ok(Fanout::Ping) => return Outgoing::Ping,
+                    Ok(Fanout::Shutdown) | Err(RecvError::Closed) => return Outgoing::Shutdown,
+                    Err(RecvError::Lagged(skipped)) => {
+                        tracing::debug!(skipped, "connection lagged; resyncing");
+                        let state = self.sub.snapshot();
+                        self.sent = state.position.map(|p| (p, state.estimated_wait_seconds));
+                        return Outgoing::Resync(Box::new(state));
+                    }
+                },
+                changed = self.sub.private.changed(), if self.private_open => {
+                    if changed.is_err() {
+                        self.private_open = false;
+                        continue;
+                    }
+                    let private = self.sub.private.borrow_and_update().clone();
+                    if let Some(admission) = private.admission {
+                        let cursor = Cursor { epoch: self.sub.advance.cursor.epoch, seq: private.seq };
+                        self.sent = None;
+                        return Outgoing::Admission(admission, cursor);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A position update when this shopper's place or wait changed enough to tell.
+    fn moved(&mut self, advance: Advance) -> Option<Outgoing> {
+        let now = advance.position_of(self.sub.ticket)?;
+        let worth_sending = match self.sent {
+            None => true,
+            Some((position, wait)) => position != now.0 || wait_changed(wait, now.1),
+        };
+        if !worth_sending {
+            return None;
+        }
+        self.sent = Some(now);
+        Some(Outgoing::Position(
+            PositionUpdate {
+                position: now.0,
+                estimated_wait_seconds: now.1,
+            },
+            advance.cursor,
+        ))
+    }
+}
+
+/// A wait estimate is news when it appears, disappears, or moves by over 10% (and 5 s):
+/// rate noise alone must not wake every connection every tick.
+fn wait_changed(before: Option<u64>, after: Option<u64>) -> bool {
+    match (before, after) {
+        (Some(a), Some(b)) => a.abs_diff(b) > (a / 10).max(5),
+        (a, b) => a.is_some() != b.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wait_changed;
+
+    #[test]
+    fn small_wait_jitter_is_not_news() {
+        assert!(!wait_changed(Some(100), Some(104)));
+        assert!(wait_changed(Some(100), Some(120)));
+        assert!(wait_changed(Some(100), None));
+        assert!(wait_changed(None, Some(3)));
+        assert!(!wait_changed(None, None));
+    }
+}

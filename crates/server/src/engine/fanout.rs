@@ -1,0 +1,151 @@
+//! What an experience sends to its open connections, encoded once for all of them.
+//!
+//! A broadcast event is serialized once, into the bytes of an SSE frame and the text of a
+//! WebSocket message, and every connection gets a cheap clone of the same buffers. Positions
+//! differ per shopper, so the line's movement is sent as an [`Advance`] (the new head of the
+//! line) and each connection works out its own shopper's position from its ticket: one
+//! admission costs O(connections), never O(queue length × connections).
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
+use livequeue_protocol::event::Heartbeat;
+use livequeue_protocol::{Cursor, EventId, ServerEvent, WsServerMessage};
+
+/// One item on an experience's fan-out channel.
+#[derive(Debug, Clone)]
+pub enum Fanout {
+    /// A broadcast event, already encoded.
+    Event(Arc<Encoded>),
+    /// The line moved.
+    Advance(Advance),
+    /// Time for SSE connections to send their heartbeat (pre-encoded).
+    Heartbeat(Bytes),
+    /// Time for WebSocket connections to ping and check that their peer still answers.
+    Ping,
+    /// The server is shutting down: end the stream (SSE) or close with 1012 (WebSocket).
+    Shutdown,
+}
+
+/// The line's head moved: shoppers with a ticket at or after `head` are still waiting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Advance {
+    /// Tickets below this number have been admitted.
+    pub head: u64,
+    /// The experience's cursor when the line moved.
+    pub cursor: Cursor,
+    /// Admissions per second used for wait estimates; `None` while nobody is admitted.
+    pub rate_per_sec: Option<f64>,
+}
+
+impl Advance {
+    /// The position and wait of the shopper holding `ticket`, or `None` once admitted.
+    pub fn position_of(&self, ticket: u64) -> Option<(u64, Option<u64>)> {
+        (ticket >= self.head).then(|| {
+            let position = ticket - self.head + 1;
+            (position, estimate_wait(position, self.rate_per_sec))
+        })
+    }
+}
+
+/// Seconds until a shopper at `position` is admitted at `rate_per_sec`.
+pub fn estimate_wait(position: u64, rate_per_sec: Option<f64>) -> Option<u64> {
+    rate_per_sec
+        .filter(|r| *r > 0.0 && r.is_finite())
+        .map(|r| (position as f64 / r).ceil() as u64)
+}
+
+/// A broadcast event encoded for both push transports.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The event's cursor.
+    pub cursor: Cursor,
+    /// The SSE frame: `id:`, `event:` and `data:` lines and the blank line.
+    pub sse: Bytes,
+    /// The WebSocket text message `{type, data, epoch, seq}`.
+    pub ws: Utf8Bytes,
+}
+
+impl Encoded {
+    /// Encodes `event` at `cursor`.
+    pub fn new(event: ServerEvent, cursor: Cursor) -> Self {
+        let sse = sse_frame(
+            Some(cursor),
+            Some(event.kind().as_str()),
+            &event.data_json(),
+        );
+        let ws = WsServerMessage::event(event, cursor).to_json();
+        Self {
+            cursor,
+            sse,
+            ws: ws.into(),
+        }
+    }
+}
+
+/// One SSE frame. `data` is single-line JSON, so it needs no splitting into several `data:`
+/// lines.
+pub fn sse_frame(id: Option<Cursor>, event: Option<&str>, data: &str) -> Bytes {
+    let mut out = String::with_capacity(data.len() + 64);
+    if let Some(cursor) = id {
+        out.push_str("id: ");
+        out.push_str(&EventId(cursor).to_string());
+        out.push('\n');
+    }
+    if let Some(name) = event {
+        out.push_str("event: ");
+        out.push_str(name);
+        out.push('\n');
+    }
+    out.push_str("data: ");
+    out.push_str(data);
+    out.push_str("\n\n");
+    Bytes::from(out)
+}
+
+/// The SSE heartbeat frame.
+pub fn heartbeat_frame(server_time: u64) -> Bytes {
+    let data = serde_json::to_string(&Heartbeat { server_time }).unwrap_or_default();
+    sse_frame(None, Some("heartbeat"), &data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use livequeue_protocol::Stock;
+
+    #[test]
+    fn an_encoded_event_carries_its_cursor_on_both_transports() {
+        let cursor = Cursor { epoch: 7, seq: 3 };
+        let e = Encoded::new(
+            ServerEvent::StockUpdate(Stock {
+                available: 1,
+                total: 2,
+            }),
+            cursor,
+        );
+        assert_eq!(
+            std::str::from_utf8(&e.sse).unwrap(),
+            "id: 7:3\nevent: stock_update\ndata: {\"available\":1,\"total\":2}\n\n"
+        );
+        assert_eq!(
+            e.ws.as_str(),
+            r#"{"type":"stock_update","data":{"available":1,"total":2},"epoch":7,"seq":3}"#
+        );
+    }
+
+    #[test]
+    fn positions_count_from_the_head_and_end_at_admission() {
+        let a = Advance {
+            head: 10,
+            cursor: Cursor { epoch: 1, seq: 1 },
+            rate_per_sec: Some(2.0),
+        };
+        assert_eq!(a.position_of(10), Some((1, Some(1))));
+        assert_eq!(a.position_of(19), Some((10, Some(5))));
+        assert_eq!(a.position_of(9), None);
+        assert_eq!(estimate_wait(10, None), None);
+        assert_eq!(estimate_wait(10, Some(0.0)), None);
+    }
+}

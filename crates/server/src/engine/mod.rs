@@ -1,0 +1,441 @@
+//! The queue engine: experiences, their shoppers, admissions and stock, in this process's
+//! memory.
+//!
+//! Each experience sits behind its own mutex (held for microseconds: no I/O, no awaits) with
+//! a ticker task that admits at the configured rate, expires grants and paces heartbeats.
+//! Connections never read another shopper's data: they subscribe to the experience's fan-out
+//! channel (broadcasts and line movements) and to their own shopper's private channel.
+
+pub mod clock;
+pub mod experience;
+pub mod fanout;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use livequeue_protocol::api::{CreateExperience, EntriesPage, ExperienceSummary, RedeemResponse};
+use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
+use tokio::sync::{broadcast, watch};
+
+use clock::Clock;
+use experience::{ExperienceState, Private, RedeemError, Settings};
+use fanout::{Advance, Encoded, Fanout, heartbeat_frame};
+
+/// Timings of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long an admission's grant stays redeemable.
+    pub grant_ttl: Duration,
+    /// Ticker period: admissions, expiries, and the pace of position updates.
+    pub tick: Duration,
+    /// SSE heartbeat period.
+    pub heartbeat: Duration,
+    /// WebSocket ping period.
+    pub ws_ping: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            grant_ttl: Duration::from_secs(300),
+            tick: Duration::from_secs(1),
+            heartbeat: Duration::from_secs(15),
+            ws_ping: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Errors the engine reports to the HTTP layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// No experience with that id.
+    #[error("no experience `{0}`")]
+    UnknownExperience(String),
+    /// No shopper with that id in the experience.
+    #[error("no such consumer in this experience")]
+    UnknownConsumer,
+    /// An experience with that id exists already.
+    #[error("experience `{0}` exists already")]
+    ExperienceExists(String),
+    /// The experience is closed to new shoppers.
+    #[error("experience `{0}` is closed")]
+    Closed(String),
+    /// Redemption failed.
+    #[error("{0:?}")]
+    Redeem(RedeemError),
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// One experience: its state, and how many connections watch it.
+#[derive(Debug)]
+pub struct Experience {
+    state: Mutex<ExperienceState>,
+    connections: AtomicU64,
+}
+
+impl Experience {
+    fn lock(&self) -> MutexGuard<'_, ExperienceState> {
+        // A panic while holding the lock leaves plain data behind, never a broken invariant
+        // worth refusing every later request for.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The in-memory engine.
+#[derive(Debug)]
+pub struct Engine {
+    epoch: u64,
+    clock: Clock,
+    config: EngineConfig,
+    experiences: RwLock<HashMap<Arc<str>, Arc<Experience>>>,
+    /// Dropping or setting it stops every ticker.
+    shutdown: watch::Sender<bool>,
+}
+
+/// How a new connection starts.
+#[derive(Debug)]
+pub enum Start {
+    /// A fresh connection: send the full state.
+    Fresh(QueueState),
+    /// A resumed connection whose missed broadcasts are all still held: replay them, then the
+    /// shopper's private state (position and admission) as of now.
+    Replay(Vec<Arc<Encoded>>),
+    /// A resumed connection that cannot be replayed (too old, or another epoch): send the
+    /// full state as a snapshot.
+    Snapshot(QueueState),
+}
+
+/// A connection's subscription to one shopper's view of an experience. Counted in the
+/// experience's connections while it lives.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Broadcasts, line movements, heartbeats, shutdown.
+    pub fanout: broadcast::Receiver<Fanout>,
+    /// The shopper's admission.
+    pub private: watch::Receiver<Private>,
+    /// The shopper's ticket, to compute positions from line movements.
+    pub ticket: u64,
+    /// Line state at subscription, so the first movement is compared with what was sent.
+    pub advance: Advance,
+    experience: Arc<Experience>,
+    engine: Arc<Engine>,
+    consumer_id: Arc<str>,
+}
+
+impl Subscription {
+    /// The full state now (after a lag, or for a WebSocket `refresh`).
+    pub fn snapshot(&self) -> QueueState {
+        let state = self.experience.lock();
+        match state.consumer(&self.consumer_id) {
+            Some(c) => state.snapshot(c, &self.consumer_id, self.engine.clock.now_ms()),
+            // Shoppers are never removed while their experience exists.
+            None => unreachable_consumer(&self.consumer_id),
+        }
+    }
+
+    /// The server's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.engine.clock.now_ms()
+    }
+}
+
+fn unreachable_consumer(id: &str) -> QueueState {
+    tracing::error!(consumer = id, "subscribed consumer vanished");
+    QueueState {
+        experience_id: String::new(),
+        consumer_id: id.to_string(),
+        position: None,
+        estimated_wait_seconds: None,
+        stage: livequeue_protocol::Stage::Closed,
+        stock: livequeue_protocol::Stock {
+            available: 0,
+            total: 0,
+        },
+        experience: livequeue_protocol::ExperienceView {
+            name: String::new(),
+            status: ExperienceStatus::Closed,
+        },
+        admission: None,
+        cursor: Cursor { epoch: 0, seq: 0 },
+        server_time: 0,
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.experience.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Engine {
+    /// A new engine whose memory begins now: its epoch is the current time in milliseconds.
+    pub fn new(config: EngineConfig) -> Arc<Self> {
+        let clock = Clock::new();
+        Arc::new(Self {
+            epoch: clock.now_ms(),
+            clock,
+            config,
+            experiences: RwLock::new(HashMap::new()),
+            shutdown: watch::channel(false).0,
+        })
+    }
+
+    /// This lifetime's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Now, in milliseconds since the Unix epoch (follows tokio's clock).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    fn get(&self, id: &str) -> Result<Arc<Experience>, EngineError> {
+        let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
+        map.get(id)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownExperience(id.to_string()))
+    }
+
+    /// Whether the experience exists.
+    pub fn exists(&self, id: &str) -> bool {
+        self.get(id).is_ok()
+    }
+
+    /// Creates an experience and starts its ticker.
+    pub fn create(
+        self: &Arc<Self>,
+        req: CreateExperience,
+    ) -> Result<ExperienceSummary, EngineError> {
+        if *self.shutdown.borrow() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let id: Arc<str> = req.id.into();
+        let settings = Settings {
+            name: req.name,
+            status: ExperienceStatus::Open,
+            rate_per_minute: req.admission_rate_per_minute,
+            checkout_url: req.checkout_url,
+        };
+        let ttl = self.config.grant_ttl.as_millis() as u64;
+        let experience = Arc::new(Experience {
+            state: Mutex::new(ExperienceState::new(
+                id.clone(),
+                settings,
+                req.stock,
+                self.epoch,
+                ttl,
+            )),
+            connections: AtomicU64::new(0),
+        });
+        {
+            let mut map = self.experiences.write().unwrap_or_else(|p| p.into_inner());
+            if map.contains_key(&id) {
+                return Err(EngineError::ExperienceExists(id.to_string()));
+            }
+            map.insert(id.clone(), experience.clone());
+        }
+        self.spawn_ticker(experience.clone());
+        let summary = experience.lock().summary(0);
+        Ok(summary)
+    }
+
+    fn spawn_ticker(self: &Arc<Self>, experience: Arc<Experience>) {
+        let engine = Arc::downgrade(self);
+        let mut shutdown = self.shutdown.subscribe();
+        let config = self.config.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(config.tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last = tokio::time::Instant::now();
+            let (mut last_heartbeat, mut last_ping) = (last, last);
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = shutdown.changed() => break,
+                }
+                // The engine is gone (tests drop it): nothing left to tick for.
+                let Some(engine) = engine.upgrade() else {
+                    break;
+                };
+                let now = tokio::time::Instant::now();
+                let elapsed = now.duration_since(last).as_millis() as u64;
+                last = now;
+                let now_ms = engine.clock.now_ms();
+                let mut state = experience.lock();
+                state.tick(elapsed, now_ms);
+                if now.duration_since(last_heartbeat) >= config.heartbeat {
+                    last_heartbeat = now;
+                    state.publish(Fanout::Heartbeat(heartbeat_frame(now_ms)));
+                }
+                if now.duration_since(last_ping) >= config.ws_ping {
+                    last_ping = now;
+                    state.publish(Fanout::Ping);
+                }
+            }
+        });
+    }
+
+    /// Adds a shopper to the end of the line.
+    pub fn join(&self, experience_id: &str) -> Result<(String, QueueState), EngineError> {
+        let experience = self.get(experience_id)?;
+        let mut state = experience.lock();
+        if state.settings().status == ExperienceStatus::Closed {
+            return Err(EngineError::Closed(experience_id.to_string()));
+        }
+        let id = format!("c_{:016x}", rand::random::<u64>());
+        let now = self.clock.now_ms();
+        let consumer_id: Arc<str> = id.as_str().into();
+        state.join(consumer_id, now);
+        let consumer = state.consumer(&id).ok_or(EngineError::UnknownConsumer)?;
+        let snapshot = state.snapshot(consumer, &id, now);
+        Ok((id, snapshot))
+    }
+
+    /// The shopper's full state.
+    pub fn snapshot(
+        &self,
+        experience_id: &str,
+        consumer_id: &str,
+    ) -> Result<QueueState, EngineError> {
+        let experience = self.get(experience_id)?;
+        let state = experience.lock();
+        let consumer = state
+            .consumer(consumer_id)
+            .ok_or(EngineError::UnknownConsumer)?;
+        Ok(state.snapshot(consumer, consumer_id, self.clock.now_ms()))
+    }
+
+    /// Subscribes a new connection, resuming after `resume` when given; also says what the
+    /// connection must send first.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        experience_id: &str,
+        consumer_id: &str,
+        resume: Option<Cursor>,
+    ) -> Result<(Start, Subscription), EngineError> {
+        if *self.shutdown.borrow() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let experience = self.get(experience_id)?;
+        let state = experience.lock();
+        let consumer = state
+            .consumer(consumer_id)
+            .ok_or(EngineError::UnknownConsumer)?;
+        // Under the lock, so nothing published between the snapshot and the subscription is
+        // missed or seen twice.
+        let fanout = state.subscribe_fanout();
+        let private = consumer.private.subscribe();
+        let snapshot = state.snapshot(consumer, consumer_id, self.clock.now_ms());
+        let start = match resume {
+            None => Start::Fresh(snapshot),
+            Some(cursor) => match state.replay_since(cursor) {
+                Some(events) => Start::Replay(events),
+                None => Start::Snapshot(snapshot),
+            },
+        };
+        let ticket = consumer.ticket;
+        let advance = state.advance();
+        drop(state);
+        experience.connections.fetch_add(1, Ordering::Relaxed);
+        let sub = Subscription {
+            fanout,
+            private,
+            ticket,
+            advance,
+            experience,
+            engine: self.clone(),
+            consumer_id: consumer_id.into(),
+        };
+        Ok((start, sub))
+    }
+
+    /// Redeems a grant.
+    pub fn redeem(&self, experience_id: &str, grant: &str) -> Result<RedeemResponse, EngineError> {
+        let experience = self.get(experience_id)?;
+        let mut state = experience.lock();
+        let (consumer, at) = state
+            .redeem(grant, self.clock.now_ms())
+            .map_err(EngineError::Redeem)?;
+        Ok(RedeemResponse {
+            consumer_id: consumer.to_string(),
+            experience_id: experience_id.to_string(),
+            redeemed_at: at,
+        })
+    }
+
+    /// The operator's view of the line.
+    pub fn entries(
+        &self,
+        experience_id: &str,
+        offset: u64,
+        limit: u64,
+        label: impl Fn(&str) -> String,
+    ) -> Result<EntriesPage, EngineError> {
+        let experience = self.get(experience_id)?;
+        let state = experience.lock();
+        Ok(state.entries(offset, limit, label))
+    }
+
+    /// Configuration and live counts.
+    pub fn summary(&self, experience_id: &str) -> Result<ExperienceSummary, EngineError> {
+        let experience = self.get(experience_id)?;
+        let connections = experience.connections.load(Ordering::Relaxed);
+        let summary = experience.lock().summary(connections);
+        Ok(summary)
+    }
+
+    /// Applies an operator's change.
+    pub fn patch(
+        &self,
+        experience_id: &str,
+        stock: Option<u64>,
+        rate: Option<f64>,
+        status: Option<ExperienceStatus>,
+    ) -> Result<ExperienceSummary, EngineError> {
+        let experience = self.get(experience_id)?;
+        experience.lock().patch(stock, rate, status);
+        self.summary(experience_id)
+    }
+
+    /// Admits up to `count` shoppers now.
+    pub fn admit(&self, experience_id: &str, count: u64) -> Result<ExperienceSummary, EngineError> {
+        let experience = self.get(experience_id)?;
+        {
+            let mut state = experience.lock();
+            if state.settings().status == ExperienceStatus::Closed {
+                return Err(EngineError::Closed(experience_id.to_string()));
+            }
+            state.admit(count, self.clock.now_ms());
+        }
+        self.summary(experience_id)
+    }
+
+    /// Stops the tickers and tells every connection to end.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+        let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
+        for experience in map.values() {
+            experience.lock().publish(Fanout::Shutdown);
+        }
+    }
+
+    /// Whether [`Engine::shutdown`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Open connections on this node, over all experiences.
+    pub fn connections(&self) -> u64 {
+        let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
+        map.values()
+            .map(|e| e.connections.load(Ordering::Relaxed))
+            .sum()
+    }
+}

@@ -1,0 +1,88 @@
+//! The operator's API, behind `Authorization: Bearer $LIVEQUEUE_ADMIN_TOKEN`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use livequeue_protocol::api::{AdmitRequest, CreateExperience, ExperienceSummary, PatchExperience};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::routes::{ApiJson, ApiPath, valid_experience_id};
+
+fn require_admin(app: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if app.auth.is_admin(given) {
+        Ok(())
+    } else {
+        Err(AppError::unauthorized(
+            "operator token missing or wrong (Authorization: Bearer …)",
+        ))
+    }
+}
+
+fn valid_rate(rate: f64) -> Result<f64, AppError> {
+    if rate.is_finite() && (0.0..=1_000_000.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(AppError::bad_request(
+            "admissionRatePerMinute must be between 0 and 1000000",
+        ))
+    }
+}
+
+/// `POST /api/admin/experiences`.
+pub async fn create(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateExperience>,
+) -> Result<(StatusCode, Json<ExperienceSummary>), AppError> {
+    require_admin(&app, &headers)?;
+    if !valid_experience_id(&body.id) {
+        return Err(AppError::bad_request("id must be 1-64 of A-Z a-z 0-9 _ -"));
+    }
+    if body.name.is_empty() || body.name.len() > 200 {
+        return Err(AppError::bad_request("name must be 1-200 bytes"));
+    }
+    valid_rate(body.admission_rate_per_minute)?;
+    Ok((StatusCode::CREATED, Json(app.engine.create(body)?)))
+}
+
+/// `PATCH /api/admin/experiences/{experienceId}`.
+pub async fn patch(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<PatchExperience>,
+) -> Result<Json<ExperienceSummary>, AppError> {
+    require_admin(&app, &headers)?;
+    let rate = body.admission_rate_per_minute.map(valid_rate).transpose()?;
+    Ok(Json(app.engine.patch(
+        &id,
+        body.stock,
+        rate,
+        body.status,
+    )?))
+}
+
+/// `POST /api/admin/experiences/{experienceId}/admit`.
+pub async fn admit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AdmitRequest>,
+) -> Result<Json<ExperienceSummary>, AppError> {
+    require_admin(&app, &headers)?;
+    Ok(Json(app.engine.admit(&id, body.count)?))
+}
+
+/// `GET /api/admin/experiences/{experienceId}`.
+pub async fn get(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ExperienceSummary>, AppError> {
+    require_admin(&app, &headers)?;
+    Ok(Json(app.engine.summary(&id)?))
+}

@@ -1,0 +1,47 @@
+//! The HTTP routes, one file per concern, and the extractors that turn every malformed
+//! request into a JSON error.
+
+pub mod admin;
+pub mod queue;
+pub mod sse;
+pub mod ws;
+
+use axum::extract::{FromRequest, FromRequestParts};
+use serde::Deserialize;
+
+use crate::error::AppError;
+
+/// `Json` whose rejections are JSON errors.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+/// `Query` whose rejections are JSON errors.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `Path` whose rejections are JSON errors.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// Query parameters of the shopper's read endpoints.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadParams {
+    /// The shopper.
+    pub consumer_id: Option<String>,
+    /// The shopper's token.
+    pub token: Option<String>,
+    /// SSE only: resume after this event id on a first connection.
+    pub last_event_id: Option<String>,
+}
+
+/// Whether `id` is a well-formed experience id: 1–64 of `[A-Za-z0-9_-]`.
+pub fn valid_experience_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

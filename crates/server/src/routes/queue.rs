@@ -1,0 +1,124 @@
+//! The shopper's endpoints: join, poll, redeem (the shop's checkout), and the public list.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use livequeue_protocol::QueueState;
+use livequeue_protocol::api::{EntriesPage, JoinResponse, RedeemRequest, RedeemResponse};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::engine::experience::is_grant_shaped;
+use crate::error::AppError;
+use crate::routes::{ApiJson, ApiPath, ApiQuery, ReadParams, valid_experience_id};
+
+/// `POST /api/experiences/{experienceId}/join`.
+pub async fn join(
+    State(app): State<AppState>,
+    ApiPath(experience_id): ApiPath<String>,
+) -> Result<(StatusCode, Json<JoinResponse>), AppError> {
+    if !valid_experience_id(&experience_id) {
+        return Err(AppError::bad_request(
+            "experienceId must be 1-64 of A-Z a-z 0-9 _ -",
+        ));
+    }
+    let (consumer_id, state) = app.engine.join(&experience_id)?;
+    let token = app
+        .auth
+        .issue(&consumer_id, &experience_id, app.engine.now_ms() / 1000);
+    Ok((
+        StatusCode::CREATED,
+        Json(JoinResponse {
+            consumer_id,
+            token,
+            state,
+        }),
+    ))
+}
+
+/// The ETag of a state: its cursor and admission status, the only things a poll can see
+/// change (positions move only with broadcasts, which move the cursor).
+pub fn etag(state: &QueueState) -> String {
+    let admission = state
+        .admission
+        .as_ref()
+        .map(|a| format!("{:?}", a.status))
+        .unwrap_or_default();
+    format!(
+        "\"{}-{}-{}\"",
+        state.cursor.epoch,
+        state.cursor.seq,
+        admission.to_ascii_lowercase()
+    )
+}
+
+/// `GET /api/queue/{experienceId}`: the polling endpoint.
+pub async fn poll(
+    State(app): State<AppState>,
+    ApiPath(experience_id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let consumer_id = app.authorize(&experience_id, &params)?;
+    let state = app.engine.snapshot(&experience_id, &consumer_id)?;
+    let tag = etag(&state);
+    let tag_value = HeaderValue::from_str(&tag).map_err(AppError::internal)?;
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Json(state).into_response()
+    };
+    response.headers_mut().insert(header::ETAG, tag_value);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// `POST /api/experiences/{experienceId}/redeem`.
+pub async fn redeem(
+    State(app): State<AppState>,
+    ApiPath(experience_id): ApiPath<String>,
+    ApiJson(body): ApiJson<RedeemRequest>,
+) -> Result<Json<RedeemResponse>, AppError> {
+    if !is_grant_shaped(&body.grant) {
+        return Err(AppError::bad_request("grant is malformed"));
+    }
+    Ok(Json(app.engine.redeem(&experience_id, &body.grant)?))
+}
+
+/// Paging of the public list.
+#[derive(Debug, Deserialize)]
+pub struct EntriesParams {
+    offset: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// Most rows one request may ask for.
+pub const MAX_ENTRIES: u64 = 1000;
+
+/// `GET /api/experiences/{experienceId}/entries`.
+pub async fn entries(
+    State(app): State<AppState>,
+    ApiPath(experience_id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<EntriesParams>,
+) -> Result<Json<EntriesPage>, AppError> {
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_ENTRIES {
+        return Err(AppError::bad_request(format!(
+            "limit must be 1..={MAX_ENTRIES}"
+        )));
+    }
+    let auth = app.auth.clone();
+    let page = app
+        .engine
+        .entries(&experience_id, params.offset.unwrap_or(0), limit, |id| {
+            auth.label(id)
+        })?;
+    Ok(Json(page))
+}

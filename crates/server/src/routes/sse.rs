@@ -1,0 +1,124 @@
+//! `GET /api/sse/queue/{experienceId}`: the update stream as Server-Sent Events.
+//!
+//! The body is a stream polled by hyper itself: no task and no channel per connection, and
+//! a client that reads slowly simply stops being polled (its fan-out receiver then lags and
+//! it resyncs from a snapshot). Frames are written by hand rather than with axum's `Sse`
+//! type so that a broadcast's bytes, encoded once, are shared by every connection.
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
+use livequeue_protocol::{Cursor, EventId, ServerEvent};
+
+use crate::AppState;
+use crate::conn::{Feed, Outgoing};
+use crate::engine::Start;
+use crate::engine::fanout::sse_frame;
+use crate::error::AppError;
+use crate::routes::{ApiPath, ApiQuery, ReadParams};
+
+/// Opens the stream.
+pub async fn stream(
+    State(app): State<AppState>,
+    ApiPath(experience_id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let consumer_id = app.authorize(&experience_id, &params)?;
+    let resume = resume_cursor(&headers, params.last_event_id.as_deref())?;
+    let (start, sub) = app.engine.subscribe(&experience_id, &consumer_id, resume)?;
+
+    let mut first = Vec::new();
+    // Jittered, so a restart does not bring every browser back in the same instant.
+    let retry = app.config.sse_retry_ms + rand::random_range(0..=app.config.sse_retry_ms);
+    first.push(Bytes::from(format!("retry: {retry}\n\n")));
+    let mut feed = Feed::new(sub);
+    match start {
+        Start::Fresh(state) => first.push(sse_frame(Some(state.cursor), None, &json(&state))),
+        Start::Snapshot(state) => first.push(sse_frame(
+            Some(state.cursor),
+            Some("snapshot"),
+            &json(&state),
+        )),
+        Start::Replay(events) => {
+            first.extend(events.iter().map(|e| e.sse.clone()));
+            first.extend(feed.private_now().into_iter().filter_map(frame));
+        }
+    }
+
+    let updates = stream::unfold(feed, |mut feed| async move {
+        loop {
+            match feed.next().await {
+                Outgoing::Shutdown => return None,
+                // WebSocket-only.
+                Outgoing::Ping => continue,
+                out => {
+                    if let Some(bytes) = frame(out) {
+                        return Some((bytes, feed));
+                    }
+                }
+            }
+        }
+    });
+    let body = stream::iter(first).chain(updates).map(Ok::<_, Infallible>);
+
+    let mut response = Body::from_stream(body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    // Plain data always serializes.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The SSE frame of one outgoing item, if SSE sends it.
+fn frame(out: Outgoing) -> Option<Bytes> {
+    match out {
+        Outgoing::Event(e) => Some(e.sse.clone()),
+        Outgoing::Position(p, cursor) => Some(sse_frame(
+            Some(cursor),
+            Some("position_update"),
+            &ServerEvent::PositionUpdate(p).data_json(),
+        )),
+        Outgoing::Admission(a, cursor) => Some(sse_frame(
+            Some(cursor),
+            Some("admission"),
+            &ServerEvent::Admission(a).data_json(),
+        )),
+        Outgoing::Resync(state) => Some(sse_frame(
+            Some(state.cursor),
+            Some("snapshot"),
+            &json(&state),
+        )),
+        Outgoing::Heartbeat(bytes) => Some(bytes),
+        Outgoing::Ping | Outgoing::Shutdown => None,
+    }
+}
+
+/// The cursor to resume after: the `Last-Event-ID` header (sent by browsers on reconnect),
+/// else the `lastEventId` query parameter (for a first connection that already holds state).
+fn resume_cursor(headers: &HeaderMap, query: Option<&str>) -> Result<Option<Cursor>, AppError> {
+    let header = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    match header.or(query).map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(id) => id
+            .parse::<EventId>()
+            .map(|id| Some(id.0))
+            .map_err(|e| AppError::bad_request(format!("Last-Event-ID: {e}"))),
+    }
+}

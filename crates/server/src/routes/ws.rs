@@ -1,0 +1,256 @@
+//! `GET /ws/queue`: the update stream over WebSocket.
+//!
+//! Parameters and token are checked before the upgrade, but a failure is reported after it,
+//! as a close code (4000, 4001, 4004) that a browser's `CloseEvent` exposes; an HTTP status
+//! would reach a browser only as a nameless error. A foreign `Origin` is refused before the
+//! upgrade (403), since no WebSocket should exist for it at all.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use livequeue_protocol::{Cursor, ServerEvent, WsClientMessage, WsServerMessage};
+use serde::Deserialize;
+use tokio::time::{Instant, timeout};
+
+use crate::conn::{Feed, Outgoing};
+use crate::engine::{EngineError, Start, Subscription};
+use crate::error::AppError;
+use crate::routes::ApiQuery;
+use crate::{AppState, Config};
+
+/// Largest client message accepted; larger ones close the connection with 1009.
+pub const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+
+/// Close codes of this protocol.
+pub mod close {
+    /// Missing `experienceId`, `consumerId` or `token`.
+    pub const MISSING_PARAMETERS: u16 = 4000;
+    /// Bad or expired token, or a consumer the engine does not know.
+    pub const BAD_TOKEN: u16 = 4001;
+    /// Unknown experience.
+    pub const UNKNOWN_EXPERIENCE: u16 = 4004;
+    /// The client could not keep up with its updates.
+    pub const SLOW_CONSUMER: u16 = 4008;
+    /// Binary frame (RFC 6455 "unsupported data").
+    pub const UNSUPPORTED: u16 = 1003;
+    /// Client message over [`super::MAX_CLIENT_MESSAGE`].
+    pub const TOO_BIG: u16 = 1009;
+    /// No answer to pings.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The server is shutting down.
+    pub const RESTART: u16 = 1012;
+}
+
+/// Query parameters of the upgrade, all optional so that absence becomes close code 4000.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WsParams {
+    experience_id: Option<String>,
+    consumer_id: Option<String>,
+    token: Option<String>,
+}
+
+/// Checks origin and parameters, then upgrades.
+pub async fn upgrade(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<WsParams>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    if !app.origin_allowed(&headers) {
+        return Err(AppError::forbidden_origin());
+    }
+    let ws = ws.map_err(|r| AppError::bad_request(r.body_text()))?;
+    let outcome = open(&app, params);
+    let config = app.config.clone();
+    let ws = ws
+        // Small buffers: most connections are idle, and memory per connection is a product
+        // figure. Messages are written whole (write buffer 0); a peer that stops reading
+        // makes sends wait, and a send that waits too long closes with 4008.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(4 * MAX_CLIENT_MESSAGE)
+        .max_frame_size(4 * MAX_CLIENT_MESSAGE);
+    Ok(ws
+        .on_upgrade(move |socket: WebSocket| async move {
+            match outcome {
+                Err((code, reason)) => {
+                    let mut socket = socket;
+                    close_with(&mut socket, code, reason).await;
+                }
+                Ok((start, sub)) => run(socket, start, sub, &config).await,
+            }
+        })
+        .into_response())
+}
+
+fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), (u16, &'static str)> {
+    let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
+    let (Some(experience), Some(consumer), Some(token)) = (
+        non_empty(params.experience_id),
+        non_empty(params.consumer_id),
+        non_empty(params.token),
+    ) else {
+        return Err((close::MISSING_PARAMETERS, "Missing required parameters"));
+    };
+    if !app.engine.exists(&experience) {
+        return Err((close::UNKNOWN_EXPERIENCE, "Unknown experience"));
+    }
+    if app
+        .auth
+        .verify(&token, &consumer, &experience, app.engine.now_ms() / 1000)
+        .is_err()
+    {
+        return Err((close::BAD_TOKEN, "Invalid or expired token"));
+    }
+    app.engine
+        .subscribe(&experience, &consumer, None)
+        .map_err(|e| match e {
+            EngineError::UnknownExperience(_) => (close::UNKNOWN_EXPERIENCE, "Unknown experience"),
+            EngineError::ShuttingDown => (close::RESTART, "Server restart"),
+            _ => (close::BAD_TOKEN, "Invalid or expired token"),
+        })
+}
+
+/// Sends a close frame, giving up after a second (the peer may be gone).
+async fn close_with<S>(socket: &mut S, code: u16, reason: &'static str)
+where
+    S: Sink<Message> + Unpin,
+{
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    // The peer may already be gone; there is nobody left to tell.
+    let _ = timeout(
+        Duration::from_secs(1),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
+}
+
+/// The connection's life, generic over the socket so tests can drive it with channels.
+pub async fn run<S>(mut socket: S, start: Start, sub: Subscription, config: &Config)
+where
+    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let first = match start {
+        Start::Fresh(state) | Start::Snapshot(state) => {
+            WsServerMessage::InitialState { data: state }
+        }
+        // WebSocket clients resync with `refresh`, never by replay.
+        Start::Replay(_) => WsServerMessage::InitialState {
+            data: sub.snapshot(),
+        },
+    };
+    let mut feed = Feed::new(sub);
+    let send_timeout = config.ws_send_timeout;
+    let ping_every = config.engine.ws_ping;
+    if send(&mut socket, text(first.to_json()), send_timeout).await != Sent::Done {
+        return;
+    }
+    let mut last_seen = Instant::now();
+    loop {
+        tokio::select! {
+            out = feed.next() => {
+                let message = match out {
+                    Outgoing::Event(e) => Message::Text(e.ws.clone()),
+                    Outgoing::Position(p, cursor) => event(ServerEvent::PositionUpdate(p), cursor),
+                    Outgoing::Admission(a, cursor) => event(ServerEvent::Admission(a), cursor),
+                    Outgoing::Resync(state) => text(WsServerMessage::StateRefresh { data: *state }.to_json()),
+                    Outgoing::Heartbeat(_) => continue,
+                    Outgoing::Ping => {
+                        if last_seen.elapsed() > ping_every * 2 {
+                            close_with(&mut socket, close::GOING_AWAY, "No answer to ping").await;
+                            return;
+                        }
+                        Message::Ping(Default::default())
+                    }
+                    Outgoing::Shutdown => {
+                        close_with(&mut socket, close::RESTART, "Server restart").await;
+                        return;
+                    }
+                };
+                match send(&mut socket, message, send_timeout).await {
+                    Sent::Done => {}
+                    Sent::Gone => return,
+                    Sent::Slow => {
+                        close_with(&mut socket, close::SLOW_CONSUMER, "Slow consumer").await;
+                        return;
+                    }
+                }
+            }
+            incoming = socket.next() => {
+                let message = match incoming {
+                    Some(Ok(m)) => m,
+                    // Too big for the transport's own limit, or a broken connection.
+                    Some(Err(_)) => {
+                        close_with(&mut socket, close::TOO_BIG, "Message too big").await;
+                        return;
+                    }
+                    None => return,
+                };
+                last_seen = Instant::now();
+                let reply = match message {
+                    Message::Text(t) if t.len() > MAX_CLIENT_MESSAGE => {
+                        close_with(&mut socket, close::TOO_BIG, "Message too big").await;
+                        return;
+                    }
+                    Message::Text(t) => match serde_json::from_str::<WsClientMessage>(t.as_str()) {
+                        Ok(WsClientMessage::Ping) => WsServerMessage::Pong,
+                        Ok(WsClientMessage::Refresh) => {
+                            WsServerMessage::StateRefresh { data: feed.subscription().snapshot() }
+                        }
+                        Err(_) => WsServerMessage::Error { message: "Invalid message format".into() },
+                    },
+                    Message::Binary(_) => {
+                        close_with(&mut socket, close::UNSUPPORTED, "Binary frames are not supported").await;
+                        return;
+                    }
+                    Message::Close(_) => return,
+                    // Pongs (and pings, answered by the library) only prove liveness.
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                };
+                if send(&mut socket, text(reply.to_json()), send_timeout).await != Sent::Done {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn text(json: String) -> Message {
+    Message::Text(json.into())
+}
+
+fn event(event: ServerEvent, cursor: Cursor) -> Message {
+    text(WsServerMessage::event(event, cursor).to_json())
+}
+
+/// How a send went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Done,
+    /// The connection is broken.
+    Gone,
+    /// The peer did not take the message within the limit.
+    Slow,
+}
+
+/// Sends one message within `limit`.
+async fn send<S>(socket: &mut S, message: Message, limit: Duration) -> Sent
+where
+    S: Sink<Message> + Unpin,
+{
+    match timeout(limit, socket.send(message)).await {
+        Ok(Ok(())) => Sent::Done,
+        Ok(Err(_)) => Sent::Gone,
+        Err(_) => Sent::Slow,
+    }
+}
