@@ -1,0 +1,104 @@
+//! The widget's page: the header, the part that fits the shopper's stage, and the stock.
+
+use leptos::prelude::*;
+use livequeue_protocol::{Admission, Stage, Stock};
+
+use crate::components::{
+    AdmissionPanel, ConnectionIndicator, PositionCard, StageBadge, StockMeter,
+};
+use crate::config::WidgetConfig;
+use crate::feed::use_queue_feed;
+use crate::format;
+
+/// The whole page, configured from the address bar (`?experience=`, `?api=`).
+#[component]
+pub fn App() -> impl IntoView {
+    view! { <QueueWidget config=WidgetConfig::from_location() /> }
+}
+
+/// The queue widget for one experience: joins, follows the live stream, and shows where the
+/// shopper stands. Tests mount it with an explicit configuration.
+#[component]
+pub fn QueueWidget(
+    /// Which experience, on which server.
+    config: WidgetConfig,
+) -> impl IntoView {
+    let feed = use_queue_feed(config);
+    let state = feed.state;
+
+    // Each part reads only its own slice, so a position update does not redraw the stock.
+    let experience_id =
+        Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.experience_id.clone())));
+    let name = Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.experience.name.clone())));
+    let stage = Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.stage)));
+    let position = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.position)));
+    let wait =
+        Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.estimated_wait_seconds)));
+    let stock = Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.stock)));
+    let admission =
+        Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.admission.clone())));
+
+    let stock_known = Memo::new(move |_| stock.with(Option::is_some));
+    let stock_or_none = Signal::derive(move || stock.get().unwrap_or(NO_STOCK));
+
+    let body = move || match stage.get() {
+        None => view! {
+            <p class="lq-loading" aria-busy="true">"Finding your place in line…"</p>
+        }
+        .into_any(),
+        Some(Stage::Queued | Stage::Paused) => {
+            view! { <PositionCard position=position wait_seconds=wait /> }.into_any()
+        }
+        Some(Stage::Admitted) => {
+            // Present whenever the stage is `admitted` (the stage is derived from it); the
+            // fallback only keeps the type total.
+            let admission = Signal::derive(move || admission.get().unwrap_or_else(no_admission));
+            view! { <AdmissionPanel admission=admission skew=feed.skew /> }.into_any()
+        }
+        Some(_) => ().into_any(),
+    };
+
+    view! {
+        <main
+            class="lq-widget"
+            data-experience-id=move || experience_id.get()
+            data-stage=move || stage.get().map(format::stage_key)
+        >
+            <header class="lq-header">
+                <div class="lq-heading">
+                    <p class="lq-eyebrow">"Virtual queue"</p>
+                    <h1 class="lq-title">
+                        {move || name.get().unwrap_or_else(|| "Joining the queue…".to_owned())}
+                    </h1>
+                </div>
+                <ConnectionIndicator status=feed.status />
+            </header>
+            {move || {
+                feed.problem.get().map(|problem| view! { <p class="lq-problem" role="alert">{problem}</p> })
+            }}
+            {move || stage.get().map(|stage| view! {
+                <div class="lq-stage-row">
+                    <StageBadge stage=Signal::derive(move || stage) />
+                    <p class="lq-sentence">{format::stage_sentence(stage)}</p>
+                </div>
+            })}
+            {body}
+            {move || stock_known.get().then(|| view! { <StockMeter stock=stock_or_none /> })}
+        </main>
+    }
+}
+
+/// Shown only before the first state, when the meter is hidden anyway.
+const NO_STOCK: Stock = Stock {
+    available: 0,
+    total: 0,
+};
+
+fn no_admission() -> Admission {
+    Admission {
+        grant: String::new(),
+        expires_at: 0,
+        checkout_url: String::new(),
+        status: livequeue_protocol::AdmissionStatus::Expired,
+    }
+}

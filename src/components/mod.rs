@@ -1,0 +1,14 @@
+//! The parts of the widget, one component per file. Each takes reactive props (`Signal`s) and
+//! renders with `lq-`-prefixed class names styled by the matching file in `style/`.
+
+mod admission_panel;
+mod connection_indicator;
+mod position_card;
+mod stage_badge;
+mod stock_meter;
+
+pub use admission_panel::AdmissionPanel;
+pub use connection_indicator::ConnectionIndicator;
+pub use position_card::PositionCard;
+pub use stage_badge::StageBadge;
+pub use stock_meter::StockMeter;
