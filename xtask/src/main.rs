@@ -1,1 +1,70 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! # Layout
+//!
+//! - [`shell`]: the environment every step runs in (`PATH` with the project's tools first),
+//!   running commands with an echo of each, and the error type.
+//! - [`setup`]: idempotent installs of the toolchain pieces (wasm target, trunk,
+//!   wasm-bindgen-cli, binaryen, Chromium, Redis); each checks before it installs.
+//! - [`process`]: child processes that are stopped when their guard drops, free ports, and
+//!   waiting for a server to answer.
+//! - [`size`]: the release bundle's size, raw and gzipped.
+//! - [`demo`], [`dev`], [`test`]: the subcommands.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+mod dev;
+mod process;
+mod setup;
+mod shell;
+mod size;
+mod test;
+
+/// Project automation for livequeue.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install what building the widget needs (skips what is already there).
+    Setup {
+        /// Also install what the tests need: Chromium, chromedriver and Redis.
+        #[arg(long)]
+        for_tests: bool,
+    },
+    /// Build the widget and the server for release and serve the demo drop.
+    Demo {
+        /// Address the server listens on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Run the demo server and `trunk serve` (with live reload) together until Ctrl-C.
+    Dev,
+    /// Format check, lints, native tests, browser tests against the real server, and the
+    /// release bundle's size. Exits non-zero on any failure.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Setup { for_tests } => setup::run(&setup::Needs::for_tests(for_tests)),
+        Command::Demo { addr } => demo::run(&addr),
+        Command::Dev => dev::run(),
+        Command::Test => test::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("\nxtask: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

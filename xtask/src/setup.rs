@@ -1,0 +1,213 @@
+//! Idempotent installs. Each tool is probed first and installed only when missing or of the
+//! wrong version, so a machine that has everything pays a few `--version` calls.
+//!
+//! Versions are pinned where the build depends on them (see `shared/TOOLCHAIN.md`):
+//! trunk 0.21.14 (0.22 needs a newer rustc), wasm-bindgen-cli exactly the `wasm-bindgen` of
+//! `Cargo.lock` (trunk refuses any other and would try to download one), binaryen 132 from
+//! npm (Debian's 108 miscompiles). Chromium, chromedriver and Redis come from apt.
+
+use std::cell::Cell;
+use std::path::Path;
+
+use crate::shell::{self, Error, Result, command, is_root, probe_stdout, run as run_command, step};
+
+/// The trunk release the project builds with.
+pub const TRUNK_VERSION: &str = "0.21.14";
+/// The binaryen release installed from npm.
+pub const BINARYEN_VERSION: &str = "132";
+/// Where apt installs chromedriver.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// What to install besides the widget's build tools.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// Chromium and chromedriver, for the browser tests.
+    pub browser: bool,
+    /// Redis, for the server's tests against a real Redis.
+    pub redis: bool,
+}
+
+impl Needs {
+    /// The build tools, plus the test services when `tests`.
+    pub fn for_tests(tests: bool) -> Self {
+        Self {
+            browser: tests,
+            redis: tests,
+        }
+    }
+}
+
+/// Installs whatever is missing.
+pub fn run(needs: &Needs) -> Result {
+    step("setup: checking tools");
+    let apt = Apt::default();
+    wasm_target()?;
+    trunk()?;
+    wasm_bindgen()?;
+    binaryen(&apt)?;
+    if needs.browser {
+        browser(&apt)?;
+    }
+    if needs.redis {
+        redis(&apt);
+    }
+    Ok(())
+}
+
+fn wasm_target() -> Result {
+    let installed =
+        probe_stdout(command("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        println!("ok: wasm32-unknown-unknown target");
+        return Ok(());
+    }
+    run_command(command("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn trunk() -> Result {
+    let wanted = format!("trunk {TRUNK_VERSION}");
+    if probe_stdout(command("trunk").arg("--version")).as_deref() == Some(wanted.as_str()) {
+        println!("ok: {wanted}");
+        return Ok(());
+    }
+    println!("installing {wanted} (about 10 minutes on 2 cores)");
+    run_command(command("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))
+}
+
+fn wasm_bindgen() -> Result {
+    let version = locked_version(&shell::root().join("Cargo.lock"), "wasm-bindgen")?;
+    let wanted = format!("wasm-bindgen {version}");
+    if probe_stdout(command("wasm-bindgen").arg("--version")).as_deref() == Some(wanted.as_str()) {
+        println!("ok: {wanted}");
+        return Ok(());
+    }
+    println!("installing wasm-bindgen-cli {version} (the version in Cargo.lock)");
+    // Not `--locked`: the CLI's own lock file pins a yanked crate.
+    run_command(command("cargo").args(["install", "wasm-bindgen-cli", "--version", &version]))
+}
+
+/// The version of `package` recorded in the lock file at `lock`.
+pub fn locked_version(lock: &Path, package: &str) -> Result<String> {
+    let text = std::fs::read_to_string(lock)
+        .map_err(|e| Error(format!("cannot read {}: {e}", lock.display())))?;
+    let wanted_name = format!("name = \"{package}\"");
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted_name {
+            let version = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'));
+            if let Some(version) = version {
+                return Ok(version.to_owned());
+            }
+        }
+    }
+    Err(Error(format!("{package} is not in {}", lock.display())))
+}
+
+fn binaryen(apt: &Apt) -> Result {
+    let wasm_opt = shell::binaryen_prefix().join("node_modules/.bin/wasm-opt");
+    let working = |wanted: &str| {
+        probe_stdout(std::process::Command::new(&wasm_opt).arg("--version"))
+            .is_some_and(|v| v.contains(&format!("version {wanted}")))
+    };
+    if working(BINARYEN_VERSION) {
+        println!("ok: wasm-opt {BINARYEN_VERSION} in {}", wasm_opt.display());
+        return Ok(());
+    }
+    if probe_stdout(command("npm").arg("--version")).is_none() {
+        apt.install(&["npm"], "npm (to install binaryen)")?;
+    }
+    let prefix = shell::binaryen_prefix();
+    std::fs::create_dir_all(&prefix)?;
+    run_command(
+        command("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("binaryen@{BINARYEN_VERSION}")),
+    )?;
+    if working(BINARYEN_VERSION) {
+        Ok(())
+    } else {
+        Err(Error(format!(
+            "{} does not run after install",
+            wasm_opt.display()
+        )))
+    }
+}
+
+fn browser(apt: &Apt) -> Result {
+    if Path::new(CHROMEDRIVER).exists() {
+        println!("ok: {CHROMEDRIVER}");
+        return Ok(());
+    }
+    apt.install(
+        &["chromium", "chromium-driver"],
+        "Chromium and chromedriver",
+    )
+}
+
+/// Redis is optional: the server's tests skip their Redis cases without one, so a failed
+/// install is reported, not fatal.
+fn redis(apt: &Apt) {
+    if probe_stdout(command("redis-server").arg("--version")).is_some() {
+        println!("ok: redis-server");
+        return;
+    }
+    if let Err(e) = apt.install(&["redis-server"], "Redis") {
+        println!("warning: {e}; the Redis tests will be skipped");
+    }
+}
+
+/// `apt-get`, updated at most once per run, and only as root.
+#[derive(Default)]
+struct Apt {
+    updated: Cell<bool>,
+}
+
+impl Apt {
+    fn install(&self, packages: &[&str], what: &str) -> Result {
+        if !is_root() {
+            return Err(Error(format!(
+                "{what} missing: install with `sudo apt-get install -y {}` (not root, so \
+                 xtask does not)",
+                packages.join(" ")
+            )));
+        }
+        if !self.updated.get() {
+            run_command(command("apt-get").arg("update"))?;
+            self.updated.set(true);
+        }
+        run_command(
+            command("apt-get")
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(packages)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_locked_wasm_bindgen_version_is_read_from_the_lock_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = dir.join("Cargo.lock");
+        std::fs::write(
+            &lock,
+            "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"9.9.9\"\n\n\
+             [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n",
+        )
+        .unwrap();
+        assert_eq!(locked_version(&lock, "wasm-bindgen").unwrap(), "0.2.130");
+        assert!(locked_version(&lock, "trunk").is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
