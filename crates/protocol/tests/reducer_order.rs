@@ -115,11 +115,11 @@ fn server_messages(steps: &[Step]) -> Vec<FeedMessage> {
                 ));
             }
             Step::Redeem => {
-                if let Some(admission) = &mut state.admission {
-                    if admission.status == AdmissionStatus::Active {
-                        admission.status = AdmissionStatus::Redeemed;
-                        out.push(event(ServerEvent::Admission(admission.clone()), seq));
-                    }
+                if let Some(admission) = &mut state.admission
+                    && admission.status == AdmissionStatus::Active
+                {
+                    admission.status = AdmissionStatus::Redeemed;
+                    out.push(event(ServerEvent::Admission(admission.clone()), seq));
                 }
             }
             Step::Snapshot => {

@@ -164,10 +164,10 @@ impl Origins {
     /// own origin always may, others only when listed.
     pub fn allows(&self, origin: &str, host: Option<&str>) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if let (Some(host), Some(rest)) = (host, origin.split_once("://").map(|(_, rest)| rest)) {
-            if rest == host.to_ascii_lowercase() {
-                return true;
-            }
+        if let (Some(host), Some(rest)) = (host, origin.split_once("://").map(|(_, rest)| rest))
+            && rest == host.to_ascii_lowercase()
+        {
+            return true;
         }
         self.is_listed(&origin)
     }

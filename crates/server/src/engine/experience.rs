@@ -341,11 +341,11 @@ impl ExperienceState {
             let Some((_, grant)) = self.expiries.pop_front() else {
                 break;
             };
-            if let Some(g) = self.grants.get_mut(&grant) {
-                if g.status == AdmissionStatus::Active {
-                    g.status = AdmissionStatus::Expired;
-                    returned.push(g.consumer.clone());
-                }
+            if let Some(g) = self.grants.get_mut(&grant)
+                && g.status == AdmissionStatus::Active
+            {
+                g.status = AdmissionStatus::Expired;
+                returned.push(g.consumer.clone());
             }
         }
         if returned.is_empty() {
@@ -449,11 +449,11 @@ impl ExperienceState {
             self.rate_samples.clear();
             self.rate_per_sec = configured_rate(&self.settings);
         }
-        if let Some(status) = status {
-            if status != self.settings.status {
-                self.settings.status = status;
-                self.broadcast(ServerEvent::ExperienceUpdate(self.view()));
-            }
+        if let Some(status) = status
+            && status != self.settings.status
+        {
+            self.settings.status = status;
+            self.broadcast(ServerEvent::ExperienceUpdate(self.view()));
         }
         // Wait estimates depend on all three: let every connection recompute now.
         self.announce(true);

@@ -34,9 +34,6 @@ pub async fn stream(
     let (start, sub) = app.engine.subscribe(&experience_id, &consumer_id, resume)?;
 
     let mut first = Vec::new();
-    // Jittered, so a restart does not bring every browser back in the same instant.
-    let retry = app.config.sse_retry_ms + rand::random_range(0..=app.config.sse_retry_ms);
-    first.push(Bytes::from(format!("retry: {retry}\n\n")));
     let mut feed = Feed::new(sub);
     match start {
         Start::Fresh(state) => first.push(sse_frame(Some(state.cursor), None, &json(&state))),
@@ -49,6 +46,15 @@ pub async fn stream(
             first.extend(events.iter().map(|e| e.sse.clone()));
             first.extend(feed.private_now().into_iter().filter_map(frame));
         }
+    }
+
+    // Jittered, so a restart does not bring every browser back in the same instant. Sent in
+    // the first frame's block, where every client parser takes it.
+    let retry = app.config.sse_retry_ms + rand::random_range(0..=app.config.sse_retry_ms);
+    let retry = format!("retry: {retry}\n");
+    match first.first_mut() {
+        Some(frame) => *frame = [retry.as_bytes(), frame].concat().into(),
+        None => first.push(Bytes::from(retry + "\n")),
     }
 
     let updates = stream::unfold(feed, |mut feed| async move {

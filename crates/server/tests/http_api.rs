@@ -1,0 +1,468 @@
+//! The HTTP endpoints against a real server: answers, status codes and JSON errors.
+
+mod common;
+
+use common::{ADMIN, TestServer};
+use livequeue_protocol::api::{EntriesPage, ErrorBody, ExperienceSummary, RedeemResponse};
+use livequeue_protocol::{QueueState, Stage};
+use reqwest::{Method, StatusCode};
+
+async fn error_of(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: ErrorBody = response.json().await.expect("a JSON error body");
+    (status, body.error.code)
+}
+
+fn poll_path(experience: &str, consumer: &str, token: &str) -> String {
+    format!("/api/queue/{experience}?consumerId={consumer}&token={token}")
+}
+
+#[tokio::test]
+async fn join_answers_201_with_identity_and_the_state_in_line_order() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    let first = s.join("drop").await;
+    let second = s.join("drop").await;
+    assert!(first.consumer_id.starts_with("c_") && !first.token.is_empty());
+    assert_eq!(first.state.position, Some(1));
+    assert_eq!(second.state.position, Some(2));
+    assert_eq!(second.state.stage, Stage::Queued);
+    assert_eq!(second.state.stock.available, 10);
+}
+
+#[tokio::test]
+async fn polling_answers_the_state_and_304_for_the_current_etag() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    let me = s.join("drop").await;
+    let url = s.url(&poll_path("drop", &me.consumer_id, &me.token));
+    let r = s.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let tag = r
+        .headers()
+        .get("etag")
+        .expect("an ETag")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let state: QueueState = r.json().await.unwrap();
+    assert_eq!(state.consumer_id, me.consumer_id);
+
+    let again = s
+        .http
+        .get(&url)
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304, "an unchanged state must answer 304");
+
+    s.set_stock("drop", 20).await;
+    let changed = s
+        .http
+        .get(&url)
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200, "a changed state must not answer 304");
+    assert_ne!(
+        changed.headers().get("etag").unwrap().to_str().unwrap(),
+        tag
+    );
+}
+
+#[tokio::test]
+async fn read_endpoints_refuse_missing_bad_and_foreign_tokens() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    s.experience("other", 10).await;
+    let me = s.join("drop").await;
+    let you = s.join("drop").await;
+    let get = |path: String| s.http.get(s.url(&path)).send();
+
+    let missing = get("/api/queue/drop?consumerId=x".into()).await.unwrap();
+    assert_eq!(
+        error_of(missing).await,
+        (StatusCode::BAD_REQUEST, "bad_request".into())
+    );
+    let bad = get(poll_path("drop", &me.consumer_id, "not-a-token"))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(bad).await,
+        (StatusCode::UNAUTHORIZED, "unauthorized".into())
+    );
+    let foreign = get(poll_path("drop", &you.consumer_id, &me.token))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(foreign).await,
+        (StatusCode::UNAUTHORIZED, "unauthorized".into()),
+        "my token must not read another consumer's state"
+    );
+    let other_experience = get(poll_path("other", &me.consumer_id, &me.token))
+        .await
+        .unwrap();
+    assert_eq!(other_experience.status(), 401);
+    let unknown = get(poll_path("nope", &me.consumer_id, &me.token))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(unknown).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    let bad_id = get(poll_path("no%20spaces", &me.consumer_id, &me.token))
+        .await
+        .unwrap();
+    assert_eq!(bad_id.status(), 400);
+    let sse = get(format!(
+        "/api/sse/queue/drop?consumerId={}&token=x",
+        me.consumer_id
+    ))
+    .await
+    .unwrap();
+    assert_eq!(error_of(sse).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_grant_redeems_once_then_conflicts_and_garbage_is_400_or_404() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    let me = s.join("drop").await;
+    s.admit("drop", 1).await;
+    let state: QueueState = s
+        .http
+        .get(s.url(&poll_path("drop", &me.consumer_id, &me.token)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let grant = state.admission.expect("admitted").grant;
+    let redeem = |grant: String| {
+        s.http
+            .post(s.url("/api/experiences/drop/redeem"))
+            .json(&serde_json::json!({ "grant": grant }))
+            .send()
+    };
+    let first = redeem(grant.clone()).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let body: RedeemResponse = first.json().await.unwrap();
+    assert_eq!(
+        (body.consumer_id.as_str(), body.experience_id.as_str()),
+        (me.consumer_id.as_str(), "drop")
+    );
+    assert_eq!(
+        error_of(redeem(grant).await.unwrap()).await,
+        (StatusCode::CONFLICT, "conflict".into())
+    );
+    assert_eq!(
+        error_of(redeem("junk".into()).await.unwrap()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let unknown = format!("g_{}", "0".repeat(32));
+    assert_eq!(
+        error_of(redeem(unknown).await.unwrap()).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let not_json = s
+        .http
+        .post(s.url("/api/experiences/drop/redeem"))
+        .body("{")
+        .header("content-type", "application/json");
+    assert_eq!(
+        error_of(not_json.send().await.unwrap()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn an_expired_grant_answers_410_and_its_unit_returns_to_stock() {
+    let mut config = common::config();
+    config.engine.grant_ttl = std::time::Duration::from_millis(300);
+    let s = TestServer::with_config(config).await;
+    s.experience("drop", 1).await;
+    let me = s.join("drop").await;
+    s.admit("drop", 1).await;
+    let url = s.url(&poll_path("drop", &me.consumer_id, &me.token));
+    let state: QueueState = s.http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state.stock.available, 0);
+    let grant = state.admission.unwrap().grant;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let r = s
+        .http
+        .post(s.url("/api/experiences/drop/redeem"))
+        .json(&serde_json::json!({ "grant": grant }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r).await, (StatusCode::GONE, "gone".into()));
+    let state: QueueState = s.http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!((state.stage, state.stock.available), (Stage::Expired, 1));
+}
+
+#[tokio::test]
+async fn the_public_list_is_paged_and_anonymous() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(s.join("drop").await);
+    }
+    let page: EntriesPage = s
+        .http
+        .get(s.url("/api/experiences/drop/entries?offset=1&limit=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page.total, 5);
+    assert_eq!(
+        page.entries.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    let text = serde_json::to_string(&page).unwrap();
+    for who in &ids {
+        assert!(
+            !text.contains(&who.consumer_id) && !text.contains(&who.token),
+            "the list leaks an identity"
+        );
+    }
+    for bad in ["limit=0", "limit=5000", "limit=abc", "offset=-1"] {
+        let r = s
+            .http
+            .get(s.url(&format!("/api/experiences/drop/entries?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_of(r).await.0,
+            StatusCode::BAD_REQUEST,
+            "{bad} must be refused"
+        );
+    }
+    let r = s
+        .http
+        .get(s.url("/api/experiences/nope/entries"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn the_operator_api_needs_the_admin_token_and_steers_the_drop() {
+    let s = TestServer::start().await;
+    let body = serde_json::json!({"id": "d", "name": "D", "stock": 5, "admissionRatePerMinute": 0.0, "checkoutUrl": "/c"});
+    let anonymous = s
+        .http
+        .post(s.url("/api/admin/experiences"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(anonymous).await,
+        (StatusCode::UNAUTHORIZED, "unauthorized".into())
+    );
+    let wrong = s
+        .http
+        .post(s.url("/api/admin/experiences"))
+        .bearer_auth("nope")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let created = s
+        .admin(Method::POST, "/api/admin/experiences")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let again = s
+        .admin(Method::POST, "/api/admin/experiences")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(again).await.0, StatusCode::CONFLICT);
+
+    for _ in 0..3 {
+        s.join("d").await;
+    }
+    s.admit("d", 2).await;
+    let patched: ExperienceSummary = s
+        .admin(Method::PATCH, "/api/admin/experiences/d")
+        .json(&serde_json::json!({"status": "paused", "stock": 8}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched.stock.total, 8);
+    assert_eq!(
+        patched.stock.available, 6,
+        "3 more units on top of 5 - 2 admitted"
+    );
+    assert_eq!(patched.waiting, 1);
+    assert_eq!(patched.active_admissions, 2);
+    let got: ExperienceSummary = s
+        .admin(Method::GET, "/api/admin/experiences/d")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got.status, livequeue_protocol::ExperienceStatus::Paused);
+
+    let bad_status = s
+        .admin(Method::PATCH, "/api/admin/experiences/d")
+        .json(&serde_json::json!({"status": "melting"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(bad_status).await.0, StatusCode::BAD_REQUEST);
+    let unknown_field = s
+        .admin(Method::PATCH, "/api/admin/experiences/d")
+        .json(&serde_json::json!({"stok": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(unknown_field).await.0, StatusCode::BAD_REQUEST);
+    let negative_rate = s
+        .admin(Method::PATCH, "/api/admin/experiences/d")
+        .json(&serde_json::json!({"admissionRatePerMinute": -1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(negative_rate).await.0, StatusCode::BAD_REQUEST);
+    let missing = s
+        .admin(Method::GET, "/api/admin/experiences/zz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(missing).await.0, StatusCode::NOT_FOUND);
+    let _ = ADMIN;
+}
+
+#[tokio::test]
+async fn oversize_bodies_unknown_paths_and_wrong_methods_get_json_errors() {
+    let s = TestServer::start().await;
+    s.experience("drop", 1).await;
+    let huge = format!("{{\"grant\":\"{}\"}}", "a".repeat(64 * 1024));
+    let r = s
+        .http
+        .post(s.url("/api/experiences/drop/redeem"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
+    let r = s.http.get(s.url("/api/nothing/here")).send().await.unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    let r = s
+        .http
+        .delete(s.url("/api/experiences/drop/join"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
+    );
+    let r = s
+        .http
+        .post(s.url("/api/experiences/nope/join"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_and_a_configured_one_gets_cors() {
+    let s = TestServer::start().await;
+    s.experience("drop", 1).await;
+    let join = |origin: &'static str| {
+        s.http
+            .post(s.url("/api/experiences/drop/join"))
+            .header("origin", origin)
+            .send()
+    };
+    let foreign = join("https://evil.example").await.unwrap();
+    assert_eq!(
+        error_of(foreign).await,
+        (StatusCode::FORBIDDEN, "forbidden_origin".into())
+    );
+    let allowed = join("https://shop.example").await.unwrap();
+    assert_eq!(allowed.status(), 201);
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "https://shop.example"
+    );
+    let same = s
+        .http
+        .post(s.url("/api/experiences/drop/join"))
+        .header("origin", format!("http://{}", s.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        same.status(),
+        201,
+        "the server's own origin is always allowed"
+    );
+    let preflight = s
+        .http
+        .request(Method::OPTIONS, s.url("/api/experiences/drop/join"))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "https://shop.example"
+    );
+}
+
+#[tokio::test]
+async fn the_widget_is_served_from_dist_when_built() {
+    let dir = std::env::temp_dir().join(format!("lq-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<html>widget</html>").unwrap();
+    let mut config = common::config();
+    config.dist = dir.clone();
+    let s = TestServer::with_config(config).await;
+    let r = s.http.get(s.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("widget"));
+    let deep = s.http.get(s.url("/console")).send().await.unwrap();
+    assert!(
+        deep.text().await.unwrap().contains("widget"),
+        "client-side routes fall back to index.html"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
