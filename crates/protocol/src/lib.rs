@@ -9,6 +9,8 @@
 //! - [`api`]: request and response bodies of the HTTP endpoints, and the error body.
 //! - [`reducer`]: applies any message to a state, ordered by cursor, so that duplicated,
 //!   reordered or stale messages never move the state backwards.
+//! - [`backoff`], [`polling`], [`supervisor`]: the widget's connection policies (reconnect
+//!   delays, adaptive polling intervals, transport fallback), as pure state machines.
 //!
 //! The crate has no runtime and no browser dependency: it builds for native targets and for
 //! `wasm32-unknown-unknown`, and everything in it is tested with plain `cargo test`.
@@ -16,9 +18,12 @@
 //! example in that file, so the document and the code cannot drift apart.
 
 pub mod api;
+pub mod backoff;
 pub mod event;
+pub mod polling;
 pub mod reducer;
 pub mod state;
+pub mod supervisor;
 
 pub use event::{
     EventId, EventKind, Heartbeat, PositionUpdate, ServerEvent, WsClientMessage, WsServerMessage,

@@ -1,0 +1,507 @@
+//! Which transport to use, when to retry, when to fall back and when to give up.
+//!
+//! The widget feeds this state machine what happened (a transport opened, failed, the
+//! browser went offline…) and does what it answers (open a transport after a delay, or
+//! stop). The machine knows nothing of sockets or timers, so every rule is tested natively.
+//!
+//! Rules:
+//! - Transports are tried in the configured order (default WebSocket, SSE, polling).
+//! - A transport that fails `switch_after` times in a row without opening hands over to the
+//!   next one; one that opened and then dropped is retried with backoff.
+//! - Every failure waits a full-jitter backoff delay; an open resets the counter; after the
+//!   maximum the status is `Failed` until [`Event::Reconnect`].
+//! - A permanent failure (bad parameters or token) stops at once with its error.
+//! - Offline: no attempts until online again, then one at once.
+//! - While on a fallback, [`Supervisor::upgrade_target`] names the preferred transport to
+//!   probe (every ~60 s); when the probe opens, the feed moves to it.
+
+use std::fmt;
+
+use crate::backoff::{Backoff, BackoffPolicy, RetryHint};
+
+/// A way to receive updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// WebSocket push.
+    WebSocket,
+    /// Server-Sent Events push.
+    Sse,
+    /// Adaptive HTTP polling.
+    Poll,
+}
+
+impl TransportKind {
+    /// The name used in `?transport=` and the debug panel.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::WebSocket => "ws",
+            TransportKind::Sse => "sse",
+            TransportKind::Poll => "poll",
+        }
+    }
+
+    /// Parses `ws`, `websocket`, `sse`, `poll` or `polling`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ws" | "websocket" => Some(TransportKind::WebSocket),
+            "sse" | "eventsource" => Some(TransportKind::Sse),
+            "poll" | "polling" => Some(TransportKind::Poll),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the shopper is told about the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionStatus {
+    /// The first connection is being made.
+    Connecting,
+    /// Updates are pushed as they happen.
+    Live,
+    /// The connection dropped; a new one is on its way.
+    Reconnecting,
+    /// Updates come by polling (push is unavailable).
+    Polling,
+    /// The browser is offline; nothing is tried until it is back.
+    Offline,
+    /// Gave up; `reconnect()` starts again.
+    Failed,
+}
+
+impl fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectionStatus::Connecting => "Connecting…",
+            ConnectionStatus::Live => "Live",
+            ConnectionStatus::Reconnecting => "Reconnecting…",
+            ConnectionStatus::Polling => "Live (polling)",
+            ConnectionStatus::Offline => "Offline",
+            ConnectionStatus::Failed => "Disconnected",
+        })
+    }
+}
+
+/// How a transport failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// The server's hint about when to come back.
+    pub hint: RetryHint,
+    /// Retrying cannot help (missing parameters, bad token): stop.
+    pub permanent: bool,
+}
+
+impl Failure {
+    /// An ordinary failure (network error, dropped stream).
+    pub const TRANSIENT: Failure = Failure {
+        hint: RetryHint::None,
+        permanent: false,
+    };
+
+    /// The failure a WebSocket close code means.
+    pub fn from_close_code(code: u16) -> Self {
+        match code {
+            4000 | 4001 | 4004 | 1003 | 1008 | 1009 => Failure {
+                hint: RetryHint::None,
+                permanent: true,
+            },
+            1012 => Failure {
+                hint: RetryHint::Soon,
+                permanent: false,
+            },
+            1013 | 4008 => Failure {
+                hint: RetryHint::Later,
+                permanent: false,
+            },
+            _ => Failure::TRANSIENT,
+        }
+    }
+
+    /// The failure an HTTP status means (SSE and polling).
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            400 | 401 | 403 | 404 => Failure {
+                hint: RetryHint::None,
+                permanent: true,
+            },
+            429 | 503 => Failure {
+                hint: RetryHint::Later,
+                permanent: false,
+            },
+            _ => Failure::TRANSIENT,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The current transport opened and delivered its first message.
+    Opened,
+    /// The current transport failed or dropped.
+    Failed(Failure),
+    /// The browser went offline.
+    Offline,
+    /// The browser is online again.
+    Online,
+    /// The probe of the preferred transport opened: the feed moves to it.
+    Upgraded,
+    /// The shopper (or the host page) asked to start again.
+    Reconnect,
+}
+
+/// What to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Open `kind` after `after_ms` (closing whatever transport is open).
+    Open {
+        /// The transport.
+        kind: TransportKind,
+        /// Delay in milliseconds.
+        after_ms: u64,
+    },
+    /// Keep what is open (or wait, offline).
+    Keep,
+    /// Stop all attempts.
+    Stop,
+}
+
+/// Supervisor settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisorConfig {
+    /// Transports in order of preference. Default WebSocket, SSE, polling.
+    pub order: Vec<TransportKind>,
+    /// Failures in a row without opening before moving to the next transport. Default 2.
+    pub switch_after: u32,
+    /// Reconnect backoff.
+    pub backoff: BackoffPolicy,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        Self {
+            order: vec![
+                TransportKind::WebSocket,
+                TransportKind::Sse,
+                TransportKind::Poll,
+            ],
+            switch_after: 2,
+            backoff: BackoffPolicy::default(),
+        }
+    }
+}
+
+/// The state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supervisor {
+    config: SupervisorConfig,
+    index: usize,
+    backoff: Backoff,
+    /// Failures in a row of the current transport without an open.
+    failures_here: u32,
+    opened_ever: bool,
+    status: ConnectionStatus,
+}
+
+impl Supervisor {
+    /// A supervisor about to open the first transport. An empty order means polling only.
+    pub fn new(mut config: SupervisorConfig) -> Self {
+        if config.order.is_empty() {
+            config.order.push(TransportKind::Poll);
+        }
+        let backoff = Backoff::new(config.backoff);
+        Self {
+            config,
+            index: 0,
+            backoff,
+            failures_here: 0,
+            opened_ever: false,
+            status: ConnectionStatus::Connecting,
+        }
+    }
+
+    /// The command to begin with.
+    pub fn start(&self) -> Command {
+        Command::Open {
+            kind: self.current(),
+            after_ms: 0,
+        }
+    }
+
+    /// The transport in use (or being opened).
+    pub fn current(&self) -> TransportKind {
+        self.config.order[self.index]
+    }
+
+    /// The status to show.
+    pub fn status(&self) -> ConnectionStatus {
+        self.status
+    }
+
+    /// Failures since the last open.
+    pub fn attempts(&self) -> u32 {
+        self.backoff.attempts()
+    }
+
+    /// The preferred transport to probe, when the feed runs on a fallback and is healthy.
+    pub fn upgrade_target(&self) -> Option<TransportKind> {
+        let healthy = matches!(
+            self.status,
+            ConnectionStatus::Live | ConnectionStatus::Polling
+        );
+        (healthy && self.index > 0).then(|| self.config.order[0])
+    }
+
+    fn live_status(&self) -> ConnectionStatus {
+        if self.current() == TransportKind::Poll {
+            ConnectionStatus::Polling
+        } else {
+            ConnectionStatus::Live
+        }
+    }
+
+    /// Handles one event; `jitter` is uniform in `[0, 1)`.
+    pub fn handle(&mut self, event: Event, jitter: f64) -> Command {
+        match event {
+            Event::Opened => {
+                self.backoff.reset();
+                self.failures_here = 0;
+                self.opened_ever = true;
+                self.status = self.live_status();
+                Command::Keep
+            }
+            Event::Upgraded => {
+                self.index = 0;
+                self.backoff.reset();
+                self.failures_here = 0;
+                self.status = self.live_status();
+                Command::Keep
+            }
+            Event::Failed(failure) => self.failed(failure, jitter),
+            Event::Offline => {
+                if self.status != ConnectionStatus::Failed {
+                    self.status = ConnectionStatus::Offline;
+                }
+                Command::Stop
+            }
+            Event::Online => {
+                if self.status != ConnectionStatus::Offline {
+                    return Command::Keep;
+                }
+                self.status = ConnectionStatus::Reconnecting;
+                Command::Open {
+                    kind: self.current(),
+                    after_ms: 0,
+                }
+            }
+            Event::Reconnect => {
+                self.index = 0;
+                self.backoff.reset();
+                self.failures_here = 0;
+                self.status = if self.opened_ever {
+                    ConnectionStatus::Reconnecting
+                } else {
+                    ConnectionStatus::Connecting
+                };
+                Command::Open {
+                    kind: self.current(),
+                    after_ms: 0,
+                }
+            }
+        }
+    }
+
+    fn failed(&mut self, failure: Failure, jitter: f64) -> Command {
+        if matches!(
+            self.status,
+            ConnectionStatus::Offline | ConnectionStatus::Failed
+        ) {
+            return Command::Stop;
+        }
+        if failure.permanent {
+            self.status = ConnectionStatus::Failed;
+            return Command::Stop;
+        }
+        self.failures_here += 1;
+        let has_next = self.index + 1 < self.config.order.len();
+        if self.failures_here >= self.config.switch_after && has_next {
+            self.index += 1;
+            self.failures_here = 0;
+            self.status = if self.opened_ever {
+                ConnectionStatus::Reconnecting
+            } else {
+                ConnectionStatus::Connecting
+            };
+            // The next transport is a different path: try it at once.
+            return Command::Open {
+                kind: self.current(),
+                after_ms: 0,
+            };
+        }
+        match self.backoff.fail(failure.hint, jitter) {
+            Some(after_ms) => {
+                self.status = if self.opened_ever {
+                    ConnectionStatus::Reconnecting
+                } else {
+                    ConnectionStatus::Connecting
+                };
+                Command::Open {
+                    kind: self.current(),
+                    after_ms,
+                }
+            }
+            None => {
+                self.status = ConnectionStatus::Failed;
+                Command::Stop
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(kind: TransportKind) -> impl Fn(&Command) -> bool {
+        move |c| matches!(c, Command::Open { kind: k, .. } if *k == kind)
+    }
+
+    #[test]
+    fn a_transport_that_never_opens_hands_over_to_the_next_in_order() {
+        let mut s = Supervisor::new(SupervisorConfig::default());
+        assert!(open(TransportKind::WebSocket)(&s.start()));
+        assert!(open(TransportKind::WebSocket)(
+            &s.handle(Event::Failed(Failure::TRANSIENT), 0.5)
+        ));
+        let c = s.handle(Event::Failed(Failure::TRANSIENT), 0.5);
+        assert_eq!(
+            c,
+            Command::Open {
+                kind: TransportKind::Sse,
+                after_ms: 0
+            }
+        );
+        s.handle(Event::Failed(Failure::TRANSIENT), 0.5);
+        let c = s.handle(Event::Failed(Failure::TRANSIENT), 0.5);
+        assert_eq!(
+            c,
+            Command::Open {
+                kind: TransportKind::Poll,
+                after_ms: 0
+            }
+        );
+        s.handle(Event::Opened, 0.5);
+        assert_eq!(s.status(), ConnectionStatus::Polling);
+        assert_eq!(s.upgrade_target(), Some(TransportKind::WebSocket));
+        s.handle(Event::Upgraded, 0.5);
+        assert_eq!(
+            (s.current(), s.status()),
+            (TransportKind::WebSocket, ConnectionStatus::Live)
+        );
+        assert_eq!(s.upgrade_target(), None);
+    }
+
+    #[test]
+    fn a_drop_after_opening_retries_the_same_transport_with_backoff_and_resets_on_open() {
+        let mut s = Supervisor::new(SupervisorConfig::default());
+        s.handle(Event::Opened, 0.0);
+        let c = s.handle(Event::Failed(Failure::TRANSIENT), 0.999);
+        assert_eq!(
+            c,
+            Command::Open {
+                kind: TransportKind::WebSocket,
+                after_ms: 999
+            }
+        );
+        assert_eq!(s.status(), ConnectionStatus::Reconnecting);
+        s.handle(Event::Opened, 0.0);
+        assert_eq!(s.attempts(), 0, "an open resets the attempt counter");
+        assert_eq!(s.status(), ConnectionStatus::Live);
+    }
+
+    #[test]
+    fn gives_up_after_the_maximum_and_reconnect_starts_again() {
+        let config = SupervisorConfig {
+            order: vec![TransportKind::Sse],
+            ..Default::default()
+        };
+        let mut s = Supervisor::new(config);
+        s.handle(Event::Opened, 0.0);
+        for _ in 0..10 {
+            assert!(open(TransportKind::Sse)(
+                &s.handle(Event::Failed(Failure::TRANSIENT), 0.1)
+            ));
+        }
+        assert_eq!(
+            s.handle(Event::Failed(Failure::TRANSIENT), 0.1),
+            Command::Stop
+        );
+        assert_eq!(s.status(), ConnectionStatus::Failed);
+        assert_eq!(
+            s.handle(Event::Reconnect, 0.1),
+            Command::Open {
+                kind: TransportKind::Sse,
+                after_ms: 0
+            }
+        );
+        assert_eq!(s.attempts(), 0);
+    }
+
+    #[test]
+    fn permanent_close_codes_stop_at_once() {
+        for code in [4000, 4001] {
+            let mut s = Supervisor::new(SupervisorConfig::default());
+            s.handle(Event::Opened, 0.0);
+            assert_eq!(
+                s.handle(Event::Failed(Failure::from_close_code(code)), 0.5),
+                Command::Stop
+            );
+            assert_eq!(
+                s.status(),
+                ConnectionStatus::Failed,
+                "close {code} must not be retried"
+            );
+        }
+        assert_eq!(Failure::from_close_code(1012).hint, RetryHint::Soon);
+        assert_eq!(Failure::from_close_code(1013).hint, RetryHint::Later);
+        assert!(!Failure::from_close_code(1006).permanent);
+    }
+
+    #[test]
+    fn offline_stops_attempts_and_online_reconnects_at_once() {
+        let mut s = Supervisor::new(SupervisorConfig::default());
+        s.handle(Event::Opened, 0.0);
+        assert_eq!(s.handle(Event::Offline, 0.0), Command::Stop);
+        assert_eq!(s.status(), ConnectionStatus::Offline);
+        assert_eq!(
+            s.handle(Event::Failed(Failure::TRANSIENT), 0.5),
+            Command::Stop,
+            "no futile retries offline"
+        );
+        assert_eq!(
+            s.handle(Event::Online, 0.5),
+            Command::Open {
+                kind: TransportKind::WebSocket,
+                after_ms: 0
+            }
+        );
+        assert_eq!(s.status(), ConnectionStatus::Reconnecting);
+    }
+
+    #[test]
+    fn transport_names_parse() {
+        for k in [
+            TransportKind::WebSocket,
+            TransportKind::Sse,
+            TransportKind::Poll,
+        ] {
+            assert_eq!(TransportKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(TransportKind::parse("carrier-pigeon"), None);
+    }
+}
