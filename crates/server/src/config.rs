@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use livequeue_protocol::supervisor::TransportKind;
 
 use crate::engine::EngineConfig;
 
@@ -51,6 +52,14 @@ pub struct Args {
     /// connection per tick).
     #[arg(long, env = "LIVEQUEUE_TICK_MS", default_value_t = 1000)]
     pub tick_ms: u64,
+    /// Transports to refuse (`ws`, `sse`, `poll`), comma-separated: for testing clients'
+    /// fallback. Off by default.
+    #[arg(long, env = "LIVEQUEUE_REFUSE_TRANSPORTS", value_delimiter = ',', value_parser = parse_transport)]
+    pub refuse_transports: Vec<TransportKind>,
+}
+
+fn parse_transport(s: &str) -> Result<TransportKind, String> {
+    TransportKind::parse(s).ok_or_else(|| format!("unknown transport `{s}` (ws, sse, poll)"))
 }
 
 /// Runtime configuration.
@@ -74,6 +83,8 @@ pub struct Config {
     pub ws_send_timeout: Duration,
     /// How long shutdown waits for connections to go.
     pub shutdown_grace: Duration,
+    /// Transports this server refuses (tests of client fallback).
+    pub refuse_transports: Vec<TransportKind>,
 }
 
 impl Default for Config {
@@ -88,6 +99,7 @@ impl Default for Config {
             sse_retry_ms: 2_000,
             ws_send_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
+            refuse_transports: Vec::new(),
         }
     }
 }
@@ -113,6 +125,7 @@ impl From<Args> for Config {
             allowed_origins: a.allowed_origins,
             dist: a.dist,
             token_ttl_secs: a.token_ttl_secs.max(60),
+            refuse_transports: a.refuse_transports,
             ..Config::default()
         }
     }

@@ -42,6 +42,7 @@ pub use config::{Args, Config};
 use auth::{Auth, Origins};
 use engine::Engine;
 use error::AppError;
+use livequeue_protocol::supervisor::TransportKind;
 use routes::{ReadParams, admin, queue, sse, valid_experience_id, ws};
 
 /// Largest request body: every body this API takes is a few hundred bytes.
@@ -99,7 +100,20 @@ impl AppState {
                 tracing::debug!(error = %e, "token refused");
                 AppError::unauthorized("token is invalid or expired")
             })?;
+        self.engine.ensure_consumer(experience_id, consumer)?;
         Ok(consumer.to_string())
+    }
+
+    /// Refuses a transport switched off with `--refuse-transports` (for fallback tests).
+    pub fn transport_allowed(&self, kind: TransportKind) -> Result<(), AppError> {
+        if self.config.refuse_transports.contains(&kind) {
+            return Err(AppError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "transport_refused",
+                message: format!("the {kind} transport is switched off on this server"),
+            });
+        }
+        Ok(())
     }
 
     /// Whether the request's `Origin` (if any) may call.

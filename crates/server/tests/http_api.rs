@@ -466,3 +466,81 @@ async fn the_widget_is_served_from_dist_when_built() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn after_a_restart_a_valid_token_finds_its_shopper_again_in_the_new_epoch() {
+    let config = || livequeue_server::Config {
+        secret: b"shared-secret".to_vec(),
+        ..common::config()
+    };
+    let before = TestServer::with_config(config()).await;
+    before.experience("drop", 10).await;
+    let me = before.join("drop").await;
+    let old_epoch = me.state.cursor.epoch;
+    drop(before);
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let after = TestServer::with_config(config()).await;
+    after.experience("drop", 10).await;
+    let r = after
+        .http
+        .get(after.url(&poll_path("drop", &me.consumer_id, &me.token)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "a signed token outlives the engine's memory"
+    );
+    let state: QueueState = r.json().await.unwrap();
+    assert!(
+        state.cursor.epoch > old_epoch,
+        "the new lifetime has a later epoch"
+    );
+    assert_eq!(state.consumer_id, me.consumer_id);
+    assert_eq!(state.position, Some(1));
+}
+
+#[tokio::test]
+async fn a_refused_transport_answers_503_and_the_others_still_work() {
+    use livequeue_protocol::supervisor::TransportKind;
+    let config = livequeue_server::Config {
+        refuse_transports: vec![TransportKind::WebSocket, TransportKind::Sse],
+        ..common::config()
+    };
+    let s = TestServer::with_config(config).await;
+    s.experience("drop", 10).await;
+    let me = s.join("drop").await;
+    let sse = s
+        .http
+        .get(s.url(&TestServer::sse_path("drop", &me)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(sse).await,
+        (StatusCode::SERVICE_UNAVAILABLE, "transport_refused".into())
+    );
+    let ws = s
+        .http
+        .get(s.url(&format!(
+            "/ws/queue?experienceId=drop&consumerId={}&token={}",
+            me.consumer_id, me.token
+        )))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ws.status(), 503);
+    let poll = s
+        .http
+        .get(s.url(&poll_path("drop", &me.consumer_id, &me.token)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), 200);
+}

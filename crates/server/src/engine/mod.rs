@@ -298,6 +298,30 @@ impl Engine {
         Ok((id, snapshot))
     }
 
+    /// Makes sure a shopper whose token the caller has verified is known, adding them at the
+    /// end of the line when not. The in-memory engine forgets everyone on restart, while the
+    /// shoppers' signed tokens stay valid (with `LIVEQUEUE_SECRET` set): this lets their
+    /// widgets resync to the new epoch instead of failing for good.
+    pub fn ensure_consumer(
+        &self,
+        experience_id: &str,
+        consumer_id: &str,
+    ) -> Result<(), EngineError> {
+        let experience = self.get(experience_id)?;
+        let mut state = experience.lock();
+        if state.consumer(consumer_id).is_none() {
+            if state.settings().status == ExperienceStatus::Closed {
+                return Err(EngineError::Closed(experience_id.to_string()));
+            }
+            tracing::info!(
+                consumer = consumer_id,
+                "re-admitting a shopper unknown to this epoch"
+            );
+            state.join(consumer_id.into(), self.clock.now_ms());
+        }
+        Ok(())
+    }
+
     /// The shopper's full state.
     pub fn snapshot(
         &self,

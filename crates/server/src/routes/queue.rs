@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use livequeue_protocol::QueueState;
 use livequeue_protocol::api::{EntriesPage, JoinResponse, RedeemRequest, RedeemResponse};
+use livequeue_protocol::supervisor::TransportKind;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -60,6 +61,7 @@ pub async fn poll(
     ApiQuery(params): ApiQuery<ReadParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    app.transport_allowed(TransportKind::Poll)?;
     let consumer_id = app.authorize(&experience_id, &params)?;
     let state = app.engine.snapshot(&experience_id, &consumer_id)?;
     let tag = etag(&state);

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
+use livequeue_protocol::supervisor::TransportKind;
 use livequeue_protocol::{Cursor, EventId, ServerEvent};
 
 use crate::AppState;
@@ -29,6 +30,7 @@ pub async fn stream(
     ApiQuery(params): ApiQuery<ReadParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    app.transport_allowed(TransportKind::Sse)?;
     let consumer_id = app.authorize(&experience_id, &params)?;
     let resume = resume_cursor(&headers, params.last_event_id.as_deref())?;
     let (start, sub) = app.engine.subscribe(&experience_id, &consumer_id, resume)?;

@@ -13,6 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use livequeue_protocol::supervisor::TransportKind;
 use livequeue_protocol::{Cursor, ServerEvent, WsClientMessage, WsServerMessage};
 use serde::Deserialize;
 use tokio::time::{Instant, timeout};
@@ -65,6 +66,7 @@ pub async fn upgrade(
     if !app.origin_allowed(&headers) {
         return Err(AppError::forbidden_origin());
     }
+    app.transport_allowed(TransportKind::WebSocket)?;
     let ws = ws.map_err(|r| AppError::bad_request(r.body_text()))?;
     let outcome = open(&app, params);
     let config = app.config.clone();
@@ -109,6 +111,8 @@ fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), (u16,
     {
         return Err((close::BAD_TOKEN, "Invalid or expired token"));
     }
+    // A failure here (a closed experience) shows in `subscribe` as an unknown consumer.
+    let _ = app.engine.ensure_consumer(&experience, &consumer);
     app.engine
         .subscribe(&experience, &consumer, None)
         .map_err(|e| match e {
