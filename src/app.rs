@@ -76,13 +76,13 @@ pub fn QueueWidget(
             {move || {
                 feed.problem.get().map(|problem| view! { <p class="lq-problem" role="alert">{problem}</p> })
             }}
+            {body}
             {move || stage.get().map(|stage| view! {
                 <div class="lq-stage-row">
                     <StageBadge stage=Signal::derive(move || stage) />
                     <p class="lq-sentence">{format::stage_sentence(stage)}</p>
                 </div>
             })}
-            {body}
             {move || stock_known.get().then(|| view! { <StockMeter stock=stock_or_none /> })}
         </main>
     }

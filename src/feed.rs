@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use livequeue_protocol::reducer::FeedMessage;
-use livequeue_protocol::{EventId, FeedState, QueueState};
+use livequeue_protocol::{EventId, FeedState, QueueState, Resync};
 use send_wrapper::SendWrapper;
 
 use crate::api;
@@ -224,7 +224,8 @@ impl Controller {
                 self.inner.borrow_mut().transport = Some(Transport::Sse(connection));
             }
             Err(error) => {
-                leptos::logging::error!("livequeue: cannot open {url}: {error:?}");
+                // The exception itself goes to the console as a value, not formatted.
+                web_sys::console::error_2(&format!("livequeue: cannot open {url}:").into(), &error);
                 self.signals
                     .problem
                     .set(Some("This queue's address is not valid."));
@@ -289,7 +290,7 @@ impl Controller {
             .feed
             .update(|feed| applied = feed.apply(message));
         if let Some(resync) = applied.resync {
-            leptos::logging::log!("livequeue: resyncing ({resync:?})");
+            leptos::logging::log!("livequeue: resyncing ({})", describe_resync(resync));
             self.schedule(Step::Connect { resume: false }, RESYNC_DELAY);
         }
     }
@@ -314,6 +315,15 @@ impl Controller {
         }
         // Without a window there is no timer, and nothing else to do either.
         inner.retry = handle.ok();
+    }
+}
+
+/// A resync's reason for the console (without `Debug`, which costs wasm size).
+fn describe_resync(resync: Resync) -> String {
+    match resync {
+        Resync::NoState => "an update came before any state".to_owned(),
+        Resync::Gap { last, got } => format!("broadcast seq jumped from {last} to {got}"),
+        Resync::EpochChanged { from, to } => format!("epoch changed from {from} to {to}"),
     }
 }
 

@@ -95,7 +95,7 @@ pub fn stage_sentence(stage: Stage) -> &'static str {
     match stage {
         Stage::Queued => "Keep this page open. You'll keep your place if you reload.",
         Stage::Paused => "The shop has paused the line for a moment. You keep your place.",
-        Stage::Admitted => "It's your turn! Your item is held for you until the timer ends.",
+        Stage::Admitted => "Your item is held for you until the timer ends.",
         Stage::Completed => "You're all set: your purchase went through.",
         Stage::Expired => "Your checkout window has closed and the item went back on sale.",
         Stage::SoldOut => "Everything has been claimed. Thanks for waiting with us.",

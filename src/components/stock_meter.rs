@@ -15,9 +15,13 @@ pub fn StockMeter(
     let available = move || stock.get().available;
     // The server never reports more available than total, but a meter must stay in range.
     let total = move || stock.get().total.max(stock.get().available);
-    let percent = move || match total() {
-        0 => 0.0,
-        t => available() as f64 * 100.0 / t as f64,
+    // Tenths of a percent in integers: formatting a float would add ~10 KB of wasm.
+    let width = move || {
+        let permille = match total() {
+            0 => 0,
+            t => available().saturating_mul(1000) / t,
+        };
+        format!("{}.{}%", permille / 10, permille % 10)
     };
     view! {
         <section class="lq-stock" aria-labelledby="lq-stock-label">
@@ -37,7 +41,7 @@ pub fn StockMeter(
                 aria-valuenow=move || available().to_string()
                 aria-valuetext=move || format!("{} of {} left", available(), total())
             >
-                <div class="lq-meter-fill" style:width=move || format!("{:.1}%", percent())></div>
+                <div class="lq-meter-fill" style:width=width></div>
             </div>
         </section>
     }

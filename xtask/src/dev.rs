@@ -44,7 +44,10 @@ pub fn run() -> Result {
         "/healthz",
         Duration::from_secs(30),
     )?;
-    let mut trunk = Guard::spawn("trunk serve", command("trunk").arg("serve"))?;
+    let mut trunk = Guard::spawn(
+        "trunk serve",
+        crate::trunk::command_for_trunk()?.arg("serve"),
+    )?;
     let trunk_addr: SocketAddr = TRUNK_ADDR.parse().expect("constant address");
     // The first build compiles the widget: give it time.
     wait_for_port(&mut trunk, trunk_addr, Duration::from_secs(600))?;

@@ -9,6 +9,7 @@
 //! - [`process`]: child processes that are stopped when their guard drops, free ports, and
 //!   waiting for a server to answer.
 //! - [`size`]: the release bundle's size, raw and gzipped.
+//! - [`trunk`]: running trunk on the widget, the workspace's root package.
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ mod setup;
 mod shell;
 mod size;
 mod test;
+mod trunk;
 
 /// Project automation for livequeue.
 #[derive(Debug, Parser)]

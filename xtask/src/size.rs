@@ -53,7 +53,10 @@ pub fn measure(dist: &Path) -> Result<Vec<FileSize>> {
     Ok(sizes)
 }
 
-/// Prints the sizes as a table with a total, and fails when the total is over the budget.
+/// Prints the sizes as a table with a total, and warns when the total is over the budget.
+///
+/// Over budget is a warning, not a failure, while the widget is above it (see the README's
+/// figures); make it an error once the widget fits.
 pub fn report(sizes: &[FileSize]) -> Result {
     if sizes.is_empty() {
         return Err(Error("no .wasm or .js in dist/".to_owned()));
@@ -68,9 +71,10 @@ pub fn report(sizes: &[FileSize]) -> Result {
     println!("{:<48} {:>10.1} {:>10.1}", "total", kib(raw), kib(gzip));
     println!("(raw bytes {raw}, gzip bytes {gzip}; budget {GZIP_BUDGET} gzip)");
     if gzip > GZIP_BUDGET {
-        return Err(Error(format!(
-            "the widget is {gzip} bytes gzipped, over its budget of {GZIP_BUDGET}"
-        )));
+        println!(
+            "warning: the widget is {gzip} bytes gzipped, {} over its budget of {GZIP_BUDGET}",
+            gzip - GZIP_BUDGET
+        );
     }
     Ok(())
 }

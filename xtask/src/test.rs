@@ -103,7 +103,7 @@ pub fn run() -> Result {
     }
 
     step("release bundle");
-    run_command(command("trunk").args(["build", "--release"]))?;
+    run_command(crate::trunk::command_for_trunk()?.args(["build", "--release"]))?;
     size::report(&size::measure(&shell::root().join("dist"))?)?;
 
     println!("\nall checks passed");
