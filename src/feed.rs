@@ -274,7 +274,10 @@ impl Controller {
     /// A stream delivered something: the credentials work, and updates are flowing.
     fn confirmed(&self) {
         self.inner.borrow_mut().unconfirmed = false;
-        self.signals.status.set(ConnectionStatus::Live);
+        // Every message passes here: write only on change, so the indicator is not redrawn.
+        if self.signals.status.get_untracked() != ConnectionStatus::Live {
+            self.signals.status.set(ConnectionStatus::Live);
+        }
         if self.signals.problem.get_untracked().is_some() {
             self.signals.problem.set(None);
         }
