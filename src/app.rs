@@ -42,6 +42,8 @@ pub fn QueueWidget(
     let stock_or_none = Signal::derive(move || stock.get().unwrap_or(NO_STOCK));
 
     let body = move || match stage.get() {
+        // A problem notice replaces the loading line: it says why nothing is coming.
+        None if feed.problem.with(Option::is_some) => ().into_any(),
         None => view! {
             <p class="lq-loading" aria-busy="true">"Finding your place in line…"</p>
         }

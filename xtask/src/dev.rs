@@ -16,6 +16,8 @@ use crate::shell::{Error, Result, command, run as run_command, step};
 const SERVER_ADDR: &str = "127.0.0.1:8080";
 /// Where `trunk serve` listens (`Trunk.toml`).
 const TRUNK_ADDR: &str = "127.0.0.1:8081";
+/// The page's origins under `trunk serve`, allowed by the server.
+const DEV_ORIGINS: &str = "http://127.0.0.1:8081,http://localhost:8081";
 
 /// Runs both until Ctrl-C or until either one exits.
 pub fn run() -> Result {
@@ -35,7 +37,11 @@ pub fn run() -> Result {
     let binary = crate::test::target_dir().join("debug/livequeue-server");
     let mut server = Guard::spawn(
         "livequeue-server",
-        command(&binary.to_string_lossy()).args(["--demo", "--addr", SERVER_ADDR]),
+        command(&binary.to_string_lossy())
+            .args(["--demo", "--addr", SERVER_ADDR])
+            // trunk's proxy forwards the page's `Origin` (trunk's own address), which the
+            // server would refuse as foreign.
+            .env("LIVEQUEUE_ALLOWED_ORIGINS", DEV_ORIGINS),
     )?;
     let server_addr: SocketAddr = SERVER_ADDR.parse().expect("constant address");
     wait_for_http(
