@@ -1,0 +1,165 @@
+//! The HTTP calls that set a phase up: create an experience, join shoppers, patch stock,
+//! read the live connection count. Few and cheap, so `reqwest` with a keep-alive pool does.
+
+use futures_util::stream::{self, StreamExt};
+use livequeue_protocol::api::{CreateExperience, ExperienceSummary, JoinResponse, PatchExperience};
+use reqwest::{Client, Response};
+
+use crate::{Error, Result};
+
+/// A shopper's credentials for the push endpoints.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    /// The consumer id.
+    pub consumer_id: String,
+    /// The signed token.
+    pub token: String,
+}
+
+/// The server's API as this tool uses it.
+#[derive(Debug, Clone)]
+pub struct Api {
+    client: Client,
+    base_url: String,
+    admin_token: String,
+}
+
+/// An HTTP client that never goes through a proxy: every call of this tool is to a loopback
+/// server, and a `HTTP_PROXY` in the environment must not send it anywhere else.
+pub fn loopback_client() -> Client {
+    Client::builder()
+        .no_proxy()
+        .build()
+        // Building fails only when TLS cannot initialise; this client has no TLS.
+        .unwrap_or_default()
+}
+
+async fn check(context: &str, response: reqwest::Result<Response>) -> Result<Response> {
+    let http = |message: String| Error::Http {
+        context: context.to_string(),
+        message,
+    };
+    let response = response.map_err(|e| http(e.to_string()))?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    Err(http(format!("{status}: {body}")))
+}
+
+impl Api {
+    /// Calls the server at `base_url` (`http://host:port`).
+    pub fn new(base_url: &str, admin_token: &str) -> Self {
+        Self {
+            client: loopback_client(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            admin_token: admin_token.to_string(),
+        }
+    }
+
+    /// Creates experience `id` with `stock` units and no admissions, so nothing but our
+    /// patches ever broadcasts on it.
+    pub async fn create_experience(&self, id: &str, stock: u64) -> Result<()> {
+        let body = CreateExperience {
+            id: id.to_string(),
+            name: format!("loadgen {id}"),
+            stock,
+            admission_rate_per_minute: 0.0,
+            checkout_url: "/checkout".to_string(),
+        };
+        let sent = self
+            .client
+            .post(format!("{}/api/admin/experiences", self.base_url))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await;
+        check("creating the experience", sent).await?;
+        Ok(())
+    }
+
+    /// Joins one shopper.
+    pub async fn join(&self, experience: &str) -> Result<Shopper> {
+        let sent = self
+            .client
+            .post(format!(
+                "{}/api/experiences/{experience}/join",
+                self.base_url
+            ))
+            .send()
+            .await;
+        let joined: JoinResponse =
+            check("joining", sent)
+                .await?
+                .json()
+                .await
+                .map_err(|e| Error::Http {
+                    context: "decoding a join".into(),
+                    message: e.to_string(),
+                })?;
+        Ok(Shopper {
+            consumer_id: joined.consumer_id,
+            token: joined.token,
+        })
+    }
+
+    /// Joins `n` shoppers, `in_flight` at a time.
+    pub async fn join_many(
+        &self,
+        experience: &str,
+        n: usize,
+        in_flight: usize,
+    ) -> Result<Vec<Shopper>> {
+        stream::iter(0..n)
+            .map(|_| self.join(experience))
+            .buffer_unordered(in_flight.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Sets the total stock: the one publish of this benchmark, broadcast as `stock_update`
+    /// to every connection of the experience.
+    pub async fn patch_stock(&self, experience: &str, total: u64) -> Result<()> {
+        let body = PatchExperience {
+            stock: Some(total),
+            ..PatchExperience::default()
+        };
+        let sent = self
+            .client
+            .patch(format!(
+                "{}/api/admin/experiences/{experience}",
+                self.base_url
+            ))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await;
+        check("patching stock", sent).await?;
+        Ok(())
+    }
+
+    /// The server's count of open connections on the experience.
+    pub async fn connections(&self, experience: &str) -> Result<u64> {
+        let sent = self
+            .client
+            .get(format!(
+                "{}/api/admin/experiences/{experience}",
+                self.base_url
+            ))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await;
+        let summary: ExperienceSummary = check("reading the experience", sent)
+            .await?
+            .json()
+            .await
+            .map_err(|e| Error::Http {
+                context: "decoding the experience".into(),
+                message: e.to_string(),
+            })?;
+        Ok(summary.connections)
+    }
+}

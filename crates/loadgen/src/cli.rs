@@ -1,0 +1,82 @@
+//! The command line of `livequeue-loadgen`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Holds idle SSE and WebSocket connections open against a livequeue server, then measures
+/// memory per connection and the fan-out of stock updates to all of them.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "livequeue-loadgen", version)]
+pub struct Args {
+    /// Server binary to start (ignored with `--url`).
+    #[arg(long, default_value = "target/release/livequeue-server")]
+    pub server_bin: PathBuf,
+    /// Measure an already running server at this base URL (loopback only) instead of
+    /// starting one; give `--server-pid` too for memory and CPU figures.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Pid of the server behind `--url`.
+    #[arg(long, requires = "url")]
+    pub server_pid: Option<u32>,
+    /// Operator token (passed to the server we start, or used against `--url`).
+    #[arg(
+        long,
+        env = "LIVEQUEUE_ADMIN_TOKEN",
+        default_value = "loadgen-admin-token"
+    )]
+    pub admin_token: String,
+    /// Idle SSE connections in the SSE phase (0 skips the phase).
+    #[arg(long, default_value_t = 10_000)]
+    pub sse: usize,
+    /// Idle WebSocket connections in the WebSocket phase (0 skips the phase).
+    #[arg(long, default_value_t = 10_000)]
+    pub ws: usize,
+    /// Stock updates published per phase.
+    #[arg(long, default_value_t = 20)]
+    pub publishes: usize,
+    /// Milliseconds from one publish to the next (longer when a fan-out takes longer).
+    #[arg(long, default_value_t = 1_000)]
+    pub interval_ms: u64,
+    /// Milliseconds to wait for every connection to receive one publish before moving on.
+    #[arg(long, default_value_t = 15_000)]
+    pub delivery_timeout_ms: u64,
+    /// Connections whose handshake is in flight at once. The server listens with a backlog
+    /// of 128 (tokio's default since mio 1.1); past that, SYNs are dropped and retried a
+    /// second later, which then dominates the time to open.
+    #[arg(long, default_value_t = 64)]
+    pub connect_concurrency: usize,
+    /// Joins in flight at once while creating shoppers.
+    #[arg(long, default_value_t = 64)]
+    pub join_concurrency: usize,
+    /// Connections per source address: each of 127.0.0.2, 127.0.0.3, … holds at most this
+    /// many. The kernel has about 28k ephemeral ports per address, but binding port 0 on an
+    /// address whose range is filling up searches longer and longer: 19,000 connections
+    /// took 30 s to open from one address and 1.9 s from four.
+    #[arg(long, default_value_t = 5_000)]
+    pub conns_per_ip: usize,
+    /// Milliseconds to let the server settle before each memory reading.
+    #[arg(long, default_value_t = 2_000)]
+    pub settle_ms: u64,
+    /// Before opening connections and before publishing, wait up to this many seconds for
+    /// the machine to be quiet (other processes using under a fifth of a core), since
+    /// builds running beside the benchmark on the same two cores distort every figure.
+    /// 0 does not wait; the CPU other processes took is reported either way.
+    #[arg(long, default_value_t = 120)]
+    pub quiet_wait_secs: u64,
+    /// Keep one server for both phases instead of starting a fresh one per phase. A fresh
+    /// server keeps the first phase's freed-but-retained heap from hiding part of the
+    /// second phase's cost. Always on with `--url`.
+    #[arg(long)]
+    pub reuse_server: bool,
+    /// Worker threads of the loadgen's runtime (1: a current-thread runtime, leaving the
+    /// other core to the server as far as the scheduler allows).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Open-file limit to set for this process (and so the server it starts).
+    #[arg(long, default_value_t = 200_000)]
+    pub nofile: u64,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}

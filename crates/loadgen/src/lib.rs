@@ -1,0 +1,76 @@
+//! `livequeue-loadgen`: holds N idle push connections open against a livequeue server and
+//! measures what they cost it — resident memory per connection, and how fast one published
+//! update reaches all of them (fan-out latency, deliveries per second, server CPU per
+//! delivery).
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line.
+//! - [`target`]: the server under test, spawned as a child process or attached by URL.
+//! - [`procfs`]: the server's memory and CPU time, read from `/proc`.
+//! - [`quiet`]: waiting for other processes to leave the CPUs alone before measuring.
+//! - [`limits`]: raising the open-file limit for us, and so for the child we spawn.
+//! - [`api`]: the few HTTP calls that set a phase up (create, join, patch stock).
+//! - [`transport`]: one closed enum over the two push transports, with [`sse`] (a raw
+//!   `TcpStream` and a hand-written `GET`) and [`ws`] (tokio-tungstenite) in their own files.
+//! - [`scan`]: finding `"available":N` in a byte stream that arrives in arbitrary pieces.
+//! - [`tally`]: the lock-free table every connection writes its receive instants into.
+//! - [`stats`]: percentiles and the per-publish figures computed from the table.
+//! - [`phase`]: one phase: join, connect, measure memory, publish, close.
+//! - [`report`]: the table printed at the end and the JSON written with `--json`.
+//!
+//! The measurement runs against the real server, so the loadgen shares the machine's
+//! cores with it: every figure is for both processes on the same CPUs (see
+//! `docs/BENCHMARKS.md`).
+
+pub mod api;
+pub mod cli;
+pub mod limits;
+pub mod phase;
+pub mod procfs;
+pub mod quiet;
+pub mod report;
+pub mod scan;
+pub mod sse;
+pub mod stats;
+pub mod tally;
+pub mod target;
+pub mod transport;
+pub mod ws;
+
+/// Errors that end a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading `/proc`, spawning the server, or a socket failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// An HTTP call to the server failed or answered with an error.
+    #[error("{context}: {message}")]
+    Http {
+        /// Which call.
+        context: String,
+        /// Status and body, or the transport error.
+        message: String,
+    },
+    /// The setup cannot work as given (a non-loopback URL, no pid to measure, …).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl Error {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

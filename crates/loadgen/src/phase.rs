@@ -1,0 +1,441 @@
+//! One phase: N idle connections of one transport, their memory, and K publishes fanned
+//! out to all of them.
+//!
+//! 1. Create an experience with a billion units and no admissions, so nothing but our
+//!    patches ever broadcasts, and join N shoppers.
+//! 2. Read the server's memory, open the N connections (each waits for its first state),
+//!    let the server settle, read the memory again: the difference over N is the memory
+//!    per idle connection (the shoppers themselves were already counted before).
+//! 3. Publish K times, one stock value each, waiting each time until every open connection
+//!    has received it (or a timeout), then until the interval is over; read the server's
+//!    CPU time before and after.
+//! 4. Close every connection and wait until the server has seen them go.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep};
+
+use crate::api::{Api, Shopper};
+use crate::procfs::{Cpu, Memory, Proc, machine_busy_us};
+use crate::quiet::wait_for_quiet;
+use crate::stats::{Latency, PublishFigures, median, publish_figures};
+use crate::tally::Tally;
+use crate::target::Target;
+use crate::transport::{Conn, Transport, source_ip};
+use crate::{Error, Result};
+
+/// Initial stock: publish `k` sets the total (and so the available stock, since nobody is
+/// ever admitted) to `INITIAL_STOCK + 1 + k`, a value no other frame carries.
+pub const INITIAL_STOCK: u64 = 1_000_000_000;
+
+/// How long to wait for the server to notice that our closed connections are gone.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often progress is printed while connections open.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// How a phase runs.
+#[derive(Debug, Clone)]
+pub struct PhaseConfig {
+    /// Which transport.
+    pub transport: Transport,
+    /// Position of the phase in the run (chooses its block of source addresses).
+    pub index: usize,
+    /// Connections to open.
+    pub connections: usize,
+    /// Publishes.
+    pub publishes: usize,
+    /// From one publish to the next.
+    pub interval: Duration,
+    /// Longest wait for one publish to reach every connection.
+    pub delivery_timeout: Duration,
+    /// Handshakes in flight.
+    pub connect_concurrency: usize,
+    /// Joins in flight.
+    pub join_concurrency: usize,
+    /// Connections per source address.
+    pub conns_per_ip: usize,
+    /// Pause before each memory reading.
+    pub settle: Duration,
+    /// Longest wait for a quiet machine before connecting and before publishing.
+    pub quiet_wait: Duration,
+}
+
+/// Memory readings of a phase (absent without a server pid).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MemoryFigures {
+    /// Server, after the joins, before any connection.
+    pub before: Option<Memory>,
+    /// Server, all connections open and idle.
+    pub idle: Option<Memory>,
+    /// Server, after the publishes (buffers that grew to send them included).
+    pub after_fanout: Option<Memory>,
+    /// Server, after every connection closed.
+    pub after_close: Option<Memory>,
+    /// Server RSS per idle connection, bytes: `(idle − before) / connected`.
+    pub rss_per_conn: Option<f64>,
+    /// Server PSS per idle connection, bytes.
+    pub pss_per_conn: Option<f64>,
+    /// Server anonymous memory per idle connection, bytes.
+    pub anon_per_conn: Option<f64>,
+    /// Server RSS per connection after the publishes, bytes: `(after_fanout − before) / connected`.
+    pub rss_per_conn_after_fanout: Option<f64>,
+    /// The loadgen's own RSS per connection, bytes (its side of the same connections).
+    pub loadgen_rss_per_conn: Option<f64>,
+}
+
+/// Everything a phase measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseResult {
+    /// Which transport.
+    pub transport: Transport,
+    /// Connections asked for.
+    pub wanted: usize,
+    /// Connections that received their first state.
+    pub connected: usize,
+    /// Connections that failed to open or ended early, by reason.
+    pub errors: BTreeMap<String, usize>,
+    /// Seconds to join the shoppers.
+    pub join_secs: f64,
+    /// Seconds from the first connect to the last first state.
+    pub connect_secs: f64,
+    /// Memory.
+    pub memory: MemoryFigures,
+    /// Each publish.
+    pub publishes: Vec<PublishFigures>,
+    /// Deliveries over all publishes.
+    pub deliveries: usize,
+    /// Deliveries expected (open connections at each publish, summed).
+    pub expected_deliveries: usize,
+    /// Publish → receive, over every delivery.
+    pub latency: Latency,
+    /// Median over publishes of the time to the last delivery, µs.
+    pub median_last_us: Option<f64>,
+    /// Median over publishes of deliveries per second.
+    pub median_deliveries_per_sec: Option<f64>,
+    /// Connect → first state, over every connection that opened.
+    pub open_time: Latency,
+    /// Server CPU time during the publishes.
+    pub server_cpu: Option<Cpu>,
+    /// Server CPU time per delivery, µs.
+    pub server_cpu_us_per_delivery: Option<f64>,
+    /// CPU time other processes took during the publishes, µs: the machine's busy time less
+    /// the server's and ours. Builds or tests running beside the benchmark show up here.
+    pub others_cpu_us: Option<u64>,
+    /// Wall time of the publishing, µs (the CPU figures above are within it).
+    pub fanout_wall_us: u64,
+    /// The loadgen's own CPU time during the publishes.
+    pub loadgen_cpu: Option<Cpu>,
+    /// The loadgen's CPU time per delivery, µs.
+    pub loadgen_cpu_us_per_delivery: Option<f64>,
+}
+
+fn per_conn(
+    after: Option<Memory>,
+    before: Option<Memory>,
+    n: usize,
+    field: fn(&Memory) -> u64,
+) -> Option<f64> {
+    let (a, b) = (after?, before?);
+    (n > 0).then(|| (field(&a) as f64 - field(&b) as f64) / n as f64)
+}
+
+fn read_memory(proc: Option<Proc>) -> Option<Memory> {
+    proc.and_then(|p| p.memory().map_err(|e| eprintln!("  memory: {e}")).ok())
+}
+
+fn read_cpu(proc: Option<Proc>) -> Option<Cpu> {
+    proc.and_then(|p| p.cpu().map_err(|e| eprintln!("  cpu: {e}")).ok())
+}
+
+/// One publish as it was sent.
+#[derive(Debug, Clone, Copy)]
+struct Published {
+    /// Its index.
+    k: usize,
+    /// The stock value it set.
+    value: u64,
+    /// When the PATCH was sent, ns since the tally's origin.
+    at_ns: u64,
+    /// PATCH round trip, µs.
+    patch_us: u64,
+    /// Connections open when it was sent.
+    expected: usize,
+}
+
+/// CPU consumed over a window by the server, by us, and by everything else.
+#[derive(Debug, Clone, Copy)]
+struct CpuWindow {
+    started: Instant,
+    machine: Option<u64>,
+    server: Option<Cpu>,
+    loadgen: Option<Cpu>,
+}
+
+/// What a [`CpuWindow`] saw.
+#[derive(Debug, Clone, Copy)]
+struct CpuUse {
+    server: Option<Cpu>,
+    loadgen: Option<Cpu>,
+    others_us: Option<u64>,
+    wall_us: u64,
+}
+
+impl CpuWindow {
+    fn start(server: Option<Proc>) -> Self {
+        Self {
+            started: Instant::now(),
+            machine: machine_busy_us().ok(),
+            server: read_cpu(server),
+            loadgen: read_cpu(Some(Proc::Myself)),
+        }
+    }
+
+    fn finish(self, server: Option<Proc>) -> CpuUse {
+        let since = |now: Option<Cpu>, then: Option<Cpu>| now.zip(then).map(|(a, b)| a.since(&b));
+        let server = since(read_cpu(server), self.server);
+        let loadgen = since(read_cpu(Some(Proc::Myself)), self.loadgen);
+        let machine = machine_busy_us()
+            .ok()
+            .zip(self.machine)
+            .map(|(a, b)| a.saturating_sub(b));
+        let others_us = match (machine, server, loadgen) {
+            (Some(m), Some(s), Some(l)) => Some(m.saturating_sub(s.total_us() + l.total_us())),
+            _ => None,
+        };
+        CpuUse {
+            server,
+            loadgen,
+            others_us,
+            wall_us: self.started.elapsed().as_micros() as u64,
+        }
+    }
+}
+
+/// Runs one phase against `target`.
+pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseResult> {
+    let server = target.proc();
+    // Unique per loadgen process, so runs against one `--url` server do not collide.
+    let experience: Arc<str> = format!(
+        "loadgen-{}-{}-{}",
+        cfg.transport.to_string().to_lowercase(),
+        std::process::id(),
+        cfg.index
+    )
+    .into();
+    let n = cfg.connections;
+    eprintln!(
+        "[{}] creating {experience} and joining {n} shoppers",
+        cfg.transport
+    );
+    api.create_experience(&experience, INITIAL_STOCK).await?;
+    let joined = Instant::now();
+    let shoppers = api.join_many(&experience, n, cfg.join_concurrency).await?;
+    let join_secs = joined.elapsed().as_secs_f64();
+
+    sleep(cfg.settle).await;
+    wait_for_quiet(cfg.quiet_wait).await;
+    let mut memory = MemoryFigures {
+        before: read_memory(server),
+        ..MemoryFigures::default()
+    };
+    let loadgen_before = read_memory(Some(Proc::Myself));
+
+    let origin = Instant::now();
+    let tally = Arc::new(Tally::new(origin, INITIAL_STOCK + 1, cfg.publishes, n));
+    let tasks = open_all(target, cfg, &experience, shoppers, &tally).await?;
+    let connect_secs = origin.elapsed().as_secs_f64();
+    let connected = tally.ready_count();
+
+    sleep(cfg.settle).await;
+    memory.idle = read_memory(server);
+    memory.rss_per_conn = per_conn(memory.idle, memory.before, connected, |m| m.rss);
+    memory.pss_per_conn = per_conn(memory.idle, memory.before, connected, |m| m.pss);
+    memory.anon_per_conn = per_conn(memory.idle, memory.before, connected, |m| m.anon);
+    let loadgen_idle = read_memory(Some(Proc::Myself));
+    memory.loadgen_rss_per_conn = per_conn(loadgen_idle, loadgen_before, connected, |m| m.rss);
+
+    wait_for_quiet(cfg.quiet_wait).await;
+    let window = CpuWindow::start(server);
+    let published = publish_all(api, &experience, cfg, &tally).await?;
+    let cpu = window.finish(server);
+    memory.after_fanout = read_memory(server);
+    memory.rss_per_conn_after_fanout =
+        per_conn(memory.after_fanout, memory.before, connected, |m| m.rss);
+
+    let mut all_latencies = Vec::with_capacity(cfg.publishes * n);
+    let mut publishes = Vec::with_capacity(cfg.publishes);
+    for p in published {
+        let receipts = tally.receipts(p.k);
+        let (latencies, figures) =
+            publish_figures(p.value, p.at_ns, p.patch_us, &receipts, p.expected);
+        all_latencies.extend(latencies);
+        publishes.push(figures);
+    }
+    let deliveries: usize = publishes.iter().map(|p| p.deliveries).sum();
+    let lasts: Vec<f64> = publishes
+        .iter()
+        .filter_map(|p| p.last_us)
+        .map(|us| us as f64)
+        .collect();
+    let rates: Vec<f64> = publishes
+        .iter()
+        .filter_map(|p| p.deliveries_per_sec)
+        .collect();
+    let per_delivery = |cpu: Option<Cpu>| {
+        cpu.filter(|_| deliveries > 0)
+            .map(|c| c.total_us() as f64 / deliveries as f64)
+    };
+
+    close_all(api, &experience, cfg.transport, tasks).await;
+    sleep(cfg.settle).await;
+    memory.after_close = read_memory(server);
+
+    Ok(PhaseResult {
+        transport: cfg.transport,
+        wanted: n,
+        connected,
+        errors: tally.errors(),
+        join_secs,
+        connect_secs,
+        memory,
+        deliveries,
+        expected_deliveries: publishes.iter().map(|p| p.expected).sum(),
+        latency: Latency::of(&mut all_latencies),
+        median_last_us: median(&lasts),
+        median_deliveries_per_sec: median(&rates),
+        open_time: Latency::of(&mut tally.open_times()),
+        server_cpu: cpu.server,
+        server_cpu_us_per_delivery: per_delivery(cpu.server),
+        others_cpu_us: cpu.others_us,
+        fanout_wall_us: cpu.wall_us,
+        loadgen_cpu: cpu.loadgen,
+        loadgen_cpu_us_per_delivery: per_delivery(cpu.loadgen),
+        publishes,
+    })
+}
+
+/// Starts one reader task per shopper, `connect_concurrency` handshakes at a time, and
+/// returns once every connection has its first state or has failed.
+async fn open_all(
+    target: &Target,
+    cfg: &PhaseConfig,
+    experience: &Arc<str>,
+    shoppers: Vec<Shopper>,
+    tally: &Arc<Tally>,
+) -> Result<Vec<JoinHandle<()>>> {
+    let n = shoppers.len();
+    let handshakes = Arc::new(Semaphore::new(cfg.connect_concurrency.max(1)));
+    eprintln!("[{}] opening {n} connections", cfg.transport);
+    let progress = |tally: &Tally| {
+        eprintln!(
+            "  {} open, {} failed",
+            tally.ready_count(),
+            tally.failed_count()
+        );
+    };
+    let mut last_note = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for (index, shopper) in shoppers.into_iter().enumerate() {
+        let permit = handshakes
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Setup("handshake semaphore closed".into()))?;
+        let conn = Conn {
+            index,
+            server: target.addr,
+            source: source_ip(cfg.index, index, cfg.conns_per_ip),
+            experience: experience.clone(),
+            shopper,
+            tally: tally.clone(),
+            permit: Some(permit),
+            started: Instant::now(),
+        };
+        tasks.push(tokio::spawn(cfg.transport.run(conn)));
+        if last_note.elapsed() > PROGRESS_EVERY {
+            progress(tally);
+            last_note = Instant::now();
+        }
+    }
+    while tally.settled_count() < n {
+        if last_note.elapsed() > PROGRESS_EVERY {
+            progress(tally);
+            last_note = Instant::now();
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "[{}] {} open, {} failed",
+        cfg.transport,
+        tally.ready_count(),
+        tally.failed_count()
+    );
+    Ok(tasks)
+}
+
+/// Publishes `cfg.publishes` stock values, each after every open connection received the
+/// previous one (or the delivery timeout passed) and the interval is over.
+async fn publish_all(
+    api: &Api,
+    experience: &str,
+    cfg: &PhaseConfig,
+    tally: &Tally,
+) -> Result<Vec<Published>> {
+    eprintln!(
+        "[{}] publishing {} stock updates",
+        cfg.transport, cfg.publishes
+    );
+    let mut published = Vec::with_capacity(cfg.publishes);
+    for k in 0..cfg.publishes {
+        let expected = tally.open_count();
+        let value = tally.value_of(k);
+        let at = Instant::now();
+        api.patch_stock(experience, value).await?;
+        let patch_us = at.elapsed().as_micros() as u64;
+        // Polling a counter every millisecond costs nothing next to the fan-out, and the
+        // figures come from the receive instants, not from when this loop noticed.
+        while tally.delivered(k) < tally.open_count() && at.elapsed() < cfg.delivery_timeout {
+            sleep(Duration::from_millis(1)).await;
+        }
+        published.push(Published {
+            k,
+            value,
+            at_ns: tally.nanos(at),
+            patch_us,
+            expected,
+        });
+        tokio::time::sleep_until(at + cfg.interval).await;
+    }
+    Ok(published)
+}
+
+/// Aborts every reader (dropping its socket) and waits until the server counts no
+/// connection on the experience.
+async fn close_all(api: &Api, experience: &str, transport: Transport, tasks: Vec<JoinHandle<()>>) {
+    eprintln!("[{transport}] closing");
+    for task in &tasks {
+        task.abort();
+    }
+    for task in tasks {
+        // Aborted on purpose; a reader that panicked has already printed why.
+        let _ = task.await;
+    }
+    let closing = Instant::now();
+    while closing.elapsed() < CLOSE_TIMEOUT {
+        match api.connections(experience).await {
+            Ok(0) => return,
+            Ok(_) => sleep(Duration::from_millis(100)).await,
+            Err(e) => {
+                eprintln!("  reading connections: {e}");
+                return;
+            }
+        }
+    }
+    eprintln!("  the server still counts connections after {CLOSE_TIMEOUT:?}");
+}

@@ -1,0 +1,69 @@
+//! WebSocket connections with tokio-tungstenite, with buffers sized for idle connections.
+
+use futures_util::StreamExt;
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::client_async_with_config;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::scan::AvailableScanner;
+use crate::transport::{Conn, OPEN_TIMEOUT};
+
+/// The upgrade URL of the connection.
+pub fn url(conn: &Conn) -> String {
+    format!(
+        "ws://{}/ws/queue?experienceId={}&consumerId={}&token={}",
+        conn.server, conn.experience, conn.shopper.consumer_id, conn.shopper.token
+    )
+}
+
+/// tungstenite's defaults allocate a 128 KB read buffer per connection up front (6 GB for
+/// 50k connections); messages here are under 1 KB.
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(2048)
+        .write_buffer_size(0)
+}
+
+/// Runs the connection until it fails (returning why) or is aborted.
+pub async fn run(conn: &mut Conn) -> String {
+    let mut scanner = AvailableScanner::new();
+    let opened = timeout(OPEN_TIMEOUT, async {
+        let stream = conn.connect().await.map_err(|e| format!("connect: {e}"))?;
+        let (socket, _response) = client_async_with_config(url(conn), stream, Some(config()))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        Ok::<_, String>(socket)
+    })
+    .await;
+    let mut socket = match opened {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(why)) => return why,
+        Err(_) => return "no upgrade within the open timeout".to_string(),
+    };
+    loop {
+        let next = if conn.is_ready() {
+            socket.next().await
+        } else {
+            match timeout(OPEN_TIMEOUT, socket.next()).await {
+                Ok(next) => next,
+                Err(_) => return "no first state within the open timeout".to_string(),
+            }
+        };
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                conn.received(&mut scanner, text.as_bytes(), Instant::now());
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return match frame {
+                    Some(f) => format!("closed by the server: {} {}", f.code, f.reason),
+                    None => "closed by the server".to_string(),
+                };
+            }
+            // Pings are answered by tungstenite itself.
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return format!("read: {e}"),
+            None => return "closed by the server".to_string(),
+        }
+    }
+}
