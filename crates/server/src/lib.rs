@@ -214,6 +214,19 @@ async fn fallback(State(app): State<AppState>, request: Request) -> Response {
     }
 }
 
+/// Binds `addr` with a deep accept backlog. The default of 128 overflows when thousands of
+/// browsers reconnect at once after a restart (SYNs dropped, retried a second later).
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 /// Serves until `shutdown` resolves, then ends every stream and closes every WebSocket with
 /// 1012; returns when all connections are gone or the grace period is over.
 pub async fn serve(

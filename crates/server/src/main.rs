@@ -1,7 +1,7 @@
 //! `livequeue-server`: parses flags, starts the demo if asked, serves until SIGTERM/Ctrl-C.
 
 use clap::Parser;
-use livequeue_server::{AppState, Args, Config, demo, serve};
+use livequeue_server::{AppState, Args, Config, bind, demo, serve};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,7 +17,7 @@ async fn main() -> std::io::Result<()> {
     if demo_on {
         demo::start(&state.engine);
     }
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = bind(addr)?;
     tracing::info!("livequeue listening on http://{}", listener.local_addr()?);
     if demo_on {
         tracing::info!(

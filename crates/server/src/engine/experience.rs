@@ -432,6 +432,7 @@ impl ExperienceState {
         rate: Option<f64>,
         status: Option<ExperienceStatus>,
     ) {
+        let estimates_before = self.effective_rate();
         if let Some(total) = stock {
             let old = self.stock;
             self.stock.total = total;
@@ -455,8 +456,11 @@ impl ExperienceState {
             self.settings.status = status;
             self.broadcast(ServerEvent::ExperienceUpdate(self.view()));
         }
-        // Wait estimates depend on all three: let every connection recompute now.
-        self.announce(true);
+        // Wait estimates depend on the rate, the status and whether stock is left: when they
+        // changed, let every connection recompute now rather than at the next admission.
+        if self.effective_rate() != estimates_before {
+            self.announce(true);
+        }
     }
 
     /// Shoppers waiting, from `offset`, at most `limit`, with anonymous labels.
