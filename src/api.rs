@@ -118,6 +118,40 @@ pub fn sse_url(
     url
 }
 
+/// `{api}/api/queue/{experience}?consumerId=&token=`: the polling endpoint.
+pub fn poll_url(config: &WidgetConfig, credentials: &Credentials) -> String {
+    format!(
+        "{}/api/queue/{}?consumerId={}&token={}",
+        config.api_base,
+        encode_component(&config.experience),
+        encode_component(&credentials.consumer_id),
+        encode_component(&credentials.token),
+    )
+}
+
+/// `ws(s)://…/ws/queue?experienceId=&consumerId=&token=`: the WebSocket endpoint, on the
+/// API's host (or the page's, when the API is same-origin).
+pub fn ws_url(config: &WidgetConfig, credentials: &Credentials) -> String {
+    let base = if config.api_base.is_empty() {
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
+    } else {
+        config.api_base.clone()
+    };
+    let base = match base.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => base,
+    };
+    format!(
+        "{base}/ws/queue?experienceId={}&consumerId={}&token={}",
+        encode_component(&config.experience),
+        encode_component(&credentials.consumer_id),
+        encode_component(&credentials.token),
+    )
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters, so an id or token is one
 /// path segment or query value whatever it contains.
 pub fn encode_component(value: &str) -> String {
@@ -156,6 +190,21 @@ mod tests {
         assert!(
             sse_url(&config, &credentials(), Some(resume)).ends_with("&lastEventId=7%3A3"),
             "the resume cursor is passed as an encoded query parameter"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn the_socket_url_follows_the_api_scheme() {
+        let secure = WidgetConfig::new("d", "https://q.test");
+        assert!(
+            ws_url(&secure, &credentials())
+                .starts_with("wss://q.test/ws/queue?experienceId=d&consumerId=c_1&token=")
+        );
+        let plain = WidgetConfig::new("d", "http://q.test:8080");
+        assert!(ws_url(&plain, &credentials()).starts_with("ws://q.test:8080/ws/queue?"));
+        assert_eq!(
+            poll_url(&plain, &credentials()),
+            "http://q.test:8080/api/queue/d?consumerId=c_1&token=a.b%2Bc%2F%3D"
         );
     }
 

@@ -1,26 +1,88 @@
 //! What the page was asked to show, read from its query string.
 //!
 //! The widget is embedded as an iframe (`/?experience=ID`), so the query string is its whole
-//! configuration: `experience` names the drop (default [`DEFAULT_EXPERIENCE`]) and `api` is the
-//! base URL of the livequeue server (default: the page's own origin).
+//! configuration: `experience` names the drop (default [`DEFAULT_EXPERIENCE`]), `api` is the
+//! base URL of the livequeue server (default: the page's own origin), `consumerId` and
+//! `token` give the shopper's identity when the host page already has one (otherwise the
+//! widget joins), `transport` forces one transport (`ws`, `sse` or `poll`), and `debug=1`
+//! shows the connection's diagnostics.
+
+use std::time::Duration;
+
+use livequeue_protocol::backoff::BackoffPolicy;
+use livequeue_protocol::polling::PollPolicy;
+use livequeue_protocol::supervisor::TransportKind;
+
+use crate::session::Credentials;
+use crate::transport::ws::WsOptions;
 
 /// The experience shown when the page names none: the demo server's drop.
 pub const DEFAULT_EXPERIENCE: &str = "demo-drop";
 
 /// The widget's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WidgetConfig {
     /// The experience (drop) to queue for.
     pub experience: String,
     /// Base URL of the server's API without a trailing slash; `""` means the page's origin.
     pub api_base: String,
+    /// The shopper's identity when the host page gives one; `None` joins (or reuses the
+    /// tab's saved place).
+    pub identity: Option<Credentials>,
+    /// Transports in order of preference. Default WebSocket, SSE, polling.
+    pub transports: Vec<TransportKind>,
+    /// Show the diagnostics panel.
+    pub debug: bool,
+    /// Connection timings.
+    pub timings: Timings,
 }
+
+/// Timings of the connection layer; the defaults are the product's, tests shorten them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timings {
+    /// Reconnect backoff (base 1 s, cap 30 s, 10 attempts).
+    pub backoff: BackoffPolicy,
+    /// Adaptive polling (2 s to 30 s, ×1.5).
+    pub poll: PollPolicy,
+    /// WebSocket ping and grace (25 s, 10 s).
+    pub ws: WsOptions,
+    /// An SSE stream silent this long is dead: three missed 15 s heartbeats.
+    pub sse_silence: Duration,
+    /// How often a feed on a fallback tries to return to push (jittered ±20%).
+    pub upgrade_every: Duration,
+    /// Failures in a row without opening before the next transport is tried.
+    pub switch_after: u32,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            backoff: BackoffPolicy::default(),
+            poll: PollPolicy::default(),
+            ws: WsOptions::default(),
+            sse_silence: Duration::from_secs(45),
+            upgrade_every: Duration::from_secs(60),
+            switch_after: 2,
+        }
+    }
+}
+
+/// The default order: push first, polling last.
+pub const DEFAULT_TRANSPORTS: [TransportKind; 3] = [
+    TransportKind::WebSocket,
+    TransportKind::Sse,
+    TransportKind::Poll,
+];
 
 impl Default for WidgetConfig {
     fn default() -> Self {
         Self {
             experience: DEFAULT_EXPERIENCE.to_owned(),
             api_base: String::new(),
+            identity: None,
+            transports: DEFAULT_TRANSPORTS.to_vec(),
+            debug: false,
+            timings: Timings::default(),
         }
     }
 }
@@ -31,6 +93,7 @@ impl WidgetConfig {
         Self {
             experience: experience.into(),
             api_base: normalize_base(&api_base.into()),
+            ..Self::default()
         }
     }
 
@@ -49,10 +112,19 @@ impl WidgetConfig {
             return Self::default();
         };
         let non_empty = |key: &str| params.get(key).filter(|v| !v.trim().is_empty());
-        Self::new(
+        let mut config = Self::new(
             non_empty("experience").unwrap_or_else(|| DEFAULT_EXPERIENCE.to_owned()),
             non_empty("api").unwrap_or_default(),
-        )
+        );
+        if let Some(consumer_id) = non_empty("consumerId") {
+            let token = params.get("token").unwrap_or_default();
+            config.identity = Some(Credentials { consumer_id, token });
+        }
+        if let Some(only) = non_empty("transport").and_then(|t| TransportKind::parse(&t)) {
+            config.transports = vec![only];
+        }
+        config.debug = matches!(params.get("debug").as_deref(), Some("1" | "true"));
+        config
     }
 
     /// Whether the experience id has the shape the server accepts (1–64 characters of
@@ -88,6 +160,24 @@ mod tests {
         let config = WidgetConfig::from_query("?experience=spring-sneaker&api=http://q.test:8080/");
         assert_eq!(config.experience, "spring-sneaker");
         assert_eq!(config.api_base, "http://q.test:8080");
+    }
+
+    #[wasm_bindgen_test]
+    fn identity_transport_and_debug_come_from_the_query() {
+        let config = WidgetConfig::from_query("?consumerId=c_1&token=t&transport=sse&debug=1");
+        assert_eq!(
+            config.identity.map(|c| (c.consumer_id, c.token)),
+            Some(("c_1".into(), "t".into()))
+        );
+        assert_eq!(config.transports, vec![TransportKind::Sse]);
+        assert!(config.debug);
+        let plain = WidgetConfig::from_query("?transport=smoke-signals");
+        assert_eq!(
+            plain.transports,
+            DEFAULT_TRANSPORTS.to_vec(),
+            "an unknown transport keeps the default order"
+        );
+        assert!(plain.identity.is_none() && !plain.debug);
     }
 
     #[wasm_bindgen_test]

@@ -10,10 +10,12 @@
 //! - [`api`]: the HTTP calls (join) and the URLs of the read endpoints.
 //! - [`session`]: the shopper's credentials, kept in `sessionStorage` per experience so a
 //!   reload keeps the place in line.
-//! - [`transport`]: how server messages reach the widget; one module per transport (today
-//!   Server-Sent Events) behind one [`transport::Transport`] type.
-//! - [`feed`]: the connection's lifecycle (join, connect, resync, reconnect) feeding every
-//!   message through the protocol's reducer into signals the components read.
+//! - [`transport`]: how server messages reach the widget; one module per transport
+//!   (WebSocket, Server-Sent Events, polling) behind one [`transport::Transport`] type.
+//! - [`feed`]: the connection's lifecycle (join, connect, fall back, resync, reconnect)
+//!   feeding every message through the protocol's reducer into signals the components read.
+//! - [`timer`] and [`resources`]: timers, frames and listeners that free their JS closures
+//!   when dropped, and a count of what is alive (no leak per reconnect).
 //! - [`clock`] and [`format`]: pure arithmetic and wording (clock skew, countdowns, waits).
 //! - [`app`] and [`components`]: the page and its parts.
 //!
@@ -27,7 +29,9 @@ pub mod components;
 pub mod config;
 pub mod feed;
 pub mod format;
+pub mod resources;
 pub mod session;
+pub mod timer;
 pub mod transport;
 
 pub use app::{App, QueueWidget};

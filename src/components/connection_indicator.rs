@@ -13,9 +13,21 @@ pub fn ConnectionIndicator(
     status: Signal<ConnectionStatus>,
 ) -> impl IntoView {
     view! {
-        <p class="lq-connection" data-status=move || status.get().as_str() role="status">
+        <p class="lq-connection" data-status=move || status_key(status.get()) role="status">
             <span class="lq-connection-dot" aria-hidden="true"></span>
             <span class="lq-connection-label">{move || status.get().to_string()}</span>
         </p>
+    }
+}
+
+/// A stable lowercase name, used as `data-status` (and CSS hook).
+pub fn status_key(status: ConnectionStatus) -> &'static str {
+    match status {
+        ConnectionStatus::Connecting => "connecting",
+        ConnectionStatus::Live => "live",
+        ConnectionStatus::Reconnecting => "reconnecting",
+        ConnectionStatus::Polling => "polling",
+        ConnectionStatus::Offline => "offline",
+        ConnectionStatus::Failed => "failed",
     }
 }

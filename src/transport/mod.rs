@@ -1,20 +1,22 @@
 //! How server messages reach the widget.
 //!
-//! Each transport lives in its own module and reports what happens to it as
-//! [`TransportEvent`]s through one callback; [`Transport`] is the closed set of them. Today
-//! there is one, Server-Sent Events ([`sse`]); WebSocket and polling join as a module and a
-//! variant each, and the feed (`crate::feed`) stays as it is.
+//! Each transport lives in its own module ([`ws`], [`sse`], [`poll`]) and reports what
+//! happens to it as [`TransportEvent`]s through one callback; [`Transport`] is the closed
+//! set of them. Which one runs, and when to retry or fall back, is decided by the protocol
+//! crate's `Supervisor`, driven by `crate::feed`.
 //!
-//! A transport owns its browser resources and releases them when dropped. The callback runs
-//! inside the transport's own event handlers, so the receiver must not drop the transport
-//! from within it: it schedules the replacement instead (see `crate::feed`).
-
-use std::fmt;
+//! A transport owns its browser resources (socket, listeners, timers, in-flight request)
+//! and releases them when dropped.
 
 use livequeue_protocol::event::DecodeError;
 use livequeue_protocol::reducer::FeedMessage;
+use livequeue_protocol::supervisor::{Failure, TransportKind};
 
+pub mod poll;
 pub mod sse;
+pub mod ws;
+
+pub use livequeue_protocol::supervisor::ConnectionStatus;
 
 /// What a transport reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +29,10 @@ pub enum TransportEvent {
     ServerTime(u64),
     /// A message that could not be decoded; it is counted and skipped.
     Malformed(DecodeError),
+    /// Proof of life without news (a pong, a `304`).
+    Alive,
+    /// The transport ended and will not recover by itself.
+    Closed(Failure),
     /// The connection dropped. When `closed`, the transport has given up (for SSE: the
     /// server answered with an error status) and must be replaced; otherwise it is already
     /// reconnecting on its own.
@@ -39,48 +45,37 @@ pub enum TransportEvent {
 /// The live connection to the server, whichever way it travels.
 #[derive(Debug)]
 pub enum Transport {
+    /// WebSocket.
+    WebSocket(ws::WsConnection),
     /// Server-Sent Events (`EventSource`).
     Sse(sse::SseConnection),
+    /// Adaptive polling.
+    Poll(poll::PollConnection),
 }
 
 impl Transport {
-    /// The transport's name, for logs.
-    pub fn name(&self) -> &'static str {
+    /// Which transport this is.
+    pub fn kind(&self) -> TransportKind {
         match self {
-            Transport::Sse(_) => "sse",
+            Transport::WebSocket(_) => TransportKind::WebSocket,
+            Transport::Sse(_) => TransportKind::Sse,
+            Transport::Poll(_) => TransportKind::Poll,
         }
     }
-}
 
-/// Whether updates are flowing, as the shopper sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ConnectionStatus {
-    /// Joining the queue or opening the first connection.
-    #[default]
-    Connecting,
-    /// Connected: updates arrive as they happen.
-    Live,
-    /// The connection dropped and is being restored; the state shown may be behind.
-    Reconnecting,
-}
-
-impl ConnectionStatus {
-    /// A stable lowercase name, used as the indicator's `data-status` (and CSS hook).
-    pub fn as_str(self) -> &'static str {
+    /// Asks for the full state over the same connection, when the transport can; `false`
+    /// means the caller must reopen it (SSE: a new stream starts with the state).
+    pub fn refresh(&self) -> bool {
         match self {
-            ConnectionStatus::Connecting => "connecting",
-            ConnectionStatus::Live => "live",
-            ConnectionStatus::Reconnecting => "reconnecting",
+            Transport::WebSocket(ws) => {
+                ws.refresh();
+                true
+            }
+            Transport::Poll(poll) => {
+                poll.poll_now();
+                true
+            }
+            Transport::Sse(_) => false,
         }
-    }
-}
-
-impl fmt::Display for ConnectionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConnectionStatus::Connecting => "Connecting…",
-            ConnectionStatus::Live => "Live",
-            ConnectionStatus::Reconnecting => "Reconnecting…",
-        })
     }
 }

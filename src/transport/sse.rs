@@ -21,6 +21,7 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{Event, EventSource, MessageEvent};
 
 use super::TransportEvent;
+use crate::resources::{Kind, Tracked};
 
 /// The event type of unnamed `data:` messages (the first message of a stream).
 const UNNAMED: &str = "message";
@@ -76,6 +77,7 @@ pub struct SseConnection {
     on_message: Closure<dyn FnMut(MessageEvent)>,
     on_open: Closure<dyn FnMut(Event)>,
     on_error: Closure<dyn FnMut(Event)>,
+    _tracked: [Tracked; 4],
 }
 
 impl std::fmt::Debug for SseConnection {
@@ -128,6 +130,12 @@ impl SseConnection {
             on_message,
             on_open,
             on_error,
+            _tracked: [
+                Tracked::new(Kind::Connection),
+                Tracked::new(Kind::Listener),
+                Tracked::new(Kind::Listener),
+                Tracked::new(Kind::Listener),
+            ],
         })
     }
 }

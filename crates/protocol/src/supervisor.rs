@@ -6,8 +6,10 @@
 //!
 //! Rules:
 //! - Transports are tried in the configured order (default WebSocket, SSE, polling).
-//! - A transport that fails `switch_after` times in a row without opening hands over to the
-//!   next one; one that opened and then dropped is retried with backoff.
+//! - A transport that has never worked in this feed and fails `switch_after` times in a row
+//!   hands over to the next one. One that has worked is retried with backoff instead: its
+//!   failures are the server's or the network's (a restart, a train in a tunnel), and the
+//!   next transport would fail the same way.
 //! - Every failure waits a full-jitter backoff delay; an open resets the counter; after the
 //!   maximum the status is `Failed` until [`Event::Reconnect`].
 //! - A permanent failure (bad parameters or token) stops at once with its error.
@@ -205,6 +207,8 @@ pub struct Supervisor {
     /// Failures in a row of the current transport without an open.
     failures_here: u32,
     opened_ever: bool,
+    /// Transports that have delivered in this feed.
+    worked: Vec<TransportKind>,
     status: ConnectionStatus,
 }
 
@@ -221,6 +225,7 @@ impl Supervisor {
             backoff,
             failures_here: 0,
             opened_ever: false,
+            worked: Vec::new(),
             status: ConnectionStatus::Connecting,
         }
     }
@@ -272,6 +277,9 @@ impl Supervisor {
                 self.backoff.reset();
                 self.failures_here = 0;
                 self.opened_ever = true;
+                if !self.worked.contains(&self.current()) {
+                    self.worked.push(self.current());
+                }
                 self.status = self.live_status();
                 Command::Keep
             }
@@ -329,7 +337,8 @@ impl Supervisor {
         }
         self.failures_here += 1;
         let has_next = self.index + 1 < self.config.order.len();
-        if self.failures_here >= self.config.switch_after && has_next {
+        let never_worked = !self.worked.contains(&self.current());
+        if never_worked && self.failures_here >= self.config.switch_after && has_next {
             self.index += 1;
             self.failures_here = 0;
             self.status = if self.opened_ever {
@@ -422,6 +431,19 @@ mod tests {
         s.handle(Event::Opened, 0.0);
         assert_eq!(s.attempts(), 0, "an open resets the attempt counter");
         assert_eq!(s.status(), ConnectionStatus::Live);
+    }
+
+    #[test]
+    fn a_transport_that_worked_is_not_abandoned_when_the_server_goes_away() {
+        let mut s = Supervisor::new(SupervisorConfig::default());
+        s.handle(Event::Opened, 0.0);
+        for _ in 0..5 {
+            let c = s.handle(Event::Failed(Failure::from_close_code(1006)), 0.5);
+            assert!(
+                open(TransportKind::WebSocket)(&c),
+                "a restart must not push the feed to SSE: {c:?}"
+            );
+        }
     }
 
     #[test]

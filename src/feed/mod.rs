@@ -1,0 +1,121 @@
+//! The widget's live feed of the shopper's state: [`use_queue_feed`].
+//!
+//! It joins (or reuses the tab's saved place, or the identity the host page gave), then
+//! keeps one transport open as the protocol crate's `Supervisor` decides: WebSocket first,
+//! then SSE, then adaptive polling, with full-jitter backoff, a return to push every minute
+//! while on a fallback, and no attempts while the browser is offline. Every message, from
+//! any transport, goes through the protocol's cursor-ordered reducer, batched so that any
+//! number of messages within one animation frame cost one signal update.
+//!
+//! - [`controller`]: the state machine's driver (transports, timers, batching).
+//! - [`lifecycle`]: the page's network and visibility events.
+//!
+//! Everything the feed creates (sockets, listeners, timers, frames) is owned by the
+//! controller and released when the calling component is cleaned up.
+
+mod controller;
+mod lifecycle;
+
+use std::rc::{Rc, Weak};
+
+use leptos::prelude::*;
+use livequeue_protocol::QueueState;
+use livequeue_protocol::supervisor::{ConnectionStatus, TransportKind};
+use send_wrapper::SendWrapper;
+
+use crate::clock::ClockSkew;
+use crate::config::WidgetConfig;
+use controller::Controller;
+
+/// Counters for the `?debug=1` panel and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Diagnostics {
+    /// Messages received (any transport).
+    pub messages: u32,
+    /// Duplicates and stale messages the reducer dropped.
+    pub stale: u32,
+    /// Messages that could not be decoded and were skipped.
+    pub malformed: u32,
+    /// Full-state resyncs asked for (gaps, new epochs).
+    pub resyncs: u32,
+    /// Transports opened so far.
+    pub opens: u32,
+    /// Failures since the last successful open.
+    pub attempts: u32,
+    /// Signal updates of the state (one per animation frame at most).
+    pub renders: u32,
+    /// Polls answered `304 Not Modified` (they carried `If-None-Match`).
+    pub not_modified: u32,
+}
+
+/// What the components read: the shopper's state and the connection's health.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueFeed {
+    /// The shopper's state, once the first one arrived.
+    pub state: Memo<Option<QueueState>>,
+    /// The connection's status.
+    pub status: ReadSignal<ConnectionStatus>,
+    /// The transport in use.
+    pub transport: ReadSignal<Option<TransportKind>>,
+    /// When the last message arrived (local clock, ms since the Unix epoch).
+    pub last_update: ReadSignal<Option<f64>>,
+    /// A sentence for the shopper when something keeps the widget from working.
+    pub problem: ReadSignal<Option<&'static str>>,
+    /// Offset of the server's clock, for countdowns.
+    pub skew: ReadSignal<ClockSkew>,
+    /// Counters.
+    pub diagnostics: ReadSignal<Diagnostics>,
+    controller: StoredValue<SendWrapper<Weak<Controller>>>,
+}
+
+impl QueueFeed {
+    /// Starts again after the feed gave up (status `Failed`), or forces a new connection.
+    pub fn reconnect(&self) {
+        if let Some(controller) = self.controller.try_with_value(|c| c.upgrade()).flatten() {
+            controller.reconnect();
+        }
+    }
+}
+
+/// The feed's writable signals, held by the controller.
+#[derive(Clone, Copy)]
+struct FeedSignals {
+    feed: RwSignal<livequeue_protocol::FeedState>,
+    status: RwSignal<ConnectionStatus>,
+    transport: RwSignal<Option<TransportKind>>,
+    last_update: RwSignal<Option<f64>>,
+    problem: RwSignal<Option<&'static str>>,
+    skew: RwSignal<ClockSkew>,
+    diagnostics: RwSignal<Diagnostics>,
+}
+
+/// Joins (or rejoins) the queue described by `config` and follows it for as long as the
+/// calling component lives.
+pub fn use_queue_feed(config: WidgetConfig) -> QueueFeed {
+    let signals = FeedSignals {
+        feed: RwSignal::new(livequeue_protocol::FeedState::new()),
+        status: RwSignal::new(ConnectionStatus::Connecting),
+        transport: RwSignal::new(None),
+        last_update: RwSignal::new(None),
+        problem: RwSignal::new(None),
+        skew: RwSignal::new(ClockSkew::default()),
+        diagnostics: RwSignal::new(Diagnostics::default()),
+    };
+    let feed = signals.feed;
+    let controller = Controller::start(config, signals);
+    let public = QueueFeed {
+        state: Memo::new(move |_| feed.with(|f| f.state().cloned())),
+        status: signals.status.read_only(),
+        transport: signals.transport.read_only(),
+        last_update: signals.last_update.read_only(),
+        problem: signals.problem.read_only(),
+        skew: signals.skew.read_only(),
+        diagnostics: signals.diagnostics.read_only(),
+        controller: StoredValue::new(SendWrapper::new(Rc::downgrade(&controller))),
+    };
+    // The controller holds browser handles (not `Send`); cleanup closures must be. The widget
+    // runs on the browser's one thread, so the wrapper's thread check always passes.
+    let owned = SendWrapper::new(controller);
+    on_cleanup(move || owned.stop());
+    public
+}

@@ -1,0 +1,186 @@
+//! Adaptive polling: the fallback when neither WebSocket nor SSE gets through.
+//!
+//! Each poll is `GET /api/queue/{experience}` with `If-None-Match` of the last `ETag`, so an
+//! unchanged state costs a `304` with no body. The interval follows the protocol crate's
+//! [`Poller`]: the minimum after a change, ×1.5 per unchanged answer up to the maximum, and
+//! the maximum while the tab is hidden. [`PollConnection::poll_now`] polls at once (tab
+//! visible again, back online, page restored from the back-forward cache).
+//!
+//! Dropping the connection aborts the request in flight and clears the timer.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use livequeue_protocol::QueueState;
+use livequeue_protocol::event::DecodeError;
+use livequeue_protocol::polling::{PollPolicy, Poller};
+use livequeue_protocol::reducer::FeedMessage;
+use livequeue_protocol::supervisor::Failure;
+use web_sys::AbortController;
+
+use super::TransportEvent;
+use crate::resources::{Kind, Tracked};
+use crate::timer::Timeout;
+
+/// What the poll loop shares with its timer and its requests.
+struct Shared {
+    url: String,
+    on_event: Box<dyn Fn(TransportEvent)>,
+    poller: RefCell<Poller>,
+    etag: RefCell<Option<String>>,
+    timer: RefCell<Option<Timeout>>,
+    in_flight: RefCell<Option<(AbortController, Tracked)>>,
+    opened: Cell<bool>,
+    stopped: Cell<bool>,
+    /// Answers counted by kind, for diagnostics: `(changed, not modified)`.
+    answers: Cell<(u32, u32)>,
+}
+
+/// A running poll loop.
+pub struct PollConnection {
+    shared: Rc<Shared>,
+}
+
+impl std::fmt::Debug for PollConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PollConnection")
+    }
+}
+
+fn hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
+}
+
+impl PollConnection {
+    /// Starts polling `url` (the polling endpoint with credentials) at once.
+    pub fn open(
+        url: String,
+        policy: PollPolicy,
+        on_event: impl Fn(TransportEvent) + 'static,
+    ) -> Self {
+        let shared = Rc::new(Shared {
+            url,
+            on_event: Box::new(on_event),
+            poller: RefCell::new(Poller::new(policy)),
+            etag: RefCell::new(None),
+            timer: RefCell::new(None),
+            in_flight: RefCell::new(None),
+            opened: Cell::new(false),
+            stopped: Cell::new(false),
+            answers: Cell::new((0, 0)),
+        });
+        poll(Rc::clone(&shared));
+        Self { shared }
+    }
+
+    /// Polls now unless a poll is already under way.
+    pub fn poll_now(&self) {
+        if self.shared.in_flight.borrow().is_some() {
+            return;
+        }
+        self.shared.timer.take();
+        poll(Rc::clone(&self.shared));
+    }
+
+    /// Answers so far: `(with a changed state, 304 Not Modified)`.
+    pub fn answers(&self) -> (u32, u32) {
+        self.shared.answers.get()
+    }
+}
+
+impl Drop for PollConnection {
+    fn drop(&mut self) {
+        self.shared.stopped.set(true);
+        self.shared.timer.take();
+        if let Some((request, _)) = self.shared.in_flight.take() {
+            request.abort();
+        }
+    }
+}
+
+fn poll(shared: Rc<Shared>) {
+    let Ok(controller) = AbortController::new() else {
+        (shared.on_event)(TransportEvent::Closed(Failure::TRANSIENT));
+        return;
+    };
+    let signal = controller.signal();
+    shared
+        .in_flight
+        .replace(Some((controller, Tracked::new(Kind::Connection))));
+    leptos::task::spawn_local(async move {
+        let mut request = gloo_net::http::Request::get(&shared.url)
+            .header("Accept", "application/json")
+            .abort_signal(Some(&signal));
+        if let Some(tag) = shared.etag.borrow().as_deref() {
+            request = request.header("If-None-Match", tag);
+        }
+        let answer = request.send().await;
+        shared.in_flight.take();
+        if shared.stopped.get() {
+            return;
+        }
+        let report = |event| (shared.on_event)(event);
+        let response = match answer {
+            Ok(response) => response,
+            Err(error) => {
+                leptos::logging::warn!("livequeue: poll failed: {error}");
+                return report(TransportEvent::Closed(Failure::TRANSIENT));
+            }
+        };
+        let status = response.status();
+        let changed = match status {
+            304 => false,
+            200..=299 => {
+                let tag = response.headers().get("etag");
+                match response.json::<QueueState>().await {
+                    Ok(state) => {
+                        shared.etag.replace(tag);
+                        if !shared.opened.replace(true) {
+                            report(TransportEvent::Opened);
+                        }
+                        report(TransportEvent::Message(FeedMessage::Snapshot(state)));
+                        true
+                    }
+                    Err(error) => {
+                        report(TransportEvent::Malformed(DecodeError::BadMessage(
+                            error.to_string(),
+                        )));
+                        false
+                    }
+                }
+            }
+            _ => return report(TransportEvent::Closed(Failure::from_http_status(status))),
+        };
+        if shared.stopped.get() {
+            return;
+        }
+        let (with, without) = shared.answers.get();
+        shared.answers.set(if changed {
+            (with + 1, without)
+        } else {
+            (with, without + 1)
+        });
+        if !changed {
+            if !shared.opened.replace(true) {
+                report(TransportEvent::Opened);
+            }
+            report(TransportEvent::Alive);
+        }
+        let wait = {
+            let mut poller = shared.poller.borrow_mut();
+            poller.answered(changed);
+            poller.interval(hidden())
+        };
+        // The timer holds the loop only weakly: dropping the connection ends it.
+        let next = Rc::downgrade(&shared);
+        let timer = Timeout::new(Duration::from_millis(wait), move || {
+            if let Some(next) = next.upgrade() {
+                poll(next);
+            }
+        });
+        shared.timer.replace(timer);
+    });
+}
