@@ -56,6 +56,9 @@ pub struct Args {
     /// fallback. Off by default.
     #[arg(long, env = "LIVEQUEUE_REFUSE_TRANSPORTS", value_delimiter = ',', value_parser = parse_transport)]
     pub refuse_transports: Vec<TransportKind>,
+    /// Enable test controls (`POST /api/admin/experiences/{id}/inject`). Off by default.
+    #[arg(long, env = "LIVEQUEUE_TEST_CONTROLS")]
+    pub test_controls: bool,
 }
 
 fn parse_transport(s: &str) -> Result<TransportKind, String> {
@@ -85,6 +88,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Transports this server refuses (tests of client fallback).
     pub refuse_transports: Vec<TransportKind>,
+    /// Test controls enabled.
+    pub test_controls: bool,
 }
 
 impl Default for Config {
@@ -100,6 +105,7 @@ impl Default for Config {
             ws_send_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
             refuse_transports: Vec::new(),
+            test_controls: false,
         }
     }
 }
@@ -126,6 +132,7 @@ impl From<Args> for Config {
             dist: a.dist,
             token_ttl_secs: a.token_ttl_secs.max(60),
             refuse_transports: a.refuse_transports,
+            test_controls: a.test_controls,
             ..Config::default()
         }
     }

@@ -12,7 +12,7 @@ use livequeue_protocol::{Admission, Cursor, PositionUpdate, QueueState};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::engine::Subscription;
-use crate::engine::fanout::{Advance, Encoded, Fanout};
+use crate::engine::fanout::{Advance, Encoded, Fanout, Raw};
 
 /// One thing to send.
 #[derive(Debug)]
@@ -31,6 +31,8 @@ pub enum Outgoing {
     Ping,
     /// The server is shutting down.
     Shutdown,
+    /// An unchecked frame (test controls only).
+    Raw(Arc<Raw>),
 }
 
 /// A connection's feed.
@@ -99,6 +101,7 @@ impl Feed {
                     Ok(Fanout::Heartbeat(frame)) => return Outgoing::Heartbeat(frame),
                     Ok(Fanout::Ping) => return Outgoing::Ping,
                     Ok(Fanout::Shutdown) | Err(RecvError::Closed) => return Outgoing::Shutdown,
+                    Ok(Fanout::Raw(raw)) => return Outgoing::Raw(raw),
                     Err(RecvError::Lagged(skipped)) => {
                         tracing::debug!(skipped, "connection lagged; resyncing");
                         let state = self.sub.snapshot();

@@ -164,6 +164,10 @@ pub fn app(state: AppState) -> Router {
             "/api/admin/experiences/{experience_id}/admit",
             post(admin::admit),
         )
+        .route(
+            "/api/admin/experiences/{experience_id}/inject",
+            post(admin::inject),
+        )
         .route("/ws/queue", get(ws::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .method_not_allowed_fallback(|| async {

@@ -223,3 +223,39 @@ async fn a_closed_experience_is_broadcast() {
         .unwrap();
     assert_eq!(r.status(), 409, "a closed experience takes no new shoppers");
 }
+
+#[tokio::test]
+async fn test_controls_inject_frames_only_when_switched_on() {
+    let off = TestServer::start().await;
+    off.experience("drop", 10).await;
+    let body = serde_json::json!({"event": "stock_update", "data": "{oops"});
+    let r = off
+        .admin(reqwest::Method::POST, "/api/admin/experiences/drop/inject")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "no test controls by default");
+
+    let on = TestServer::with_config(livequeue_server::Config {
+        test_controls: true,
+        ..common::config()
+    })
+    .await;
+    on.experience("drop", 10).await;
+    let me = on.join("drop").await;
+    let mut sse = on.sse("drop", &me, None).await;
+    sse.next().await;
+    let r = on
+        .admin(reqwest::Method::POST, "/api/admin/experiences/drop/inject")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let e = sse.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.data.as_str()),
+        ("stock_update", "{oops")
+    );
+}

@@ -26,6 +26,17 @@ pub enum Fanout {
     Ping,
     /// The server is shutting down: end the stream (SSE) or close with 1012 (WebSocket).
     Shutdown,
+    /// Bytes sent as they are, for clients' tests of hostile input (`--test-controls`).
+    Raw(Arc<Raw>),
+}
+
+/// A frame sent unchecked: what a broken or hostile server might send.
+#[derive(Debug)]
+pub struct Raw {
+    /// Written into SSE streams as is.
+    pub sse: Bytes,
+    /// Sent to WebSockets as one text message.
+    pub ws: Utf8Bytes,
 }
 
 /// The line's head moved: shoppers with a ticket at or after `head` are still waiting.

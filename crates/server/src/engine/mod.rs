@@ -441,6 +441,13 @@ impl Engine {
         self.summary(experience_id)
     }
 
+    /// Sends an unchecked frame to every connection of the experience (test controls).
+    pub fn inject(&self, experience_id: &str, raw: fanout::Raw) -> Result<(), EngineError> {
+        let experience = self.get(experience_id)?;
+        experience.lock().publish(Fanout::Raw(Arc::new(raw)));
+        Ok(())
+    }
+
     /// Stops the tickers and tells every connection to end.
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use livequeue_protocol::api::{AdmitRequest, CreateExperience, ExperienceSummary, PatchExperience};
 
 use crate::AppState;
+use crate::engine::fanout::Raw;
 use crate::error::AppError;
 use crate::routes::{ApiJson, ApiPath, valid_experience_id};
 
@@ -75,6 +76,43 @@ pub async fn admit(
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
     Ok(Json(app.engine.admit(&id, body.count)?))
+}
+
+/// Body of the test control `POST /api/admin/experiences/{experienceId}/inject`.
+#[derive(Debug, serde::Deserialize)]
+pub struct Inject {
+    /// SSE event name of the frame.
+    event: String,
+    /// The frame's data, sent unchecked (SSE `data:` line, WebSocket text).
+    data: String,
+}
+
+/// `POST /api/admin/experiences/{experienceId}/inject`: only with `--test-controls`. Sends a
+/// frame as given, so clients can be tested against malformed input from a real server.
+pub async fn inject(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Inject>,
+) -> Result<StatusCode, AppError> {
+    if !app.config.test_controls {
+        return Err(AppError::not_found(
+            "test controls are off (--test-controls)",
+        ));
+    }
+    require_admin(&app, &headers)?;
+    let one_line = |s: &str| s.replace(['\r', '\n'], " ");
+    let sse = format!(
+        "event: {}\ndata: {}\n\n",
+        one_line(&body.event),
+        one_line(&body.data)
+    );
+    let raw = Raw {
+        sse: sse.into(),
+        ws: body.data.into(),
+    };
+    app.engine.inject(&id, raw)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/admin/experiences/{experienceId}`.

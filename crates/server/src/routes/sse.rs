@@ -112,6 +112,7 @@ fn frame(out: Outgoing) -> Option<Bytes> {
             &json(&state),
         )),
         Outgoing::Heartbeat(bytes) => Some(bytes),
+        Outgoing::Raw(raw) => Some(raw.sse.clone()),
         Outgoing::Ping | Outgoing::Shutdown => None,
     }
 }

@@ -169,6 +169,7 @@ where
                     Outgoing::Admission(a, cursor) => event(ServerEvent::Admission(a), cursor),
                     Outgoing::Resync(state) => text(WsServerMessage::StateRefresh { data: *state }.to_json()),
                     Outgoing::Heartbeat(_) => continue,
+                    Outgoing::Raw(raw) => Message::Text(raw.ws.clone()),
                     Outgoing::Ping => {
                         if last_seen.elapsed() > ping_every * 2 {
                             close_with(&mut socket, close::GOING_AWAY, "No answer to ping").await;
