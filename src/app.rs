@@ -1,10 +1,11 @@
 //! The widget's page: the header, the part that fits the shopper's stage, and the stock.
 
 use leptos::prelude::*;
+use livequeue_protocol::supervisor::ConnectionStatus;
 use livequeue_protocol::{Admission, Stage, Stock};
 
 use crate::components::{
-    AdmissionPanel, ConnectionIndicator, PositionCard, StageBadge, StockMeter,
+    AdmissionPanel, ConnectionIndicator, DebugPanel, PositionCard, StageBadge, StockMeter,
 };
 use crate::config::WidgetConfig;
 use crate::feed::use_queue_feed;
@@ -23,6 +24,7 @@ pub fn QueueWidget(
     /// Which experience, on which server.
     config: WidgetConfig,
 ) -> impl IntoView {
+    let debug = config.debug;
     let feed = use_queue_feed(config);
     let state = feed.state;
 
@@ -78,6 +80,11 @@ pub fn QueueWidget(
             {move || {
                 feed.problem.get().map(|problem| view! { <p class="lq-problem" role="alert">{problem}</p> })
             }}
+            {move || (feed.status.get() == ConnectionStatus::Failed).then(|| view! {
+                <button class="lq-retry" type="button" on:click=move |_| feed.reconnect()>
+                    "Try again"
+                </button>
+            })}
             {body}
             {move || stage.get().map(|stage| view! {
                 <div class="lq-stage-row">
@@ -86,6 +93,14 @@ pub fn QueueWidget(
                 </div>
             })}
             {move || stock_known.get().then(|| view! { <StockMeter stock=stock_or_none /> })}
+            {debug.then(|| view! {
+                <DebugPanel
+                    transport=feed.transport
+                    status=Signal::derive(move || feed.status.get().to_string())
+                    cursor=Signal::derive(move || state.with(|s| s.as_ref().map(|s| s.cursor)))
+                    diagnostics=feed.diagnostics
+                />
+            })}
         </main>
     }
 }

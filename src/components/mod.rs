@@ -3,12 +3,14 @@
 
 mod admission_panel;
 mod connection_indicator;
+mod debug_panel;
 mod position_card;
 mod stage_badge;
 mod stock_meter;
 
 pub use admission_panel::AdmissionPanel;
 pub use connection_indicator::ConnectionIndicator;
+pub use debug_panel::DebugPanel;
 pub use position_card::PositionCard;
 pub use stage_badge::StageBadge;
 pub use stock_meter::StockMeter;

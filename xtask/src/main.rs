@@ -10,12 +10,14 @@
 //!   waiting for a server to answer.
 //! - [`size`]: the release bundle's size, raw and gzipped.
 //! - [`trunk`]: running trunk on the widget, the workspace's root package.
+//! - [`browser`]: the widget's browser tests against real servers.
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod browser;
 mod demo;
 mod dev;
 mod process;
@@ -52,6 +54,8 @@ enum Command {
     /// Format check, lints, native tests, browser tests against the real server, and the
     /// release bundle's size. Exits non-zero on any failure.
     Test,
+    /// Only the widget's browser tests, against freshly started servers.
+    BrowserTests,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,9 @@ fn main() -> ExitCode {
         Command::Demo { addr } => demo::run(&addr),
         Command::Dev => dev::run(),
         Command::Test => test::run(),
+        Command::BrowserTests => {
+            setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::run())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,19 +3,17 @@
 //! 1. `cargo fmt --check`; clippy on the host crates, and on the widget for wasm32.
 //! 2. The host crates' tests, with a private Redis when `redis-server` is available
 //!    (`LIVEQUEUE_TEST_REDIS`).
-//! 3. The widget's tests in headless Chromium, against the real server started with
-//!    `--demo` on a free port (`LIVEQUEUE_TEST_API`, read by `tests/web.rs` at compile time).
+//! 3. The widget's tests in headless Chromium, against real servers (see `browser.rs`).
 //! 4. The release bundle, and its size raw and gzipped.
 //!
 //! Clippy and the native tests run on every crate but the widget, which is a wasm32 crate
 //! checked and tested for that target in its own steps.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::process::{Guard, free_port, wait_for_http, wait_for_port};
-use crate::setup::{self, CHROMEDRIVER, Needs};
+use crate::process::{Guard, free_port, wait_for_port};
+use crate::setup::{self, Needs};
 use crate::shell::{self, Result, command, probe_stdout, run as run_command, step};
 use crate::size;
 
@@ -70,46 +68,8 @@ pub fn run() -> Result {
         // `redis` drops here: the private Redis stops.
     }
 
-    step("tests: widget in headless Chromium against the real server");
-    run_command(command("cargo").args(["build", "-p", "livequeue-server"]))?;
-    {
-        let port = free_port()?;
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut server = Guard::spawn_logged(
-            "livequeue-server",
-            command(
-                &target_dir()
-                    .join("debug/livequeue-server")
-                    .to_string_lossy(),
-            )
-            .args(["--demo", "--addr", &addr.to_string()])
-            .env("LIVEQUEUE_ALLOWED_ORIGINS", "*"),
-            &target_dir().join("xtask/server.log"),
-        )?;
-        wait_for_http(&mut server, addr, "/healthz", Duration::from_secs(30))?;
-        let result = run_command(
-            command("cargo")
-                .args([
-                    "test",
-                    "-p",
-                    "livequeue",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                ])
-                .env(
-                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                    "wasm-bindgen-test-runner",
-                )
-                .env("CHROMEDRIVER", CHROMEDRIVER)
-                .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
-                .env("LIVEQUEUE_TEST_API", format!("http://{addr}")),
-        );
-        if result.is_err() {
-            println!("--- server log (last lines) ---\n{}", server.log_tail(40));
-        }
-        result?;
-        // `server` drops here, and on every early return above: the server stops.
-    }
+    step("tests: widget in headless Chromium against real servers");
+    crate::browser::run()?;
 
     step("release bundle");
     run_command(crate::trunk::command_for_trunk()?.args(["build", "--release"]))?;
