@@ -67,6 +67,19 @@ impl Spec {
 /// Starts the servers, runs `cargo test -p livequeue --target wasm32-unknown-unknown`, stops
 /// everything (also on failure).
 pub fn run() -> Result {
+    run_with(&[], &[])
+}
+
+/// The widget's benchmarks (`tests/bench.rs`), compiled with `LIVEQUEUE_BENCH` set, against
+/// the release server.
+pub fn bench() -> Result {
+    run_with(
+        &["--test", "bench", "--release"],
+        &[("LIVEQUEUE_BENCH", "1")],
+    )
+}
+
+fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
     run_command(command("cargo").args(["build", "-p", "livequeue-server"]))?;
     let main = Spec::new("server-main", &["--test-controls"])?;
     let no_ws = Spec::new("server-no-ws", &["--refuse-transports", "ws"])?;
@@ -77,8 +90,10 @@ pub fn run() -> Result {
     let _poll_only = poll_only.start()?;
     let control = start_control(main, Arc::clone(&main_guard))?;
 
+    let mut cargo = command("cargo");
+    cargo.envs(env.iter().copied());
     let result = run_command(
-        command("cargo")
+        cargo
             .args([
                 "test",
                 "-p",
@@ -86,6 +101,7 @@ pub fn run() -> Result {
                 "--target",
                 "wasm32-unknown-unknown",
             ])
+            .args(cargo_args)
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
                 "wasm-bindgen-test-runner",

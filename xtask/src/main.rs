@@ -56,6 +56,9 @@ enum Command {
     Test,
     /// Only the widget's browser tests, against freshly started servers.
     BrowserTests,
+    /// The widget's benchmarks in headless Chromium: publish-to-signal latency per
+    /// transport, page memory after many reconnects.
+    BenchWidget,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,9 @@ fn main() -> ExitCode {
         Command::Test => test::run(),
         Command::BrowserTests => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::run())
+        }
+        Command::BenchWidget => {
+            setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::bench())
         }
     };
     match result {
