@@ -311,16 +311,21 @@ impl Supervisor {
                 self.index = 0;
                 self.backoff.reset();
                 self.failures_here = 0;
-                self.status = if self.opened_ever {
-                    ConnectionStatus::Reconnecting
-                } else {
-                    ConnectionStatus::Connecting
-                };
+                self.status = self.retrying_status();
                 Command::Open {
                     kind: self.current(),
                     after_ms: 0,
                 }
             }
+        }
+    }
+
+    /// While a new connection is on its way: `Reconnecting` once the feed has worked.
+    fn retrying_status(&self) -> ConnectionStatus {
+        if self.opened_ever {
+            ConnectionStatus::Reconnecting
+        } else {
+            ConnectionStatus::Connecting
         }
     }
 
@@ -341,11 +346,7 @@ impl Supervisor {
         if never_worked && self.failures_here >= self.config.switch_after && has_next {
             self.index += 1;
             self.failures_here = 0;
-            self.status = if self.opened_ever {
-                ConnectionStatus::Reconnecting
-            } else {
-                ConnectionStatus::Connecting
-            };
+            self.status = self.retrying_status();
             // The next transport is a different path: try it at once.
             return Command::Open {
                 kind: self.current(),
@@ -354,11 +355,7 @@ impl Supervisor {
         }
         match self.backoff.fail(failure.hint, jitter) {
             Some(after_ms) => {
-                self.status = if self.opened_ever {
-                    ConnectionStatus::Reconnecting
-                } else {
-                    ConnectionStatus::Connecting
-                };
+                self.status = self.retrying_status();
                 Command::Open {
                     kind: self.current(),
                     after_ms,
