@@ -72,7 +72,13 @@ pub fn QueueWidget(
                 <div class="lq-heading">
                     <p class="lq-eyebrow">"Virtual queue"</p>
                     <h1 class="lq-title">
-                        {move || name.get().unwrap_or_else(|| "Joining the queue…".to_owned())}
+                        {move || name.get().unwrap_or_else(|| {
+                            let stuck = matches!(
+                                feed.status.get(),
+                                ConnectionStatus::Failed | ConnectionStatus::Offline
+                            );
+                            if stuck { "Queue not reachable" } else { "Joining the queue…" }.to_owned()
+                        })}
                     </h1>
                 </div>
                 <ConnectionIndicator status=feed.status />
