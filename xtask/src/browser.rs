@@ -74,7 +74,7 @@ pub fn run() -> Result {
 /// the release server.
 pub fn bench() -> Result {
     run_with(
-        &["--test", "bench", "--release"],
+        &["--test", "bench", "--release", "--", "--nocapture"],
         &[("LIVEQUEUE_BENCH", "1")],
     )
 }
