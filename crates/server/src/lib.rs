@@ -248,7 +248,10 @@ pub async fn serve(
         engine.shutdown();
         notify.notify_one();
     };
-    let server = axum::serve(listener, app(state))
+    // One router shared by every connection: serving the `Router` itself makes axum rebuild
+    // it per connection (`with_state`), and an open SSE stream keeps that copy alive (about
+    // 20 KB each).
+    let server = axum::serve(listener, app(state).into_make_service())
         .with_graceful_shutdown(signal)
         .into_future();
     tokio::select! {
