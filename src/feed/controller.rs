@@ -405,7 +405,10 @@ impl Controller {
             ))),
         };
         opened
-            .map_err(|error| leptos::logging::error!("livequeue: cannot open {kind}: {error:?}"))
+            .map_err(|error| {
+                let detail = error.as_string().unwrap_or_default();
+                leptos::logging::error!("livequeue: cannot open {kind}: {detail}")
+            })
             .ok()
     }
 
@@ -684,7 +687,7 @@ impl Controller {
             d.resyncs = d.resyncs.saturating_add(u32::from(resync.is_some()));
         });
         if let Some(reason) = resync {
-            leptos::logging::log!("livequeue: resyncing ({reason:?})");
+            leptos::logging::log!("livequeue: resyncing ({reason})");
             self.resync();
         }
     }

@@ -15,10 +15,11 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
+use livequeue_protocol::WsClientMessage;
 use livequeue_protocol::event::DecodeError;
+use livequeue_protocol::event::WsFrame;
 use livequeue_protocol::reducer::FeedMessage;
 use livequeue_protocol::supervisor::Failure;
-use livequeue_protocol::{Cursor, ServerEvent, WsClientMessage, WsServerMessage};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
@@ -58,34 +59,13 @@ pub fn decode(text: &str) -> Result<TransportEvent, DecodeError> {
             text.len()
         )));
     }
-    let cursor = |epoch: Option<u64>, seq: Option<u64>| match (epoch, seq) {
-        (Some(epoch), Some(seq)) => Some(Cursor { epoch, seq }),
-        _ => None,
-    };
-    let event = |event, epoch, seq| {
-        TransportEvent::Message(FeedMessage::Event {
-            event,
-            cursor: cursor(epoch, seq),
-        })
-    };
-    Ok(match WsServerMessage::decode(text)? {
-        WsServerMessage::InitialState { data } | WsServerMessage::StateRefresh { data } => {
-            TransportEvent::Message(FeedMessage::Snapshot(data))
+    Ok(match WsFrame::decode(text)? {
+        WsFrame::State(state) => TransportEvent::Message(FeedMessage::Snapshot(state)),
+        WsFrame::Event(event, cursor) => {
+            TransportEvent::Message(FeedMessage::Event { event, cursor })
         }
-        WsServerMessage::PositionUpdate { data, epoch, seq } => {
-            event(ServerEvent::PositionUpdate(data), epoch, seq)
-        }
-        WsServerMessage::StockUpdate { data, epoch, seq } => {
-            event(ServerEvent::StockUpdate(data), epoch, seq)
-        }
-        WsServerMessage::Admission { data, epoch, seq } => {
-            event(ServerEvent::Admission(data), epoch, seq)
-        }
-        WsServerMessage::ExperienceUpdate { data, epoch, seq } => {
-            event(ServerEvent::ExperienceUpdate(data), epoch, seq)
-        }
-        WsServerMessage::Pong => TransportEvent::Alive,
-        WsServerMessage::Error { message } => {
+        WsFrame::Pong => TransportEvent::Alive,
+        WsFrame::Error(message) => {
             leptos::logging::warn!("livequeue: the server did not understand a message: {message}");
             TransportEvent::Alive
         }
@@ -199,7 +179,10 @@ impl WsConnection {
         let silent_for = options.ping_every + options.grace;
         connection.ping = Interval::new(options.ping_every, move || {
             if local_now() - shared.last_seen.get() > silent_for.as_millis() as f64 {
-                leptos::logging::warn!("livequeue: socket silent for {silent_for:?}; replacing it");
+                leptos::logging::warn!(
+                    "livequeue: socket silent for {} s; replacing it",
+                    silent_for.as_secs()
+                );
                 let _ = socket.close();
                 shared.end(Failure::TRANSIENT);
             } else {
@@ -263,7 +246,7 @@ impl Drop for WsConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use livequeue_protocol::Stock;
+    use livequeue_protocol::{Cursor, ServerEvent, Stock};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test]

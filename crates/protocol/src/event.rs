@@ -280,6 +280,59 @@ impl WsServerMessage {
     }
 }
 
+/// A WebSocket message from the server as a client needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WsFrame {
+    /// A full state (`initial_state`, `state_refresh`).
+    State(QueueState),
+    /// An update event and its cursor, when the server sent one.
+    Event(ServerEvent, Option<Cursor>),
+    /// Answer to `ping`.
+    Pong,
+    /// The server did not understand the client's message.
+    Error(String),
+}
+
+/// The envelope of every server message, with `data` left unparsed until `type` says what
+/// it is: this decodes through the same per-event decoders as SSE, without serde's
+/// machinery for internally tagged enums, which costs the widget many kilobytes of wasm.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    data: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    epoch: Option<u64>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl WsFrame {
+    /// Decodes one WebSocket text frame.
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let envelope: Envelope<'_> =
+            serde_json::from_str(text).map_err(|e| DecodeError::BadMessage(e.to_string()))?;
+        let data = envelope.data.map(|d| d.get()).unwrap_or("null");
+        Ok(match envelope.kind.as_ref() {
+            "initial_state" | "state_refresh" => WsFrame::State(
+                serde_json::from_str(data).map_err(|e| DecodeError::BadMessage(e.to_string()))?,
+            ),
+            "pong" => WsFrame::Pong,
+            "error" => WsFrame::Error(envelope.message.unwrap_or_default()),
+            name => {
+                let cursor = match (envelope.epoch, envelope.seq) {
+                    (Some(epoch), Some(seq)) => Some(Cursor { epoch, seq }),
+                    _ => None,
+                };
+                WsFrame::Event(ServerEvent::decode(name, data)?, cursor)
+            }
+        })
+    }
+}
+
 /// A message from the client over WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -54,6 +54,16 @@ pub enum Resync {
     },
 }
 
+impl std::fmt::Display for Resync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resync::NoState => f.write_str("an update came before any state"),
+            Resync::Gap { last, got } => write!(f, "broadcast seq jumped from {last} to {got}"),
+            Resync::EpochChanged { from, to } => write!(f, "epoch changed from {from} to {to}"),
+        }
+    }
+}
+
 /// What applying one message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Applied {

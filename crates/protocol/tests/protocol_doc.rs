@@ -89,3 +89,52 @@ fn documented_queue_states_have_the_stage_their_fields_imply() {
         }
     }
 }
+
+#[test]
+fn the_lean_websocket_decoder_agrees_with_the_typed_one_on_every_documented_message() {
+    use livequeue_protocol::event::WsFrame;
+    use livequeue_protocol::{ServerEvent, WsServerMessage};
+    for (name, json) in examples() {
+        if name != "WsServerMessage" {
+            continue;
+        }
+        let typed = WsServerMessage::decode(&json).expect("typed decode");
+        let lean = WsFrame::decode(&json).expect("lean decode");
+        let expected = match typed {
+            WsServerMessage::InitialState { data } | WsServerMessage::StateRefresh { data } => {
+                WsFrame::State(data)
+            }
+            WsServerMessage::Pong => WsFrame::Pong,
+            WsServerMessage::Error { message } => WsFrame::Error(message),
+            WsServerMessage::PositionUpdate { data, epoch, seq } => {
+                WsFrame::Event(ServerEvent::PositionUpdate(data), cursor(epoch, seq))
+            }
+            WsServerMessage::StockUpdate { data, epoch, seq } => {
+                WsFrame::Event(ServerEvent::StockUpdate(data), cursor(epoch, seq))
+            }
+            WsServerMessage::Admission { data, epoch, seq } => {
+                WsFrame::Event(ServerEvent::Admission(data), cursor(epoch, seq))
+            }
+            WsServerMessage::ExperienceUpdate { data, epoch, seq } => {
+                WsFrame::Event(ServerEvent::ExperienceUpdate(data), cursor(epoch, seq))
+            }
+        };
+        assert_eq!(lean, expected, "the decoders disagree on {json}");
+    }
+    for bad in [
+        "",
+        "{}",
+        r#"{"type":"surprise","data":{}}"#,
+        r#"{"type":"stock_update","data":"x"}"#,
+        "[1]",
+    ] {
+        assert!(WsFrame::decode(bad).is_err(), "{bad:?} must be rejected");
+    }
+}
+
+fn cursor(epoch: Option<u64>, seq: Option<u64>) -> Option<Cursor> {
+    Some(Cursor {
+        epoch: epoch?,
+        seq: seq?,
+    })
+}
