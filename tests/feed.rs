@@ -318,3 +318,25 @@ async fn reconnecting_many_times_leaks_no_listener_timer_or_socket() {
         "unmounting releases everything the feed held"
     );
 }
+
+#[wasm_bindgen_test]
+async fn refused_saved_credentials_are_replaced_by_a_new_place_even_over_sse() {
+    let config = fast("demo-drop", api(), &[TransportKind::Sse]);
+    // What a tab holds after the server's secret changed: a token no longer accepted.
+    let stale = Credentials {
+        consumer_id: "c_00000000000000ff".into(),
+        token: "stale.token".into(),
+    };
+    session::save("demo-drop", &stale);
+    let (feed, _mounted) = start(config);
+    live_on(&feed, TransportKind::Sse).await;
+    let now = session::load("demo-drop").expect("new credentials are saved");
+    assert_ne!(
+        now.consumer_id, stale.consumer_id,
+        "the refused identity was replaced"
+    );
+    assert_eq!(
+        feed.state.get_untracked().map(|s| s.consumer_id),
+        Some(now.consumer_id)
+    );
+}

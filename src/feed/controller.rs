@@ -32,6 +32,8 @@ use crate::transport::{Transport, TransportEvent};
 /// Longest wait for the next animation frame before a batch is applied anyway: a hidden
 /// tab gets no frames, and its shopper must still be told it is their turn (title, sound).
 const BATCH_FALLBACK: Duration = Duration::from_millis(250);
+/// Joins in a row after the server refused the shopper's credentials, before giving up.
+const MAX_REJOINS: u32 = 2;
 /// Delay before reopening a stream to resync: short, but no tight loop.
 const RESYNC_DELAY: Duration = Duration::from_millis(250);
 
@@ -61,8 +63,8 @@ struct Current {
 #[derive(Default)]
 struct Inner {
     credentials: Option<Credentials>,
-    /// Credentials from storage that no stream has accepted yet.
-    unconfirmed: bool,
+    /// Joins after a refusal since the last delivery (bounded, against a refusal loop).
+    rejoins: u32,
     supervisor: Option<Supervisor>,
     current: Option<Current>,
     probe: Option<Current>,
@@ -129,13 +131,9 @@ impl Controller {
             .is_none()
             .then(|| session::load(&this.config.experience))
             .flatten();
-        match given.or(saved.clone()) {
+        match given.or(saved) {
             Some(credentials) => {
-                {
-                    let mut inner = this.inner.borrow_mut();
-                    inner.credentials = Some(credentials);
-                    inner.unconfirmed = saved.is_some();
-                }
+                this.inner.borrow_mut().credentials = Some(credentials);
                 this.begin();
             }
             None => this.join(),
@@ -227,7 +225,6 @@ impl Controller {
                     {
                         let mut inner = this.inner.borrow_mut();
                         inner.credentials = Some(credentials);
-                        inner.unconfirmed = false;
                     }
                     this.signals.problem.set(None);
                     this.enqueue(FeedMessage::Snapshot(joined.state));
@@ -467,7 +464,7 @@ impl Controller {
                 // The browser's EventSource reconnects by itself: show it, open nothing beside it.
                 self.signals.status.set(ConnectionStatus::Reconnecting);
             }
-            TransportEvent::Lost { closed: true } => self.failed(Failure::TRANSIENT),
+            TransportEvent::Lost { closed: true } => self.ask_why_sse_closed(generation),
             TransportEvent::Closed(failure) => self.failed(failure),
         }
     }
@@ -488,7 +485,7 @@ impl Controller {
             current.last_seen = clock::local_now();
             let first = !current.delivered;
             current.delivered = true;
-            inner.unconfirmed &= !first;
+            inner.rejoins = 0;
             first
         };
         if first {
@@ -499,23 +496,54 @@ impl Controller {
         }
     }
 
-    fn failed(&self, failure: Failure) {
-        let (delivered, unconfirmed) = {
-            let mut inner = self.inner.borrow_mut();
-            let delivered = inner.current.take().is_some_and(|c| c.delivered);
-            (delivered, inner.unconfirmed)
+    /// A browser closes an `EventSource` for good on an error status without saying which:
+    /// one plain request to the same endpoint family tells a refusal (400/401/403/404,
+    /// permanent) from a server that is down or busy (transient). The verdict comes back as
+    /// the transport's `Closed` event.
+    fn ask_why_sse_closed(&self, generation: u32) {
+        let Some(credentials) = self.inner.borrow().credentials.clone() else {
+            return self.failed(Failure::TRANSIENT);
         };
-        if failure.permanent && unconfirmed && !delivered && self.config.identity.is_none() {
-            // Saved credentials refused before any stream accepted them: expired, or signed
-            // by another secret. A new place beats retrying a refused one. (A transient
-            // failure keeps them: the server may just be restarting.)
-            leptos::logging::warn!("livequeue: saved credentials refused; joining again");
+        let url = api::poll_url(&self.config, &credentials);
+        let weak = self.weak();
+        leptos::task::spawn_local(async move {
+            let status = gloo_net::http::Request::get(&url)
+                .send()
+                .await
+                .map(|r| r.status());
+            let failure = match status {
+                Ok(status) if !(200..400).contains(&status) => Failure::from_http_status(status),
+                _ => Failure::TRANSIENT,
+            };
+            if let Some(this) = weak.upgrade() {
+                this.post(Input::Transport(
+                    generation,
+                    TransportEvent::Closed(failure),
+                ));
+            }
+        });
+    }
+
+    fn failed(&self, failure: Failure) {
+        let rejoins = {
+            let mut inner = self.inner.borrow_mut();
+            inner.current = None;
+            inner.rejoins
+        };
+        if failure.permanent && self.config.identity.is_none() && rejoins < MAX_REJOINS {
+            // Our own credentials refused for good: expired, or signed with a secret the
+            // server no longer has (a restart without a fixed secret). A new place beats a
+            // dead end; a host page's identity is the host's to renew. (A transient failure
+            // keeps them: the server may just be restarting.)
+            leptos::logging::warn!("livequeue: credentials refused; joining again");
             session::clear(&self.config.experience);
             {
                 let mut inner = self.inner.borrow_mut();
                 inner.credentials = None;
-                inner.unconfirmed = false;
+                inner.rejoins += 1;
             }
+            // Another shopper id: the old state must not mix with the new one.
+            self.signals.feed.set(FeedState::new());
             self.join();
             return;
         }

@@ -26,7 +26,9 @@ pub fn run(addr: &str) -> Result {
     let binary = crate::test::target_dir().join("release/livequeue-server");
     let mut server = Guard::spawn(
         "livequeue-server",
-        command(&binary.to_string_lossy()).args(["--demo", "--addr", addr, "--dist", "dist"]),
+        command(&binary.to_string_lossy())
+            .args(["--demo", "--addr", addr, "--dist", "dist"])
+            .env("LIVEQUEUE_SECRET", crate::shell::demo_secret()),
     )?;
     wait_for_http(&mut server, socket, "/healthz", Duration::from_secs(30))?;
     println!("\nThe demo drop is live: http://{addr}/?experience=demo-drop");

@@ -41,7 +41,8 @@ pub fn run() -> Result {
             .args(["--demo", "--addr", SERVER_ADDR])
             // trunk's proxy forwards the page's `Origin` (trunk's own address), which the
             // server would refuse as foreign.
-            .env("LIVEQUEUE_ALLOWED_ORIGINS", DEV_ORIGINS),
+            .env("LIVEQUEUE_ALLOWED_ORIGINS", DEV_ORIGINS)
+            .env("LIVEQUEUE_SECRET", crate::shell::demo_secret()),
     )?;
     let server_addr: SocketAddr = SERVER_ADDR.parse().expect("constant address");
     wait_for_http(

@@ -123,3 +123,13 @@ pub fn probe_stdout(command: &mut Command) -> Option<String> {
 pub fn is_root() -> bool {
     probe_stdout(command("id").arg("-u")).as_deref() == Some("0")
 }
+
+/// The token secret of the demo and dev servers: `LIVEQUEUE_SECRET` when set, else a fixed
+/// one, so that shoppers' tokens survive a restart of the demo (the in-memory engine then
+/// puts them back in line) and the widget reconnects by itself. Not for production.
+pub fn demo_secret() -> String {
+    std::env::var("LIVEQUEUE_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "livequeue-demo-secret-not-for-production".to_owned())
+}
