@@ -167,6 +167,7 @@ async fn each_transport_delivers_live_updates() {
 
 #[wasm_bindgen_test]
 async fn with_websocket_refused_the_feed_runs_on_sse() {
+    refuse_on_no_ws_server(&["ws"]).await;
     let (feed, _mounted) = start(fast(
         "demo-drop",
         api_no_ws(),
@@ -339,4 +340,37 @@ async fn refused_saved_credentials_are_replaced_by_a_new_place_even_over_sse() {
         feed.state.get_untracked().map(|s| s.consumer_id),
         Some(now.consumer_id)
     );
+}
+
+async fn refuse_on_no_ws_server(refuse: &[&str]) {
+    let status = gloo_net::http::Request::put(&format!("{}/api/admin/transports", api_no_ws()))
+        .header("Authorization", &format!("Bearer {}", admin()))
+        .json(&serde_json::json!({ "refuse": refuse }))
+        .unwrap()
+        .send()
+        .await
+        .map(|r| r.status())
+        .unwrap_or(0);
+    assert_eq!(status, 204, "switching the server's transports");
+}
+
+#[wasm_bindgen_test]
+async fn on_a_fallback_the_feed_returns_to_websocket_once_it_works_again() {
+    refuse_on_no_ws_server(&["ws"]).await;
+    let mut config = fast(
+        "demo-drop",
+        api_no_ws(),
+        &livequeue::config::DEFAULT_TRANSPORTS,
+    );
+    config.timings.upgrade_every = Duration::from_secs(1);
+    let (feed, _mounted) = start(config);
+    live_on(&feed, TransportKind::Sse).await;
+    let messages = feed.diagnostics.get_untracked().messages;
+    refuse_on_no_ws_server(&[]).await;
+    live_on(&feed, TransportKind::WebSocket).await;
+    eventually("updates over the upgraded socket", || async {
+        (feed.diagnostics.get_untracked().messages > messages + 1).then_some(())
+    })
+    .await;
+    refuse_on_no_ws_server(&["ws"]).await;
 }

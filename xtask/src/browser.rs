@@ -82,7 +82,10 @@ pub fn bench() -> Result {
 fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
     run_command(command("cargo").args(["build", "-p", "livequeue-server"]))?;
     let main = Spec::new("server-main", &["--test-controls"])?;
-    let no_ws = Spec::new("server-no-ws", &["--refuse-transports", "ws"])?;
+    let no_ws = Spec::new(
+        "server-no-ws",
+        &["--refuse-transports", "ws", "--test-controls"],
+    )?;
     let poll_only = Spec::new("server-poll-only", &["--refuse-transports", "ws,sse"])?;
     let main_url = format!("http://{}", main.addr);
     let main_guard = Arc::new(Mutex::new(Some(main.start()?)));

@@ -59,6 +59,9 @@ pub struct AppState {
     pub origins: Arc<Origins>,
     /// Timings and paths.
     pub config: Arc<Config>,
+    /// Transports refused now: `--refuse-transports`, changed at run time only through the
+    /// test controls.
+    pub refused: Arc<std::sync::RwLock<Vec<TransportKind>>>,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
             engine: Engine::new(config.engine.clone()),
             auth: Arc::new(auth),
             origins: Arc::new(Origins::parse(&config.allowed_origins)),
+            refused: Arc::new(std::sync::RwLock::new(config.refuse_transports.clone())),
             config: Arc::new(config),
         }
     }
@@ -106,7 +110,12 @@ impl AppState {
 
     /// Refuses a transport switched off with `--refuse-transports` (for fallback tests).
     pub fn transport_allowed(&self, kind: TransportKind) -> Result<(), AppError> {
-        if self.config.refuse_transports.contains(&kind) {
+        let refused = self
+            .refused
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&kind);
+        if refused {
             return Err(AppError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: "transport_refused",
@@ -133,7 +142,7 @@ pub fn app(state: AppState) -> Router {
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
             origin.to_str().is_ok_and(|o| origins.is_listed(o))
         }))
-        .allow_methods([Method::GET, Method::POST, Method::PATCH])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT])
         .allow_headers([
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
@@ -167,6 +176,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/admin/experiences/{experience_id}/inject",
             post(admin::inject),
+        )
+        .route(
+            "/api/admin/transports",
+            axum::routing::put(admin::refuse_transports),
         )
         .route("/ws/queue", get(ws::upgrade))
         .route("/healthz", get(|| async { "ok" }))

@@ -503,6 +503,52 @@ async fn after_a_restart_a_valid_token_finds_its_shopper_again_in_the_new_epoch(
 }
 
 #[tokio::test]
+async fn test_controls_switch_transports_at_run_time() {
+    let config = livequeue_server::Config {
+        test_controls: true,
+        ..common::config()
+    };
+    let s = TestServer::with_config(config).await;
+    s.experience("drop", 10).await;
+    let me = s.join("drop").await;
+    let put = |refuse: serde_json::Value| {
+        s.admin(Method::PUT, "/api/admin/transports")
+            .json(&serde_json::json!({ "refuse": refuse }))
+            .send()
+    };
+    assert_eq!(put(serde_json::json!(["sse"])).await.unwrap().status(), 204);
+    let sse = s
+        .http
+        .get(s.url(&TestServer::sse_path("drop", &me)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 503);
+    assert_eq!(put(serde_json::json!([])).await.unwrap().status(), 204);
+    let sse = s
+        .http
+        .get(s.url(&TestServer::sse_path("drop", &me)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 200);
+    assert_eq!(
+        error_of(put(serde_json::json!(["pigeon"])).await.unwrap())
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let off = TestServer::start().await;
+    let r = off
+        .admin(Method::PUT, "/api/admin/transports")
+        .json(&serde_json::json!({"refuse": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "no test controls by default");
+}
+
+#[tokio::test]
 async fn a_refused_transport_answers_503_and_the_others_still_work() {
     use livequeue_protocol::supervisor::TransportKind;
     let config = livequeue_server::Config {

@@ -5,6 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use livequeue_protocol::api::{AdmitRequest, CreateExperience, ExperienceSummary, PatchExperience};
 
+use livequeue_protocol::supervisor::TransportKind;
+
 use crate::AppState;
 use crate::engine::fanout::Raw;
 use crate::error::AppError;
@@ -112,6 +114,38 @@ pub async fn inject(
         ws: body.data.into(),
     };
     app.engine.inject(&id, raw)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of the test control `PUT /api/admin/transports`.
+#[derive(Debug, serde::Deserialize)]
+pub struct Refuse {
+    /// Transports to refuse from now on (`ws`, `sse`, `poll`); empty allows all.
+    refuse: Vec<String>,
+}
+
+/// `PUT /api/admin/transports`: only with `--test-controls`. Refuses transports from now on,
+/// so clients' fallback and return to push can be tested against one running server.
+pub async fn refuse_transports(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Refuse>,
+) -> Result<StatusCode, AppError> {
+    if !app.config.test_controls {
+        return Err(AppError::not_found(
+            "test controls are off (--test-controls)",
+        ));
+    }
+    require_admin(&app, &headers)?;
+    let kinds = body
+        .refuse
+        .iter()
+        .map(|name| {
+            TransportKind::parse(name)
+                .ok_or_else(|| AppError::bad_request(format!("unknown transport `{name}`")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    *app.refused.write().unwrap_or_else(|p| p.into_inner()) = kinds;
     Ok(StatusCode::NO_CONTENT)
 }
 
