@@ -212,6 +212,24 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn a_guide_style_server_without_cursors_still_drives_the_state() {
+        // The guide's server: a plain first message with few fields, events without ids.
+        let mut feed = livequeue_protocol::FeedState::new();
+        for (name, data) in [
+            (UNNAMED, r#"{"position": 40, "estimatedWait": 120}"#),
+            ("position_update", r#"{"position": 39}"#),
+            ("stock_update", r#"{"available": 7, "total": 10}"#),
+        ] {
+            let Ok(TransportEvent::Message(message)) = decode(name, data, "") else {
+                panic!("`{name}` from a guide-style server should decode");
+            };
+            feed.apply(message);
+        }
+        let state = feed.state().expect("a state");
+        assert_eq!((state.position, state.stock.available), (Some(39), 7));
+    }
+
+    #[wasm_bindgen_test]
     fn heartbeats_report_the_server_clock() {
         assert_eq!(
             decode(HEARTBEAT, r#"{"serverTime":1795820475000}"#, "9:9"),
@@ -223,7 +241,8 @@ mod tests {
     fn malformed_messages_are_errors_not_panics() {
         let bad = [
             (UNNAMED, "not json", ""),
-            (SNAPSHOT, "{}", ""),
+            (SNAPSHOT, "42", ""),
+            (SNAPSHOT, r#"{"position":"first"}"#, ""),
             (HEARTBEAT, "[]", ""),
             ("stock_update", r#"{"available":"many"}"#, "1:1"),
             ("stock_update", r#"{"available":1,"total":2}"#, "1-1"),

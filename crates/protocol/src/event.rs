@@ -19,6 +19,7 @@ pub struct PositionUpdate {
     /// 1-based place in line.
     pub position: u64,
     /// Estimated seconds until admission; `None` while no admission rate is known.
+    #[serde(alias = "estimatedWait")]
     pub estimated_wait_seconds: Option<u64>,
 }
 

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 /// its state must be fetched again. It is a millisecond timestamp, so a later lifetime has a
 /// larger epoch, and it stays below 2^53 so JavaScript reads it exactly. `seq` counts the
 /// experience's broadcast events within the epoch, starting at 0 before the first one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Cursor {
     /// Lifetime of the engine state this cursor belongs to.
     pub epoch: u64,
@@ -18,7 +20,7 @@ pub struct Cursor {
 }
 
 /// Remaining and total stock of the experience's product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stock {
     /// Units still to be handed out (neither reserved by an active admission nor sold).
     pub available: u64,
@@ -27,10 +29,11 @@ pub struct Stock {
 }
 
 /// Whether the experience admits shoppers, as set by the operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExperienceStatus {
     /// Shoppers join and are admitted at the configured rate.
+    #[default]
     Open,
     /// Shoppers may join and keep their place, but nobody is admitted.
     Paused,
@@ -39,7 +42,7 @@ pub enum ExperienceStatus {
 }
 
 /// The experience as a shopper sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExperienceView {
     /// Display name chosen by the operator.
@@ -76,10 +79,11 @@ pub struct Admission {
 }
 
 /// Where the shopper stands, derived from the rest of the state by [`QueueState::derive_stage`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Waiting in line.
+    #[default]
     Queued,
     /// Waiting, but the operator paused admissions.
     Paused,
@@ -97,8 +101,13 @@ pub enum Stage {
 
 /// Everything a shopper's widget shows, as sent by snapshot messages (`initial_state`,
 /// `state_refresh`, SSE's first message and `snapshot`, and the polling endpoint).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Decoding is lenient on purpose: a missing field takes its default (no cursor is epoch 0,
+/// seq 0; no stock is `0 of 0`, which means "unknown"), and `estimatedWait` is read as
+/// `estimatedWaitSeconds`, so a server written straight from the guide, which sends fewer
+/// fields, still drives the widget. This server always sends every field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct QueueState {
     /// The experience this state belongs to.
     pub experience_id: String,
@@ -107,6 +116,7 @@ pub struct QueueState {
     /// 1-based place in line; `None` once the shopper has left the line (admitted).
     pub position: Option<u64>,
     /// Estimated seconds until admission; `None` when unknown or not waiting.
+    #[serde(alias = "estimatedWait")]
     pub estimated_wait_seconds: Option<u64>,
     /// Where the shopper stands.
     pub stage: Stage,
@@ -136,7 +146,8 @@ impl QueueState {
         }
         match self.experience.status {
             ExperienceStatus::Closed => Stage::Closed,
-            _ if self.stock.available == 0 => Stage::SoldOut,
+            // A total of 0 is "no stock information" (a server that sends none).
+            _ if self.stock.total > 0 && self.stock.available == 0 => Stage::SoldOut,
             ExperienceStatus::Paused => Stage::Paused,
             ExperienceStatus::Open => Stage::Queued,
         }
@@ -189,6 +200,19 @@ mod tests {
         assert_eq!(s.derive_stage(), Stage::SoldOut);
         s.experience.status = ExperienceStatus::Closed;
         assert_eq!(s.derive_stage(), Stage::Closed);
+    }
+
+    #[test]
+    fn a_guide_style_state_with_few_fields_decodes_and_is_queued() {
+        let s: QueueState =
+            serde_json::from_str(r#"{"position": 12, "estimatedWait": 60}"#).unwrap();
+        assert_eq!((s.position, s.estimated_wait_seconds), (Some(12), Some(60)));
+        assert_eq!(
+            s.derive_stage(),
+            Stage::Queued,
+            "unknown stock is not sold out"
+        );
+        assert_eq!(s.cursor, Cursor { epoch: 0, seq: 0 });
     }
 
     #[test]
