@@ -191,12 +191,7 @@ impl Controller {
                 } else {
                     Event::Offline
                 };
-                if !online {
-                    let mut inner = self.inner.borrow_mut();
-                    inner.current = None;
-                    inner.probe = None;
-                    inner.pending_open = None;
-                }
+                // Offline is answered with `Stop`, which closes whatever is open.
                 self.command(event);
             }
             Input::Wake => self.check_liveness(true),
