@@ -2,6 +2,7 @@
 //!
 //! Paths and status codes follow `docs/PROTOCOL.md`; bodies are the protocol crate's types.
 
+use livequeue_protocol::ErrorCode;
 use livequeue_protocol::EventId;
 use livequeue_protocol::api::{ErrorBody, JoinResponse};
 
@@ -20,8 +21,8 @@ pub enum ApiError {
     Status {
         /// HTTP status.
         status: u16,
-        /// The error body's stable code, or `unknown` when the body was not one.
-        code: String,
+        /// The error body's stable code, or `Unknown` when the body was not one.
+        code: ErrorCode,
         /// The error body's message for developers.
         message: String,
     },
@@ -90,7 +91,7 @@ fn status_error(status: u16, body: &str) -> ApiError {
         },
         Err(_) => ApiError::Status {
             status,
-            code: "unknown".to_owned(),
+            code: ErrorCode::Unknown,
             message: body.chars().take(200).collect(),
         },
     }
@@ -215,7 +216,7 @@ mod tests {
             known,
             ApiError::Status {
                 status: 404,
-                code: "not_found".into(),
+                code: ErrorCode::NotFound,
                 message: "no such".into()
             }
         );

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use livequeue_protocol::supervisor::ConnectionStatus;
-use livequeue_protocol::{Admission, Stage, Stock};
+use livequeue_protocol::{Stage, Stock};
 
 use crate::components::{
     AdmissionPanel, ConnectionIndicator, DebugPanel, PositionCard, StageBadge, StockMeter,
@@ -31,8 +31,17 @@ pub fn QueueWidget(
     // Each part reads only its own slice, so a position update does not redraw the stock.
     let experience_id =
         Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.experience_id.clone())));
-    let name = Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.experience.name.clone())));
-    let stage = Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.stage)));
+    // A server may send an empty name: the default title then stands.
+    let name = Memo::new(move |_| {
+        state.with(|s| {
+            s.as_ref()
+                .map(|s| s.experience.name.trim())
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+        })
+    });
+    let has_state = Memo::new(move |_| state.with(Option::is_some));
+    let stage = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.stage)));
     let position = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.position)));
     let wait =
         Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.estimated_wait_seconds)));
@@ -54,9 +63,8 @@ pub fn QueueWidget(
             view! { <PositionCard position=position wait_seconds=wait /> }.into_any()
         }
         Some(Stage::Admitted) => {
-            // Present whenever the stage is `admitted` (the stage is derived from it); the
-            // fallback only keeps the type total.
-            let admission = Signal::derive(move || admission.get().unwrap_or_else(no_admission));
+            // A server written from the guide may say `admitted` without an admission: the
+            // panel then shows the turn without a link or countdown it cannot stand behind.
             view! { <AdmissionPanel admission=admission skew=feed.skew /> }.into_any()
         }
         Some(_) => ().into_any(),
@@ -66,7 +74,7 @@ pub fn QueueWidget(
         <main
             class="lq-widget"
             data-experience-id=move || experience_id.get()
-            data-stage=move || stage.get().map(format::stage_key)
+            data-stage=move || stage.get().map(Stage::as_str)
         >
             <header class="lq-header">
                 <div class="lq-heading">
@@ -77,7 +85,14 @@ pub fn QueueWidget(
                                 feed.status.get(),
                                 ConnectionStatus::Failed | ConnectionStatus::Offline
                             );
-                            if stuck { "Queue not reachable" } else { "Joining the queue…" }.to_owned()
+                            if has_state.get() {
+                                DEFAULT_TITLE
+                            } else if stuck {
+                                "Queue not reachable"
+                            } else {
+                                "Joining the queue…"
+                            }
+                            .to_owned()
                         })}
                     </h1>
                 </div>
@@ -111,17 +126,11 @@ pub fn QueueWidget(
     }
 }
 
+/// The title when the server names the experience with an empty name.
+const DEFAULT_TITLE: &str = "Your place in line";
+
 /// Shown only before the first state, when the meter is hidden anyway.
 const NO_STOCK: Stock = Stock {
     available: 0,
     total: 0,
 };
-
-fn no_admission() -> Admission {
-    Admission {
-        grant: String::new(),
-        expires_at: 0,
-        checkout_url: String::new(),
-        status: livequeue_protocol::AdmissionStatus::Expired,
-    }
-}

@@ -10,10 +10,21 @@
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ClockSkew(pub f64);
 
+/// Larger offsets than this are not a skewed clock but a server that sends something else
+/// (seconds instead of milliseconds, a placeholder 0): no correction is better than one
+/// that makes a countdown read hundreds of thousands of hours.
+const MAX_BELIEVABLE_SKEW_MS: f64 = 24.0 * 3_600_000.0;
+
 impl ClockSkew {
-    /// The skew measured by receiving `server_time` when the local clock read `local_now`.
-    pub fn measure(server_time: u64, local_now: f64) -> Self {
-        ClockSkew(server_time as f64 - local_now)
+    /// The skew measured by receiving `server_time` when the local clock read `local_now`:
+    /// no correction when the server sent no clock or an unbelievable one.
+    pub fn measure(server_time: Option<u64>, local_now: f64) -> Self {
+        let skew = server_time.map_or(0.0, |t| t as f64 - local_now);
+        if skew.abs() > MAX_BELIEVABLE_SKEW_MS {
+            ClockSkew(0.0)
+        } else {
+            ClockSkew(skew)
+        }
     }
 
     /// The server's clock when the local clock reads `local_now`.
@@ -41,7 +52,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn a_slow_local_clock_counts_down_against_the_server_clock() {
         // The shopper's clock is 60 s behind the server.
-        let skew = ClockSkew::measure(1_000_000, 940_000.0);
+        let skew = ClockSkew::measure(Some(1_000_000), 940_000.0);
         assert_eq!(skew.remaining_ms(1_030_000, 940_000.0), 30_000);
         assert_eq!(
             skew.remaining_ms(1_030_000, 970_000.0),
@@ -49,5 +60,21 @@ mod tests {
             "deadline reached"
         );
         assert_eq!(skew.remaining_ms(1_030_000, 999_000.0), 0, "never negative");
+    }
+
+    #[wasm_bindgen_test]
+    fn an_unknown_or_absurd_server_clock_is_no_correction() {
+        let now = 1_796_119_230_000.0;
+        assert_eq!(ClockSkew::measure(None, now), ClockSkew(0.0));
+        assert_eq!(
+            ClockSkew::measure(Some(0), now),
+            ClockSkew(0.0),
+            "a clock at 0"
+        );
+        assert_eq!(
+            ClockSkew::measure(Some(1_796_119_230), now),
+            ClockSkew(0.0),
+            "seconds, not milliseconds"
+        );
     }
 }

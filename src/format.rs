@@ -64,19 +64,6 @@ pub fn checkout_href(checkout_url: &str, grant: &str) -> String {
     href
 }
 
-/// The stage's wire name (`sold_out`), for `data-stage` attributes and CSS.
-pub fn stage_key(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Queued => "queued",
-        Stage::Paused => "paused",
-        Stage::Admitted => "admitted",
-        Stage::Completed => "completed",
-        Stage::Expired => "expired",
-        Stage::SoldOut => "sold_out",
-        Stage::Closed => "closed",
-    }
-}
-
 /// The short name of a stage, for the badge.
 pub fn stage_label(stage: Stage) -> &'static str {
     match stage {

@@ -12,7 +12,7 @@ pub fn StageBadge(
     #[prop(into)]
     stage: Signal<Stage>,
 ) -> impl IntoView {
-    let wire_name = move || format::stage_key(stage.get());
+    let wire_name = move || stage.get().as_str();
     view! {
         <span class="lq-stage" data-stage=wire_name>
             {move || format::stage_label(stage.get())}

@@ -442,7 +442,7 @@ impl Controller {
                 self.delivered();
                 self.signals
                     .skew
-                    .set(ClockSkew::measure(server_time, clock::local_now()));
+                    .set(ClockSkew::measure(Some(server_time), clock::local_now()));
             }
             TransportEvent::Message(message) => {
                 self.delivered();
@@ -691,7 +691,10 @@ impl Controller {
         let mut skew = None;
         self.signals.feed.update(|feed| {
             for message in batch {
-                if let FeedMessage::Snapshot(state) = &message {
+                // A snapshot without a clock leaves the skew a heartbeat measured.
+                if let FeedMessage::Snapshot(state) = &message
+                    && state.server_time.is_some()
+                {
                     skew = Some(ClockSkew::measure(state.server_time, clock::local_now()));
                 }
                 let applied = feed.apply(message);

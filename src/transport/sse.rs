@@ -13,9 +13,10 @@
 
 use std::rc::Rc;
 
+use livequeue_protocol::SseFrame;
 use livequeue_protocol::event::DecodeError;
 use livequeue_protocol::reducer::FeedMessage;
-use livequeue_protocol::{EventId, Heartbeat, QueueState, ServerEvent};
+use livequeue_protocol::sse::EVENT_TYPES;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{Event, EventSource, MessageEvent};
@@ -23,50 +24,16 @@ use web_sys::{Event, EventSource, MessageEvent};
 use super::TransportEvent;
 use crate::resources::{Kind, Tracked};
 
-/// The event type of unnamed `data:` messages (the first message of a stream).
-const UNNAMED: &str = "message";
-/// The full state sent when the server could not replay from the client's cursor.
-const SNAPSHOT: &str = "snapshot";
-/// Proof of life; carries the server's clock.
-const HEARTBEAT: &str = "heartbeat";
-
-/// Every event type the widget listens to. An `EventSource` only delivers named events to
-/// listeners of that name, so a name missing here would be silently dropped by the browser.
-pub const EVENT_TYPES: [&str; 7] = [
-    UNNAMED,
-    SNAPSHOT,
-    HEARTBEAT,
-    // `EventKind::as_str` is not `const`; a test checks these against `EventKind::ALL`.
-    "position_update",
-    "stock_update",
-    "admission",
-    "experience_update",
-];
-
-/// Decodes one SSE message: its event type `name`, its `data`, and the stream's last event
-/// id (`""` when the server has sent none).
+/// Decodes one SSE message (the protocol's [`SseFrame::decode`]): its event type `name`,
+/// its `data`, and the stream's last event id (`""` when the server has sent none).
 pub fn decode(name: &str, data: &str, last_event_id: &str) -> Result<TransportEvent, DecodeError> {
-    match name {
-        UNNAMED | SNAPSHOT => serde_json::from_str::<QueueState>(data)
-            .map(|state| TransportEvent::Message(FeedMessage::Snapshot(state)))
-            .map_err(|e| DecodeError::BadMessage(e.to_string())),
-        HEARTBEAT => serde_json::from_str::<Heartbeat>(data)
-            .map(|beat| TransportEvent::ServerTime(beat.server_time))
-            .map_err(|e| DecodeError::BadMessage(e.to_string())),
-        _ => {
-            let event = ServerEvent::decode(name, data)?;
-            // A stream without ids is a server without cursors: the reducer then applies
-            // the event latest-wins.
-            let cursor = match last_event_id.trim() {
-                "" => None,
-                id => Some(id.parse::<EventId>()?.0),
-            };
-            Ok(TransportEvent::Message(FeedMessage::Event {
-                event,
-                cursor,
-            }))
+    Ok(match SseFrame::decode(name, data, last_event_id)? {
+        SseFrame::State(state) => TransportEvent::Message(FeedMessage::Snapshot(state)),
+        SseFrame::Event(event, cursor) => {
+            TransportEvent::Message(FeedMessage::Event { event, cursor })
         }
-    }
+        SseFrame::Heartbeat(server_time) => TransportEvent::ServerTime(server_time),
+    })
 }
 
 /// An open `EventSource` with the widget's listeners; dropping it removes the listeners and
@@ -163,7 +130,8 @@ impl Drop for SseConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use livequeue_protocol::{Cursor, EventKind, PositionUpdate};
+    use livequeue_protocol::sse::{HEARTBEAT, SNAPSHOT, UNNAMED};
+    use livequeue_protocol::{Cursor, EventKind, PositionUpdate, ServerEvent};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     const STATE: &str = r#"{"experienceId":"demo-drop","consumerId":"c_1","position":128,"estimatedWaitSeconds":96,"stage":"queued","stock":{"available":312,"total":500},"experience":{"name":"Demo drop","status":"open"},"admission":null,"cursor":{"epoch":1795820400000,"seq":42},"serverTime":1795820460123}"#;
@@ -201,7 +169,7 @@ mod tests {
             Ok(TransportEvent::Message(FeedMessage::Event {
                 event: ServerEvent::PositionUpdate(PositionUpdate {
                     position: 126,
-                    estimated_wait_seconds: Some(94),
+                    estimated_wait_seconds: Some(Some(94)),
                 }),
                 cursor: Some(Cursor {
                     epoch: 1795820400000,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error_code::ErrorCode;
 use crate::state::{ExperienceStatus, QueueState, Stock};
 
 /// `201` answer to `POST /api/experiences/{experienceId}/join`.
@@ -26,8 +27,8 @@ pub struct ErrorBody {
 /// The error inside an [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `bad_request`, `unauthorized`, `not_found`.
-    pub code: String,
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
     /// A sentence for the developer reading the response.
     pub message: String,
 }

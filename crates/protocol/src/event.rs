@@ -12,15 +12,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::{Admission, Cursor, ExperienceView, QueueState, Stock};
 
-/// Payload of `position_update`: the shopper's place and estimated wait, always together.
+/// Payload of `position_update`: the shopper's place and, from this server always, the
+/// estimated wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PositionUpdate {
     /// 1-based place in line.
     pub position: u64,
-    /// Estimated seconds until admission; `None` while no admission rate is known.
-    #[serde(alias = "estimatedWait")]
-    pub estimated_wait_seconds: Option<u64>,
+    /// Estimated seconds until admission: `Some(Some(s))`; `Some(None)` (`null` on the wire)
+    /// while no admission rate is known; `None` (the field is missing, as from a server
+    /// written from the guide) says nothing about the wait, so the last known one stays.
+    #[serde(
+        alias = "estimatedWait",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub estimated_wait_seconds: Option<Option<u64>>,
+}
+
+/// A field that is present (even as `null`) is `Some`; `default` makes a missing one `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
 }
 
 /// Payload of the SSE `heartbeat` event: proof of life, with the server's clock.
@@ -54,7 +67,7 @@ impl EventKind {
     ];
 
     /// The wire name (SSE `event:` field, WebSocket `type`).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             EventKind::PositionUpdate => "position_update",
             EventKind::StockUpdate => "stock_update",

@@ -7,6 +7,12 @@
 //! - [`event`]: the named update events, their payloads, the SSE event id format and the
 //!   WebSocket envelopes.
 //! - [`api`]: request and response bodies of the HTTP endpoints, and the error body.
+//! - [`error_code`]: the stable codes of that error body ([`ErrorCode`]).
+//! - [`close`]: WebSocket close codes and what a client does about each ([`CloseCode`]).
+//! - [`sse`]: SSE event names, the frame encoder and the message decoder.
+//! - [`ids`]: [`ExperienceId`] and [`ConsumerId`] with their validity rules.
+//! - [`paths`]: the URL of every endpoint, for the server's routes and the clients alike.
+//! - [`time`]: timestamps on the wire, read leniently (milliseconds or RFC 3339).
 //! - [`reducer`]: applies any message to a state, ordered by cursor, so that duplicated,
 //!   reordered or stale messages never move the state backwards.
 //! - [`backoff`], [`polling`], [`supervisor`]: the widget's connection policies (reconnect
@@ -19,16 +25,28 @@
 
 pub mod api;
 pub mod backoff;
+pub mod close;
+pub mod error_code;
 pub mod event;
+pub mod ids;
+pub mod paths;
 pub mod polling;
 pub mod reducer;
+pub mod sse;
 pub mod state;
 pub mod supervisor;
+pub mod time;
 
+pub use close::{CloseCode, Reconnect};
+pub use error_code::ErrorCode;
 pub use event::{
-    EventId, EventKind, Heartbeat, PositionUpdate, ServerEvent, WsClientMessage, WsServerMessage,
+    EventId, EventKind, Heartbeat, PositionUpdate, ServerEvent, WsClientMessage, WsFrame,
+    WsServerMessage,
 };
+pub use ids::{ConsumerId, ExperienceId, IdError};
+pub use paths::Endpoint;
 pub use reducer::{Applied, FeedState, Resync};
+pub use sse::SseFrame;
 pub use state::{
     Admission, AdmissionStatus, Cursor, ExperienceStatus, ExperienceView, QueueState, Stage, Stock,
 };

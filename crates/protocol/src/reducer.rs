@@ -15,9 +15,13 @@
 //! messages of the same `seq` are ordered by status.
 //!
 //! Messages without a cursor (from a server that predates cursors) are applied latest-wins.
+//!
+//! The stage is derived from the parts ([`QueueState::derive_stage`]) unless the server said
+//! one that its parts do not show (a server written from the guide says `admitted` without
+//! an admission object): then the server's word stands until the parts imply another stage.
 
 use crate::event::ServerEvent;
-use crate::state::{Admission, AdmissionStatus, Cursor, QueueState};
+use crate::state::{Admission, AdmissionStatus, Cursor, QueueState, Stage};
 
 /// One message as the reducer sees it, whatever the transport.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +97,9 @@ pub struct FeedState {
     parts: PartSeqs,
     /// Highest broadcast seq seen, to spot gaps.
     last_broadcast: u64,
+    /// The stage the last snapshot said that its own parts do not imply; it stands until an
+    /// update moves the derived stage.
+    stage_said: Option<Stage>,
 }
 
 /// Admission statuses only move forward; no admission ranks below any.
@@ -123,8 +130,15 @@ impl FeedState {
     /// Applies one message.
     pub fn apply(&mut self, message: FeedMessage) -> Applied {
         let before = self.state.clone();
+        let derived_before = before.as_ref().map(QueueState::derive_stage);
+        let mut said = None;
         let mut applied = match message {
-            FeedMessage::Snapshot(snapshot) => self.apply_snapshot(snapshot),
+            FeedMessage::Snapshot(mut snapshot) => {
+                // Places are 1-based: a 0 (a guide-style server's "admitted") is no place.
+                snapshot.position = snapshot.position.filter(|p| *p > 0);
+                said = Some(snapshot.stage.filter(|s| *s != snapshot.derive_stage()));
+                self.apply_snapshot(snapshot)
+            }
             FeedMessage::Event {
                 event,
                 cursor: None,
@@ -141,7 +155,13 @@ impl FeedState {
                 state.position = None;
                 state.estimated_wait_seconds = None;
             }
-            state.stage = state.derive_stage();
+            let derived = state.derive_stage();
+            match said {
+                Some(said) if !applied.stale => self.stage_said = said,
+                _ if derived_before != Some(derived) => self.stage_said = None,
+                _ => {}
+            }
+            state.stage = Some(self.stage_said.unwrap_or(derived));
         }
         applied.changed = self.state != before;
         applied
@@ -282,8 +302,11 @@ fn newer<K: Ord + Copy>(slot: &mut K, key: K) -> bool {
 fn set_part(state: &mut QueueState, event: ServerEvent) {
     match event {
         ServerEvent::PositionUpdate(p) => {
-            state.position = Some(p.position);
-            state.estimated_wait_seconds = p.estimated_wait_seconds;
+            state.position = Some(p.position).filter(|p| *p > 0);
+            // A missing wait says nothing about it: the last known one stays.
+            if let Some(wait) = p.estimated_wait_seconds {
+                state.estimated_wait_seconds = wait;
+            }
         }
         ServerEvent::StockUpdate(stock) => state.stock = stock,
         ServerEvent::ExperienceUpdate(experience) => state.experience = experience,

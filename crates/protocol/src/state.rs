@@ -53,10 +53,13 @@ pub struct ExperienceView {
 
 /// Lifecycle of one admission grant. It only moves forward: `active`, then `redeemed` or
 /// `expired`, which is what lets the reducer order admission messages of the same cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AdmissionStatus {
     /// The shopper may check out until `expiresAt`.
+    #[default]
     Active,
     /// The shop's checkout has redeemed the grant.
     Redeemed,
@@ -65,14 +68,22 @@ pub enum AdmissionStatus {
 }
 
 /// The shopper's turn: a single-use grant the shop's checkout redeems.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Decoding is lenient, for servers written from the guide, which never defines this
+/// payload: the grant may be called `admissionToken` or `token`, `expiresAt` may be
+/// milliseconds or an ISO-8601 text (or missing: no countdown), a missing status is
+/// `active`. This server always sends every field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Admission {
     /// Opaque single-use grant, redeemed server to server by the shop's checkout.
+    #[serde(alias = "admissionToken", alias = "token")]
     pub grant: String,
-    /// When the grant stops being redeemable, in milliseconds since the Unix epoch.
-    pub expires_at: u64,
-    /// Where the shopper goes to buy; the widget appends the grant.
+    /// When the grant stops being redeemable, in milliseconds since the Unix epoch; `None`
+    /// when the server did not say (the widget then shows no countdown).
+    #[serde(deserialize_with = "crate::time::lenient_ms")]
+    pub expires_at: Option<u64>,
+    /// Where the shopper goes to buy; the widget appends the grant. `""`: not given.
     pub checkout_url: String,
     /// Where the grant is in its lifecycle.
     pub status: AdmissionStatus,
@@ -99,13 +110,53 @@ pub enum Stage {
     Closed,
 }
 
+impl Stage {
+    /// Every stage.
+    pub const ALL: [Stage; 7] = [
+        Stage::Queued,
+        Stage::Paused,
+        Stage::Admitted,
+        Stage::Completed,
+        Stage::Expired,
+        Stage::SoldOut,
+        Stage::Closed,
+    ];
+
+    /// The wire name (`queued`, `sold_out`, …), also the widget's `data-stage`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stage::Queued => "queued",
+            Stage::Paused => "paused",
+            Stage::Admitted => "admitted",
+            Stage::Completed => "completed",
+            Stage::Expired => "expired",
+            Stage::SoldOut => "sold_out",
+            Stage::Closed => "closed",
+        }
+    }
+
+    /// The stage named `s`, if this protocol knows it.
+    pub fn parse(s: &str) -> Option<Self> {
+        Stage::ALL.into_iter().find(|stage| stage.as_str() == s)
+    }
+}
+
+/// Reads a stage leniently: `null`, a missing field or a name this protocol does not know
+/// is "not said" (the reducer then derives the stage from the other fields) rather than an
+/// error that would throw the whole state away.
+fn lenient_stage<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Stage>, D::Error> {
+    let text = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+    Ok(text.as_deref().and_then(Stage::parse))
+}
+
 /// Everything a shopper's widget shows, as sent by snapshot messages (`initial_state`,
 /// `state_refresh`, SSE's first message and `snapshot`, and the polling endpoint).
 ///
 /// Decoding is lenient on purpose: a missing field takes its default (no cursor is epoch 0,
 /// seq 0; no stock is `0 of 0`, which means "unknown"), and `estimatedWait` is read as
 /// `estimatedWaitSeconds`, so a server written straight from the guide, which sends fewer
-/// fields, still drives the widget. This server always sends every field.
+/// fields, still drives the widget: `stage` may be `null` or missing (not said), and
+/// `serverTime` may be missing (no clock correction). This server always sends every field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct QueueState {
@@ -118,8 +169,10 @@ pub struct QueueState {
     /// Estimated seconds until admission; `None` when unknown or not waiting.
     #[serde(alias = "estimatedWait")]
     pub estimated_wait_seconds: Option<u64>,
-    /// Where the shopper stands.
-    pub stage: Stage,
+    /// Where the shopper stands, as the server said it; `None` when it did not (then the
+    /// reducer derives it). The widget's state always has one.
+    #[serde(deserialize_with = "lenient_stage")]
+    pub stage: Option<Stage>,
     /// Remaining and total stock.
     pub stock: Stock,
     /// The experience's name and status.
@@ -130,7 +183,8 @@ pub struct QueueState {
     pub cursor: Cursor,
     /// The server's clock when the state was made, in milliseconds since the Unix epoch; lets
     /// the widget count an admission down against the server's time, not a skewed local clock.
-    pub server_time: u64,
+    /// `None` when the server does not say (no correction, never one computed from 0).
+    pub server_time: Option<u64>,
 }
 
 impl QueueState {
@@ -164,7 +218,7 @@ mod tests {
             consumer_id: "c".into(),
             position: Some(3),
             estimated_wait_seconds: Some(30),
-            stage: Stage::Queued,
+            stage: Some(Stage::Queued),
             stock: Stock {
                 available: 5,
                 total: 10,
@@ -175,7 +229,7 @@ mod tests {
             },
             admission: None,
             cursor: Cursor { epoch: 1, seq: 0 },
-            server_time: 0,
+            server_time: Some(0),
         }
     }
 
@@ -186,7 +240,7 @@ mod tests {
         s.experience.status = ExperienceStatus::Closed;
         s.admission = Some(Admission {
             grant: "g".into(),
-            expires_at: 1,
+            expires_at: Some(1),
             checkout_url: "/".into(),
             status: AdmissionStatus::Active,
         });
@@ -213,6 +267,31 @@ mod tests {
             "unknown stock is not sold out"
         );
         assert_eq!(s.cursor, Cursor { epoch: 0, seq: 0 });
+        assert_eq!(s.server_time, None, "no clock is not a clock at 0");
+    }
+
+    #[test]
+    fn a_null_or_unknown_stage_is_not_said_and_the_state_still_decodes() {
+        for stage in ["null", r#""waiting_room""#] {
+            let s: QueueState =
+                serde_json::from_str(&format!(r#"{{"position": 3, "stage": {stage}}}"#))
+                    .expect("the state decodes");
+            assert_eq!(s.stage, None, "stage {stage}");
+            assert_eq!(s.position, Some(3));
+        }
+    }
+
+    #[test]
+    fn a_guide_style_admission_decodes_with_its_own_names() {
+        let a: Admission = serde_json::from_str(
+            r#"{"admissionToken":"tok","expiresAt":"2026-12-01T10:00:30.500Z"}"#,
+        )
+        .expect("decodes");
+        assert_eq!(a.grant, "tok");
+        assert_eq!(a.expires_at, Some(1_796_119_230_500));
+        assert_eq!(a.status, AdmissionStatus::Active);
+        let bare: Admission = serde_json::from_str("{}").expect("decodes");
+        assert_eq!(bare.expires_at, None, "no expiry, no countdown");
     }
 
     #[test]

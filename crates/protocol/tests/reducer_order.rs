@@ -16,7 +16,7 @@ fn initial() -> QueueState {
         consumer_id: "c_1".into(),
         position: Some(50),
         estimated_wait_seconds: Some(100),
-        stage: Stage::Queued,
+        stage: Some(Stage::Queued),
         stock: Stock {
             available: 20,
             total: 20,
@@ -30,7 +30,7 @@ fn initial() -> QueueState {
             epoch: EPOCH,
             seq: 0,
         },
-        server_time: 0,
+        server_time: Some(0),
     }
 }
 
@@ -88,7 +88,7 @@ fn server_messages(steps: &[Step]) -> Vec<FeedMessage> {
                 if position <= 0 {
                     let admission = Admission {
                         grant: format!("g_{seq}"),
-                        expires_at: 1,
+                        expires_at: Some(1),
                         checkout_url: "/checkout".into(),
                         status: AdmissionStatus::Active,
                     };
@@ -99,10 +99,10 @@ fn server_messages(steps: &[Step]) -> Vec<FeedMessage> {
                 } else {
                     let update = PositionUpdate {
                         position: position as u64,
-                        estimated_wait_seconds: Some(position as u64 * 2),
+                        estimated_wait_seconds: Some(Some(position as u64 * 2)),
                     };
                     state.position = Some(update.position);
-                    state.estimated_wait_seconds = update.estimated_wait_seconds;
+                    state.estimated_wait_seconds = update.estimated_wait_seconds.flatten();
                     out.push(event(ServerEvent::PositionUpdate(update), seq));
                 }
             }
@@ -124,7 +124,7 @@ fn server_messages(steps: &[Step]) -> Vec<FeedMessage> {
             }
             Step::Snapshot => {
                 state.cursor.seq = seq;
-                state.stage = state.derive_stage();
+                state.stage = Some(state.derive_stage());
                 out.push(FeedMessage::Snapshot(state.clone()));
             }
         }
@@ -230,7 +230,7 @@ fn private_events_do_not_count_as_gaps() {
     feed.apply(FeedMessage::Snapshot(initial()));
     let update = PositionUpdate {
         position: 40,
-        estimated_wait_seconds: Some(80),
+        estimated_wait_seconds: Some(Some(80)),
     };
     let applied = feed.apply(event(ServerEvent::PositionUpdate(update), 1));
     assert_eq!(
@@ -317,16 +317,16 @@ fn an_admission_clears_the_position_even_when_an_older_position_arrives_after_it
     feed.apply(FeedMessage::Snapshot(initial()));
     let admission = Admission {
         grant: "g".into(),
-        expires_at: 9,
+        expires_at: Some(9),
         checkout_url: "/c".into(),
         status: AdmissionStatus::Active,
     };
     feed.apply(event(ServerEvent::Admission(admission), 2));
     let late = PositionUpdate {
         position: 4,
-        estimated_wait_seconds: Some(8),
+        estimated_wait_seconds: Some(Some(8)),
     };
     feed.apply(event(ServerEvent::PositionUpdate(late), 1));
     let state = feed.state().unwrap();
-    assert_eq!((state.position, state.stage), (None, Stage::Admitted));
+    assert_eq!((state.position, state.stage), (None, Some(Stage::Admitted)));
 }

@@ -69,7 +69,7 @@ impl Feed {
             out.push(Outgoing::Position(
                 PositionUpdate {
                     position,
-                    estimated_wait_seconds: wait,
+                    estimated_wait_seconds: Some(wait),
                 },
                 advance.cursor,
             ));
@@ -139,7 +139,7 @@ impl Feed {
         Some(Outgoing::Position(
             PositionUpdate {
                 position: now.0,
-                estimated_wait_seconds: now.1,
+                estimated_wait_seconds: Some(now.1),
             },
             advance.cursor,
         ))

@@ -92,7 +92,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.into(),
+                code: livequeue_protocol::ErrorCode::parse(self.code),
                 message: self.message,
             },
         };

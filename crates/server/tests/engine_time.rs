@@ -48,7 +48,7 @@ async fn the_ticker_admits_at_the_rate_in_join_order_while_stock_lasts() {
     assert_eq!(summary.stock.available, 0, "stock runs out");
     assert_eq!(summary.waiting, 3, "nobody admitted past the stock");
     let last = engine.snapshot("drop", &ids[7]).unwrap();
-    assert_eq!(last.stage, Stage::SoldOut);
+    assert_eq!(last.stage, Some(Stage::SoldOut));
 }
 
 #[tokio::test(start_paused = true)]
@@ -66,11 +66,11 @@ async fn an_unredeemed_grant_expires_and_its_unit_is_admitted_again() {
     settle().await;
     assert_eq!(
         engine.snapshot("drop", &first).unwrap().stage,
-        Stage::Admitted
+        Some(Stage::Admitted)
     );
     assert_eq!(
         engine.snapshot("drop", &second).unwrap().stage,
-        Stage::SoldOut
+        Some(Stage::SoldOut)
     );
     tokio::time::advance(Duration::from_secs(31)).await;
     settle().await;
@@ -80,7 +80,7 @@ async fn an_unredeemed_grant_expires_and_its_unit_is_admitted_again() {
     settle().await;
     assert_eq!(
         engine.snapshot("drop", &second).unwrap().stage,
-        Stage::Admitted,
+        Some(Stage::Admitted),
         "the returned unit goes to the next in line"
     );
 }

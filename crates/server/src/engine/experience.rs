@@ -250,14 +250,14 @@ impl ExperienceState {
             consumer_id: consumer_id.to_string(),
             position: position.map(|p| p.0),
             estimated_wait_seconds: position.and_then(|p| p.1),
-            stage: livequeue_protocol::Stage::Queued,
+            stage: Some(livequeue_protocol::Stage::Queued),
             stock: self.stock,
             experience: self.view(),
             admission,
             cursor: self.cursor(),
-            server_time: now,
+            server_time: Some(now),
         };
-        state.stage = state.derive_stage();
+        state.stage = Some(state.derive_stage());
         state
     }
 
@@ -294,7 +294,7 @@ impl ExperienceState {
             let grant = new_grant();
             let admission = Admission {
                 grant: grant.clone(),
-                expires_at,
+                expires_at: Some(expires_at),
                 checkout_url: self.settings.checkout_url.clone(),
                 status: AdmissionStatus::Active,
             };

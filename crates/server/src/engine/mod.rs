@@ -152,7 +152,7 @@ fn unreachable_consumer(id: &str) -> QueueState {
         consumer_id: id.to_string(),
         position: None,
         estimated_wait_seconds: None,
-        stage: livequeue_protocol::Stage::Closed,
+        stage: Some(livequeue_protocol::Stage::Closed),
         stock: livequeue_protocol::Stock {
             available: 0,
             total: 0,
@@ -163,7 +163,7 @@ fn unreachable_consumer(id: &str) -> QueueState {
         },
         admission: None,
         cursor: Cursor { epoch: 0, seq: 0 },
-        server_time: 0,
+        server_time: Some(0),
     }
 }
 
