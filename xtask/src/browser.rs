@@ -6,6 +6,10 @@
 //! - one refusing WebSocket (`LIVEQUEUE_TEST_API_NO_WS`), to see the feed fall back to SSE;
 //! - one refusing WebSocket and SSE (`LIVEQUEUE_TEST_API_POLL_ONLY`), to see it poll.
 //!
+//! Beside them runs a server written the way the guide writes one
+//! (`crates/server/examples/guide_server.rs`, `LIVEQUEUE_TEST_GUIDE_API`): no tokens, no
+//! cursors, comment heartbeats every second, its own join; the widget must follow it.
+//!
 //! A tiny control endpoint (`LIVEQUEUE_TEST_CONTROL`, `POST /restart`) stops the main server
 //! for real (SIGTERM), waits a moment and starts it again on the same port: the restart test
 //! exercises a real process restart, not a simulation. The URLs reach the wasm tests at
@@ -19,13 +23,15 @@ use std::time::Duration;
 
 use crate::process::{Guard, free_port, wait_for_http};
 use crate::setup::CHROMEDRIVER;
-use crate::shell::{Error, Result, command, run as run_command};
-use crate::test::target_dir;
+use crate::shell::{Error, Result, command, run as run_command, target_dir};
 
 /// The operator token of the test servers.
 const ADMIN: &str = "browser-test-admin";
 /// How long the main server stays down during a restart.
 const DOWN_FOR: Duration = Duration::from_millis(1500);
+/// The guide-style server's comment heartbeat: well inside the tests' silence window, so a
+/// widget that counted comments as silence would be caught.
+const GUIDE_HEARTBEAT_MS: &str = "1000";
 
 fn server_bin() -> PathBuf {
     target_dir().join("debug/livequeue-server")
@@ -70,17 +76,31 @@ pub fn run() -> Result {
     run_with(&[], &[])
 }
 
-/// The widget's benchmarks (`tests/bench.rs`), compiled with `LIVEQUEUE_BENCH` set, against
-/// the release server.
+/// The widget's benchmarks (`tests/bench.rs`, ignored in ordinary runs), compiled with
+/// `LIVEQUEUE_BENCH` set, against the release server.
 pub fn bench() -> Result {
     run_with(
-        &["--test", "bench", "--release", "--", "--nocapture"],
+        &[
+            "--test",
+            "bench",
+            "--release",
+            "--",
+            "--include-ignored",
+            "--nocapture",
+        ],
         &[("LIVEQUEUE_BENCH", "1")],
     )
 }
 
 fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
-    run_command(command("cargo").args(["build", "-p", "livequeue-server"]))?;
+    run_command(command("cargo").args([
+        "build",
+        "-p",
+        "livequeue-server",
+        "--bins",
+        "--example",
+        "guide_server",
+    ]))?;
     let main = Spec::new("server-main", &["--test-controls"])?;
     let no_ws = Spec::new(
         "server-no-ws",
@@ -91,6 +111,7 @@ fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
     let main_guard = Arc::new(Mutex::new(Some(main.start()?)));
     let _no_ws = no_ws.start()?;
     let _poll_only = poll_only.start()?;
+    let (_guide, guide_addr) = start_guide()?;
     let control = start_control(main, Arc::clone(&main_guard))?;
 
     let mut cargo = command("cargo");
@@ -117,6 +138,7 @@ fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
                 "LIVEQUEUE_TEST_API_POLL_ONLY",
                 format!("http://{}", poll_only.addr),
             )
+            .env("LIVEQUEUE_TEST_GUIDE_API", format!("http://{guide_addr}"))
             .env("LIVEQUEUE_TEST_ADMIN", ADMIN)
             .env("LIVEQUEUE_TEST_CONTROL", format!("http://{control}")),
     );
@@ -135,6 +157,20 @@ fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
         .map_err(|_| Error("server guard poisoned".into()))?
         .take();
     result
+}
+
+/// Starts the guide-style server on a free port.
+fn start_guide() -> Result<(Guard, SocketAddr)> {
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
+    let mut guide = Guard::spawn_logged(
+        "guide-server",
+        command(&target_dir().join("debug/examples/guide_server").to_string_lossy())
+            .arg(addr.to_string())
+            .arg(GUIDE_HEARTBEAT_MS),
+        &target_dir().join("xtask/guide-server.log"),
+    )?;
+    wait_for_http(&mut guide, addr, "/healthz", Duration::from_secs(30))?;
+    Ok((guide, addr))
 }
 
 /// Serves `POST /restart` on a free port, restarting the main server; returns its address.

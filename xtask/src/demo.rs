@@ -23,7 +23,7 @@ pub fn run(addr: &str) -> Result {
     step("serving the demo");
     // Ctrl-C reaches the server too (same process group); xtask stays to reap it.
     ctrlc::set_handler(|| {}).map_err(|e| Error(format!("cannot handle Ctrl-C: {e}")))?;
-    let binary = crate::test::target_dir().join("release/livequeue-server");
+    let binary = crate::shell::target_dir().join("release/livequeue-server");
     let mut server = Guard::spawn(
         "livequeue-server",
         command(&binary.to_string_lossy())

@@ -34,7 +34,7 @@ pub fn run() -> Result {
         .map_err(|e| Error(format!("cannot handle Ctrl-C: {e}")))?;
 
     step("starting the server and trunk serve");
-    let binary = crate::test::target_dir().join("debug/livequeue-server");
+    let binary = crate::shell::target_dir().join("debug/livequeue-server");
     let mut server = Guard::spawn(
         "livequeue-server",
         command(&binary.to_string_lossy())

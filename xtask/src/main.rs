@@ -5,7 +5,7 @@
 //! - [`shell`]: the environment every step runs in (`PATH` with the project's tools first),
 //!   running commands with an echo of each, and the error type.
 //! - [`setup`]: idempotent installs of the toolchain pieces (wasm target, trunk,
-//!   wasm-bindgen-cli, binaryen, Chromium, Redis); each checks before it installs.
+//!   wasm-bindgen-cli, binaryen, Chromium); each checks before it installs.
 //! - [`process`]: child processes that are stopped when their guard drops, free ports, and
 //!   waiting for a server to answer.
 //! - [`size`]: the release bundle's size, raw and gzipped.
@@ -39,7 +39,7 @@ struct Cli {
 enum Command {
     /// Install what building the widget needs (skips what is already there).
     Setup {
-        /// Also install what the tests need: Chromium, chromedriver and Redis.
+        /// Also install what the tests need: Chromium and chromedriver.
         #[arg(long)]
         for_tests: bool,
     },

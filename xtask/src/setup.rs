@@ -4,7 +4,8 @@
 //! Versions are pinned where the build depends on them (see `shared/TOOLCHAIN.md`):
 //! trunk 0.21.14 (0.22 needs a newer rustc), wasm-bindgen-cli exactly the `wasm-bindgen` of
 //! `Cargo.lock` (trunk refuses any other and would try to download one), binaryen 132 from
-//! npm (Debian's 108 miscompiles). Chromium, chromedriver and Redis come from apt.
+//! npm (Debian's 108 miscompiles). Chromium and chromedriver come from apt. (Redis joins
+//! them with the Redis engine, when a test needs it.)
 
 use std::cell::Cell;
 use std::path::Path;
@@ -23,16 +24,13 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub struct Needs {
     /// Chromium and chromedriver, for the browser tests.
     pub browser: bool,
-    /// Redis, for the server's tests against a real Redis.
-    pub redis: bool,
 }
 
 impl Needs {
-    /// The build tools, plus the test services when `tests`.
+    /// The build tools, plus the browser when `tests`.
     pub fn for_tests(tests: bool) -> Self {
         Self {
             browser: tests,
-            redis: tests,
         }
     }
 }
@@ -47,9 +45,6 @@ pub fn run(needs: &Needs) -> Result {
     binaryen(&apt)?;
     if needs.browser {
         browser(&apt)?;
-    }
-    if needs.redis {
-        redis(&apt);
     }
     Ok(())
 }
@@ -149,18 +144,6 @@ fn browser(apt: &Apt) -> Result {
         &["chromium", "chromium-driver"],
         "Chromium and chromedriver",
     )
-}
-
-/// Redis is optional: the server's tests skip their Redis cases without one, so a failed
-/// install is reported, not fatal.
-fn redis(apt: &Apt) {
-    if probe_stdout(command("redis-server").arg("--version")).is_some() {
-        println!("ok: redis-server");
-        return;
-    }
-    if let Err(e) = apt.install(&["redis-server"], "Redis") {
-        println!("warning: {e}; the Redis tests will be skipped");
-    }
 }
 
 /// `apt-get`, updated at most once per run, and only as root.

@@ -133,3 +133,10 @@ pub fn demo_secret() -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "livequeue-demo-secret-not-for-production".to_owned())
 }
+
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/` at the root).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}

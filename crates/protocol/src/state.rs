@@ -19,8 +19,10 @@ pub struct Cursor {
     pub seq: u64,
 }
 
-/// Remaining and total stock of the experience's product.
+/// Remaining and total stock of the experience's product. A missing field reads as 0 (a
+/// total of 0 means "unknown"), for servers that send less.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stock {
     /// Units still to be handed out (neither reserved by an active admission nor sold).
     pub available: u64,
@@ -41,9 +43,9 @@ pub enum ExperienceStatus {
     Closed,
 }
 
-/// The experience as a shopper sees it.
+/// The experience as a shopper sees it. A missing field takes its default (no name, open).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ExperienceView {
     /// Display name chosen by the operator.
     pub name: String,
@@ -268,6 +270,15 @@ mod tests {
         );
         assert_eq!(s.cursor, Cursor { epoch: 0, seq: 0 });
         assert_eq!(s.server_time, None, "no clock is not a clock at 0");
+    }
+
+    #[test]
+    fn a_partial_experience_and_stock_decode_with_defaults() {
+        let s: QueueState =
+            serde_json::from_str(r#"{"experience": {"name": ""}, "stock": {"available": 3}}"#)
+                .expect("the state decodes");
+        assert_eq!(s.experience.status, ExperienceStatus::Open);
+        assert_eq!((s.stock.available, s.stock.total), (3, 0));
     }
 
     #[test]
