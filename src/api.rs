@@ -71,10 +71,11 @@ pub async fn join(config: &WidgetConfig) -> Result<JoinResponse, ApiError> {
         .map_err(|e| ApiError::Network(e.to_string()))?;
     let status = response.status();
     if (200..300).contains(&status) {
-        return response
-            .json::<JoinResponse>()
+        let text = response
+            .text()
             .await
-            .map_err(|e| ApiError::Decode(e.to_string()));
+            .map_err(|e| ApiError::Decode(e.to_string()))?;
+        return livequeue_protocol::json::from_str::<JoinResponse>(&text).map_err(ApiError::Decode);
     }
     let text = response.text().await.unwrap_or_default();
     Err(status_error(status, &text))
@@ -83,7 +84,7 @@ pub async fn join(config: &WidgetConfig) -> Result<JoinResponse, ApiError> {
 /// Reads an error answer's body, which the protocol promises is an [`ErrorBody`]; a proxy's
 /// HTML error page is kept as the message instead (shortened).
 fn status_error(status: u16, body: &str) -> ApiError {
-    match serde_json::from_str::<ErrorBody>(body) {
+    match livequeue_protocol::json::from_str::<ErrorBody>(body) {
         Ok(ErrorBody { error }) => ApiError::Status {
             status,
             code: error.code,

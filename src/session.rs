@@ -29,12 +29,13 @@ fn storage() -> Option<web_sys::Storage> {
 /// The credentials saved for `experience` in this tab, if any (and readable).
 pub fn load(experience: &str) -> Option<Credentials> {
     let text = storage()?.get_item(&storage_key(experience)).ok()??;
-    serde_json::from_str(&text).ok()
+    livequeue_protocol::json::from_str(&text).ok()
 }
 
 /// Saves `credentials` for `experience` in this tab.
 pub fn save(experience: &str, credentials: &Credentials) {
-    let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(credentials)) else {
+    let (Some(storage), text) = (storage(), livequeue_protocol::json::to_string(credentials))
+    else {
         return;
     };
     // Full or forbidden storage only costs the place on reload: nothing to do about it.

@@ -180,7 +180,9 @@ async fn a_polled_admitted_stage_with_position_zero_is_the_turn_not_place_zero()
         "no place-in-line number beside the turn"
     );
     assert!(
-        root.query_selector("[data-stage=admitted]").unwrap().is_some(),
+        root.query_selector("[data-stage=admitted]")
+            .unwrap()
+            .is_some(),
         "the server's stage wins"
     );
 }
@@ -197,7 +199,10 @@ async fn a_state_with_a_null_stage_is_shown_not_thrown_away() {
     let (root, _widget) = mount(config(exp, consumer, TransportKind::Sse));
     text_when(&root, ".lq-position-value", |t| t == "7").await;
     let title = text_when(&root, ".lq-title", |t| !t.is_empty()).await;
-    assert_eq!(title, "Your place in line", "an empty name leaves the default title");
+    assert_eq!(
+        title, "Your place in line",
+        "an empty name leaves the default title"
+    );
 }
 
 #[wasm_bindgen_test]

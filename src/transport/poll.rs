@@ -135,7 +135,8 @@ fn poll(shared: Rc<Shared>) {
             304 => false,
             200..=299 => {
                 let tag = response.headers().get("etag");
-                match response.json::<QueueState>().await {
+                let text = response.text().await.map_err(|e| e.to_string());
+                match text.and_then(|t| livequeue_protocol::json::from_str::<QueueState>(&t)) {
                     Ok(state) => {
                         shared.etag.replace(tag);
                         if !shared.opened.replace(true) {
@@ -145,9 +146,7 @@ fn poll(shared: Rc<Shared>) {
                         true
                     }
                     Err(error) => {
-                        report(TransportEvent::Malformed(DecodeError::BadMessage(
-                            error.to_string(),
-                        )));
+                        report(TransportEvent::Malformed(DecodeError::BadMessage(error)));
                         false
                     }
                 }

@@ -224,7 +224,7 @@ impl WsConnection {
 
 fn send(socket: &WebSocket, message: WsClientMessage) {
     if socket.ready_state() == WebSocket::OPEN {
-        let text = serde_json::to_string(&message).unwrap_or_default();
+        let text = livequeue_protocol::json::to_string(&message);
         // A send on a socket that just closed fails; its close handler reports that.
         let _ = socket.send_with_str(&text);
     }

@@ -164,9 +164,13 @@ fn start_guide() -> Result<(Guard, SocketAddr)> {
     let addr: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
     let mut guide = Guard::spawn_logged(
         "guide-server",
-        command(&target_dir().join("debug/examples/guide_server").to_string_lossy())
-            .arg(addr.to_string())
-            .arg(GUIDE_HEARTBEAT_MS),
+        command(
+            &target_dir()
+                .join("debug/examples/guide_server")
+                .to_string_lossy(),
+        )
+        .arg(addr.to_string())
+        .arg(GUIDE_HEARTBEAT_MS),
         &target_dir().join("xtask/guide-server.log"),
     )?;
     wait_for_http(&mut guide, addr, "/healthz", Duration::from_secs(30))?;

@@ -15,7 +15,7 @@ pub fn run(addr: &str) -> Result {
     setup::run(&Needs::for_tests(false))?;
 
     step("widget: trunk build --release (dist/)");
-    run_command(crate::trunk::command_for_trunk()?.args(["build", "--release"]))?;
+    crate::bundle::build_release()?;
 
     step("server: cargo build --release");
     run_command(command("cargo").args(["build", "--release", "-p", "livequeue-server"]))?;

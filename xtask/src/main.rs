@@ -8,7 +8,8 @@
 //!   wasm-bindgen-cli, binaryen, Chromium); each checks before it installs.
 //! - [`process`]: child processes that are stopped when their guard drops, free ports, and
 //!   waiting for a server to answer.
-//! - [`size`]: the release bundle's size, raw and gzipped.
+//! - [`bundle`]: the widget's release build into `dist/`, precompressed (brotli, gzip).
+//! - [`size`]: the release bundle's size against its budget, and where the bytes are.
 //! - [`trunk`]: running trunk on the widget, the workspace's root package.
 //! - [`browser`]: the widget's browser tests against real servers.
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
@@ -18,6 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod browser;
+mod bundle;
 mod demo;
 mod dev;
 mod process;
@@ -54,6 +56,8 @@ enum Command {
     /// Format check, lints, native tests, browser tests against the real server, and the
     /// release bundle's size. Exits non-zero on any failure.
     Test,
+    /// The release bundle (precompressed) and its size against the budget.
+    Size,
     /// Only the widget's browser tests, against freshly started servers.
     BrowserTests,
     /// The widget's benchmarks in headless Chromium: publish-to-signal latency per
@@ -68,6 +72,9 @@ fn main() -> ExitCode {
         Command::Demo { addr } => demo::run(&addr),
         Command::Dev => dev::run(),
         Command::Test => test::run(),
+        Command::Size => {
+            setup::run(&setup::Needs::for_tests(false)).and_then(|()| test::bundle_size())
+        }
         Command::BrowserTests => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::run())
         }

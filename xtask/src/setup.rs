@@ -29,9 +29,7 @@ pub struct Needs {
 impl Needs {
     /// The build tools, plus the browser when `tests`.
     pub fn for_tests(tests: bool) -> Self {
-        Self {
-            browser: tests,
-        }
+        Self { browser: tests }
     }
 }
 

@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json;
 use crate::state::{Admission, Cursor, ExperienceView, QueueState, Stock};
 
 /// Payload of `position_update`: the shopper's place and, from this server always, the
@@ -139,19 +140,32 @@ impl ServerEvent {
     /// Decodes a payload received under the event name `name` (an SSE `event:` field).
     pub fn decode(name: &str, data: &str) -> Result<Self, DecodeError> {
         let kind: EventKind = name.parse()?;
-        let bad = |e: serde_json::Error| DecodeError::BadPayload(kind, e.to_string());
+        let bad = |e: String| DecodeError::BadPayload(kind, e);
         Ok(match kind {
             EventKind::PositionUpdate => {
-                ServerEvent::PositionUpdate(serde_json::from_str(data).map_err(bad)?)
+                ServerEvent::PositionUpdate(json::from_str(data).map_err(bad)?)
             }
-            EventKind::StockUpdate => {
-                ServerEvent::StockUpdate(serde_json::from_str(data).map_err(bad)?)
-            }
-            EventKind::Admission => {
-                ServerEvent::Admission(serde_json::from_str(data).map_err(bad)?)
-            }
+            EventKind::StockUpdate => ServerEvent::StockUpdate(json::from_str(data).map_err(bad)?),
+            EventKind::Admission => ServerEvent::Admission(json::from_str(data).map_err(bad)?),
             EventKind::ExperienceUpdate => {
-                ServerEvent::ExperienceUpdate(serde_json::from_str(data).map_err(bad)?)
+                ServerEvent::ExperienceUpdate(json::from_str(data).map_err(bad)?)
+            }
+        })
+    }
+
+    /// Decodes an already parsed payload received under the event name `name` (a WebSocket
+    /// envelope's `data`).
+    fn decode_raw(name: &str, data: &json::Raw) -> Result<Self, DecodeError> {
+        let kind: EventKind = name.parse()?;
+        let bad = |e: String| DecodeError::BadPayload(kind, e);
+        Ok(match kind {
+            EventKind::PositionUpdate => {
+                ServerEvent::PositionUpdate(json::from_raw(data).map_err(bad)?)
+            }
+            EventKind::StockUpdate => ServerEvent::StockUpdate(json::from_raw(data).map_err(bad)?),
+            EventKind::Admission => ServerEvent::Admission(json::from_raw(data).map_err(bad)?),
+            EventKind::ExperienceUpdate => {
+                ServerEvent::ExperienceUpdate(json::from_raw(data).map_err(bad)?)
             }
         })
     }
@@ -307,41 +321,51 @@ pub enum WsFrame {
     Error(String),
 }
 
-/// The envelope of every server message, with `data` left unparsed until `type` says what
-/// it is: this decodes through the same per-event decoders as SSE, without serde's
-/// machinery for internally tagged enums, which costs the widget many kilobytes of wasm.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    data: Option<&'a serde_json::value::RawValue>,
-    #[serde(default)]
-    epoch: Option<u64>,
-    #[serde(default)]
-    seq: Option<u64>,
-    #[serde(default)]
-    message: Option<String>,
-}
+/// The fields of every server message's envelope, in the order [`WsFrame::decode`] reads
+/// them. `data` is left undecoded until `type` says what it is: this decodes through the
+/// same per-event decoders as SSE, without serde's machinery for internally tagged enums,
+/// which costs the widget many kilobytes of wasm.
+const ENVELOPE: [&str; 5] = ["type", "data", "epoch", "seq", "message"];
 
 impl WsFrame {
     /// Decodes one WebSocket text frame.
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
-        let envelope: Envelope<'_> =
-            serde_json::from_str(text).map_err(|e| DecodeError::BadMessage(e.to_string()))?;
-        let data = envelope.data.map(|d| d.get()).unwrap_or("null");
-        Ok(match envelope.kind.as_ref() {
-            "initial_state" | "state_refresh" => WsFrame::State(
-                serde_json::from_str(data).map_err(|e| DecodeError::BadMessage(e.to_string()))?,
-            ),
+        let not_object = || DecodeError::BadMessage("not a JSON object".to_owned());
+        let [kind, data, epoch, seq, message]: [Option<json::Raw>; 5] =
+            json::fields(text, &ENVELOPE)
+                .ok_or_else(not_object)?
+                .try_into()
+                .map_err(|_| not_object())?;
+        let read = |raw: Option<json::Raw>| -> Result<Option<u64>, DecodeError> {
+            raw.map(|r| json::from_raw::<u64>(&r))
+                .transpose()
+                .map_err(DecodeError::BadMessage)
+        };
+        let kind: String = kind
+            .map(|k| json::from_raw(&k))
+            .transpose()
+            .map_err(DecodeError::BadMessage)?
+            .ok_or_else(|| DecodeError::BadMessage("`type` is missing".to_owned()))?;
+        let data = || {
+            data.as_ref()
+                .ok_or_else(|| DecodeError::BadMessage("`data` is missing".to_owned()))
+        };
+        Ok(match kind.as_str() {
+            "initial_state" | "state_refresh" => {
+                WsFrame::State(json::from_raw(data()?).map_err(DecodeError::BadMessage)?)
+            }
             "pong" => WsFrame::Pong,
-            "error" => WsFrame::Error(envelope.message.unwrap_or_default()),
+            "error" => WsFrame::Error(
+                message
+                    .and_then(|m| json::from_raw::<String>(&m).ok())
+                    .unwrap_or_default(),
+            ),
             name => {
-                let cursor = match (envelope.epoch, envelope.seq) {
+                let cursor = match (read(epoch)?, read(seq)?) {
                     (Some(epoch), Some(seq)) => Some(Cursor { epoch, seq }),
                     _ => None,
                 };
-                WsFrame::Event(ServerEvent::decode(name, data)?, cursor)
+                WsFrame::Event(ServerEvent::decode_raw(name, data()?)?, cursor)
             }
         })
     }

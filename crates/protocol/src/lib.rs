@@ -13,6 +13,7 @@
 //! - [`ids`]: [`ExperienceId`] and [`ConsumerId`] with their validity rules.
 //! - [`paths`]: the URL of every endpoint, for the server's routes and the clients alike.
 //! - [`time`]: timestamps on the wire, read leniently (milliseconds or RFC 3339).
+//! - [`json`]: JSON text in and out: serde_json natively, the browser's parser in wasm.
 //! - [`reducer`]: applies any message to a state, ordered by cursor, so that duplicated,
 //!   reordered or stale messages never move the state backwards.
 //! - [`backoff`], [`polling`], [`supervisor`]: the widget's connection policies (reconnect
@@ -29,6 +30,7 @@ pub mod close;
 pub mod error_code;
 pub mod event;
 pub mod ids;
+pub mod json;
 pub mod paths;
 pub mod polling;
 pub mod reducer;

@@ -6,6 +6,7 @@
 //! full state again, when a resume was not possible) and [`HEARTBEAT`].
 
 use crate::event::{DecodeError, EventId, EventKind, Heartbeat, ServerEvent};
+use crate::json;
 use crate::state::{Cursor, QueueState};
 
 /// The event type browsers give an unnamed `data:` message (the first message of a stream).
@@ -49,7 +50,7 @@ pub fn encode_frame(id: Option<Cursor>, event: Option<&str>, data: &str) -> Stri
 
 /// The heartbeat frame.
 pub fn heartbeat_frame(server_time: u64) -> String {
-    let data = serde_json::to_string(&Heartbeat { server_time }).unwrap_or_default();
+    let data = json::to_string(&Heartbeat { server_time });
     encode_frame(None, Some(HEARTBEAT), &data)
 }
 
@@ -69,12 +70,12 @@ impl SseFrame {
     /// id (`""` when the server has sent none). Pure: every malformed input is an error value.
     pub fn decode(name: &str, data: &str, last_event_id: &str) -> Result<Self, DecodeError> {
         match name {
-            UNNAMED | SNAPSHOT => serde_json::from_str::<QueueState>(data)
+            UNNAMED | SNAPSHOT => json::from_str::<QueueState>(data)
                 .map(SseFrame::State)
-                .map_err(|e| DecodeError::BadMessage(e.to_string())),
-            HEARTBEAT => serde_json::from_str::<Heartbeat>(data)
+                .map_err(DecodeError::BadMessage),
+            HEARTBEAT => json::from_str::<Heartbeat>(data)
                 .map(|beat| SseFrame::Heartbeat(beat.server_time))
-                .map_err(|e| DecodeError::BadMessage(e.to_string())),
+                .map_err(DecodeError::BadMessage),
             _ => {
                 let event = ServerEvent::decode(name, data)?;
                 // A stream without ids is a server without cursors: the reducer then applies

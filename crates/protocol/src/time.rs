@@ -5,29 +5,77 @@
 //! makes. Parsing that one format is a few lines of calendar arithmetic; a date crate
 //! (`time`, `chrono`) would add tens of kilobytes to the widget for it.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
+use serde::de::{self, Visitor};
 
 /// A timestamp as a number of milliseconds, a numeric string, or RFC 3339 text; `null`, a
 /// missing field or unreadable text is `None` (unknown), never an error.
+///
+/// A visitor rather than an untagged enum: untagged enums buffer the value in serde's
+/// generic content type, which costs the widget kilobytes for one field.
 pub fn lenient_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw<'a> {
-        Int(u64),
-        Float(f64),
-        #[serde(borrow)]
-        Text(std::borrow::Cow<'a, str>),
+    d.deserialize_any(LenientMs)
+}
+
+struct LenientMs;
+
+impl<'de> Visitor<'de> for LenientMs {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a timestamp")
     }
-    Ok(match Option::<Raw<'de>>::deserialize(d)? {
-        None => None,
-        Some(Raw::Int(ms)) => Some(ms),
-        Some(Raw::Float(ms)) => (ms.is_finite() && ms >= 0.0).then_some(ms as u64),
-        Some(Raw::Text(text)) => text
+
+    fn visit_u64<E: de::Error>(self, ms: u64) -> Result<Self::Value, E> {
+        Ok(Some(ms))
+    }
+
+    fn visit_i64<E: de::Error>(self, ms: i64) -> Result<Self::Value, E> {
+        Ok(u64::try_from(ms).ok())
+    }
+
+    fn visit_f64<E: de::Error>(self, ms: f64) -> Result<Self::Value, E> {
+        Ok((ms.is_finite() && ms >= 0.0).then_some(ms as u64))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(text
             .trim()
             .parse::<u64>()
             .ok()
-            .or_else(|| parse_rfc3339_ms(&text)),
-    })
+            .or_else(|| parse_rfc3339_ms(text)))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    // Anything else (a bool, an object) is no time either, but not worth dropping the
+    // message for.
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(None)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
 /// Milliseconds since the Unix epoch of an RFC 3339 timestamp (`YYYY-MM-DDTHH:MM:SS`, an
@@ -133,7 +181,7 @@ mod tests {
 
     #[test]
     fn lenient_fields_accept_numbers_text_and_null() {
-        #[derive(Deserialize)]
+        #[derive(serde::Deserialize)]
         struct T {
             #[serde(default, deserialize_with = "lenient_ms")]
             at: Option<u64>,
@@ -145,5 +193,6 @@ mod tests {
         assert_eq!(read(r#"{}"#), Some(None));
         assert_eq!(read(r#"{"at":"later"}"#), Some(None));
         assert_eq!(read(r#"{"at":-3}"#), Some(None));
+        assert_eq!(read(r#"{"at":{"when":1}}"#), Some(None));
     }
 }

@@ -103,8 +103,7 @@ async fn sse(
     let mine = {
         let consumer = consumer.clone();
         move |u: &Update| {
-            u.experience_id == experience
-                && u.consumer_id.as_deref().is_none_or(|c| c == consumer)
+            u.experience_id == experience && u.consumer_id.as_deref().is_none_or(|c| c == consumer)
         }
     };
     let events = updates
@@ -271,7 +270,10 @@ async fn main() {
         .route("/api/queue/{experience_id}", get(poll))
         .route("/api/queue/{experience_id}/join", post(join))
         .route("/ws/queue", get(ws))
-        .route("/control/state/{experience_id}/{consumer_id}", put(set_state))
+        .route(
+            "/control/state/{experience_id}/{consumer_id}",
+            put(set_state),
+        )
         .route("/control/publish/{experience_id}", post(publish))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
