@@ -207,17 +207,23 @@ impl ExperienceState {
         )
     }
 
-    /// Adds a shopper at the end of the line.
+    /// Adds a shopper at the end of the line. Joining again with a known id is a no-op that
+    /// returns the existing record: one shopper, one place, whoever calls.
     pub fn join(&mut self, consumer_id: Arc<str>, now: u64) -> &Consumer {
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        self.waiting.push_back(consumer_id.clone());
-        let consumer = Consumer {
-            ticket,
-            joined_at: now,
-            private: watch::channel(Private::default()).0,
-        };
-        self.consumers.entry(consumer_id).or_insert(consumer)
+        use std::collections::hash_map::Entry;
+        match self.consumers.entry(consumer_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => {
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                self.waiting.push_back(new.key().clone());
+                new.insert(Consumer {
+                    ticket,
+                    joined_at: now,
+                    private: watch::channel(Private::default()).0,
+                })
+            }
+        }
     }
 
     /// The shopper with this id.
@@ -572,6 +578,26 @@ mod tests {
         );
         let third = e.consumer(&ids[2]).unwrap();
         assert_eq!(e.snapshot(third, &ids[2], 0).position, Some(1));
+    }
+
+    #[test]
+    fn joining_again_with_a_known_id_keeps_the_one_place() {
+        let mut e = experience(10, 60.0);
+        let first = e.join("c_known".into(), 0).ticket;
+        let again = e.join("c_known".into(), 5).ticket;
+        assert_eq!(again, first, "a known shopper was given a new ticket");
+        join(&mut e, 1);
+        assert_eq!(
+            e.entries(0, 10, str::to_string).total,
+            2,
+            "a known shopper holds a second place in line"
+        );
+        let next = e.consumer("c0").unwrap();
+        assert_eq!(
+            e.snapshot(next, "c0", 0).position,
+            Some(2),
+            "the shopper behind was pushed back by a duplicate"
+        );
     }
 
     #[test]

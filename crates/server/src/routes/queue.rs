@@ -38,20 +38,23 @@ pub async fn join(
     ))
 }
 
-/// The ETag of a state: its cursor and admission status, the only things a poll can see
-/// change (positions move only with broadcasts, which move the cursor).
+/// The ETag of a state: a digest of everything a poll returns except `serverTime`, which
+/// moves on every request and would defeat every 304. Hashing the serialized state (rather
+/// than picking fields) means a field added later, or a change that does not move the
+/// cursor (an operator's new rate changes only the wait estimates), can never hide behind a
+/// stale 304.
 pub fn etag(state: &QueueState) -> String {
-    let admission = state
-        .admission
-        .as_ref()
-        .map(|a| format!("{:?}", a.status))
-        .unwrap_or_default();
-    format!(
-        "\"{}-{}-{}\"",
-        state.cursor.epoch,
-        state.cursor.seq,
-        admission.to_ascii_lowercase()
-    )
+    use sha2::{Digest, Sha256};
+    let timeless = QueueState {
+        server_time: None,
+        ..state.clone()
+    };
+    // Plain data always serializes.
+    let json = serde_json::to_vec(&timeless).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    // 128 bits are plenty to tell one shopper's successive states apart.
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// `GET /api/queue/{experienceId}`: the polling endpoint.
