@@ -191,6 +191,24 @@ async fn read_endpoints_refuse_missing_bad_and_foreign_tokens() {
 }
 
 #[tokio::test]
+async fn a_malformed_experience_id_is_a_400_that_states_the_id_rule() {
+    let s = TestServer::start().await;
+    let r = s
+        .http
+        .post(s.url("/api/experiences/no%20spaces/join"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: ErrorBody = r.json().await.expect("a JSON error body");
+    assert_eq!(
+        body.error.message,
+        livequeue_protocol::IdError::Experience.to_string(),
+        "the answer does not state the protocol's id rule"
+    );
+}
+
+#[tokio::test]
 async fn a_grant_redeems_once_then_conflicts_and_garbage_is_400_or_404() {
     let s = TestServer::start().await;
     s.experience("drop", 10).await;

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
-use livequeue_protocol::event::Heartbeat;
-use livequeue_protocol::{Cursor, EventId, ServerEvent, WsServerMessage};
+use livequeue_protocol::{Cursor, QueueState, ServerEvent, WsServerMessage, sse};
 
 /// One item on an experience's fan-out channel.
 #[derive(Debug, Clone)]
@@ -24,7 +23,8 @@ pub enum Fanout {
     Heartbeat(Bytes),
     /// Time for WebSocket connections to ping and check that their peer still answers.
     Ping,
-    /// The server is shutting down: end the stream (SSE) or close with 1012 (WebSocket).
+    /// The server is shutting down: end the stream (SSE) or close with
+    /// [`livequeue_protocol::CloseCode::Restart`] (WebSocket).
     Shutdown,
     /// Bytes sent as they are, for clients' tests of hostile input (`--test-controls`).
     Raw(Arc<Raw>),
@@ -81,11 +81,7 @@ pub struct Encoded {
 impl Encoded {
     /// Encodes `event` at `cursor`.
     pub fn new(event: ServerEvent, cursor: Cursor) -> Self {
-        let sse = sse_frame(
-            Some(cursor),
-            Some(event.kind().as_str()),
-            &event.data_json(),
-        );
+        let sse = sse_event(&event, cursor);
         let ws = WsServerMessage::event(event, cursor).to_json();
         Self {
             cursor,
@@ -95,30 +91,29 @@ impl Encoded {
     }
 }
 
-/// One SSE frame. `data` is single-line JSON, so it needs no splitting into several `data:`
-/// lines.
-pub fn sse_frame(id: Option<Cursor>, event: Option<&str>, data: &str) -> Bytes {
-    let mut out = String::with_capacity(data.len() + 64);
-    if let Some(cursor) = id {
-        out.push_str("id: ");
-        out.push_str(&EventId(cursor).to_string());
-        out.push('\n');
-    }
-    if let Some(name) = event {
-        out.push_str("event: ");
-        out.push_str(name);
-        out.push('\n');
-    }
-    out.push_str("data: ");
-    out.push_str(data);
-    out.push_str("\n\n");
-    Bytes::from(out)
+/// The SSE frame of an update event, named by its kind, with its cursor as `id:`. Broadcasts
+/// are encoded here once for every connection; private events (a position, an admission) once
+/// per connection.
+pub fn sse_event(event: &ServerEvent, cursor: Cursor) -> Bytes {
+    sse::encode_frame(
+        Some(cursor),
+        Some(event.kind().as_str()),
+        &event.data_json(),
+    )
+    .into()
 }
 
-/// The SSE heartbeat frame.
-pub fn heartbeat_frame(server_time: u64) -> Bytes {
-    let data = serde_json::to_string(&Heartbeat { server_time }).unwrap_or_default();
-    sse_frame(None, Some("heartbeat"), &data)
+/// The SSE frame of a full state: unnamed (`None`) as a stream's first message,
+/// [`sse::SNAPSHOT`] when it replaces a resume that was not possible or a lagged stream.
+pub fn sse_state(state: &QueueState, name: Option<&str>) -> Bytes {
+    // Plain data always serializes.
+    let data = serde_json::to_string(state).unwrap_or_default();
+    sse::encode_frame(Some(state.cursor), name, &data).into()
+}
+
+/// The SSE heartbeat frame, encoded once per tick for every connection.
+pub fn heartbeat(server_time: u64) -> Bytes {
+    sse::heartbeat_frame(server_time).into()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, watch};
 
 use clock::Clock;
 use experience::{ExperienceState, Private, RedeemError, Settings};
-use fanout::{Advance, Encoded, Fanout, heartbeat_frame};
+use fanout::{Advance, Encoded, Fanout};
 
 /// Timings of the engine.
 #[derive(Debug, Clone)]
@@ -272,7 +272,7 @@ impl Engine {
                 state.tick(elapsed, now_ms);
                 if now.duration_since(last_heartbeat) >= config.heartbeat {
                     last_heartbeat = now;
-                    state.publish(Fanout::Heartbeat(heartbeat_frame(now_ms)));
+                    state.publish(Fanout::Heartbeat(fanout::heartbeat(now_ms)));
                 }
                 if now.duration_since(last_ping) >= config.ws_ping {
                     last_ping = now;
