@@ -76,7 +76,7 @@ async fn a_peer_that_stops_reading_is_closed_with_4008() {
     let sent = peer.sent.clone();
     let task = tokio::spawn(async move { run(peer, start, sub, &config).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    engine.patch("drop", Some(20), None, None).unwrap();
+    engine.patch("drop", &restock(20)).unwrap();
     tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .expect("the loop ends")
@@ -85,5 +85,12 @@ async fn a_peer_that_stops_reading_is_closed_with_4008() {
     match sent.last() {
         Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::SlowConsumer.code()),
         other => panic!("expected a 4008 close, got {other:?}"),
+    }
+}
+
+fn restock(total: u64) -> livequeue_protocol::api::PatchExperience {
+    livequeue_protocol::api::PatchExperience {
+        stock: Some(total),
+        ..Default::default()
     }
 }

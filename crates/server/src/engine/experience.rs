@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use livequeue_protocol::api::{EntriesPage, ExperienceSummary, QueueEntry};
+use livequeue_protocol::api::{EntriesPage, ExperienceSummary, PatchExperience, QueueEntry};
 use livequeue_protocol::{
     Admission, AdmissionStatus, Cursor, ExperienceStatus, ExperienceView, QueueState, ServerEvent,
     Stock,
@@ -247,16 +247,29 @@ impl ExperienceState {
         }
     }
 
-    /// The full state as `consumer` sees it.
-    pub fn snapshot(&self, consumer: &Consumer, consumer_id: &str, now: u64) -> QueueState {
-        let position = self.advance().position_of(consumer.ticket);
+    /// The full state as the shopper `consumer_id` sees it, or `None` for a stranger.
+    pub fn snapshot_of(&self, consumer_id: &str, now: u64) -> Option<QueueState> {
+        let consumer = self.consumers.get(consumer_id)?;
         let admission = consumer.private.borrow().admission.clone();
+        Some(self.snapshot(consumer_id, consumer.ticket, admission, now))
+    }
+
+    /// The full state of the shopper `consumer_id`, who holds `ticket` and `admission`
+    /// (a subscription knows both without looking the shopper up).
+    pub fn snapshot(
+        &self,
+        consumer_id: &str,
+        ticket: u64,
+        admission: Option<Admission>,
+        now: u64,
+    ) -> QueueState {
+        let place = self.advance().position_of(ticket);
         let mut state = QueueState {
             experience_id: self.id.to_string(),
             consumer_id: consumer_id.to_string(),
-            position: position.map(|p| p.0),
-            estimated_wait_seconds: position.and_then(|p| p.1),
-            stage: Some(livequeue_protocol::Stage::Queued),
+            position: place.map(|p| p.position),
+            estimated_wait_seconds: place.and_then(|p| p.estimated_wait_seconds),
+            stage: None,
             stock: self.stock,
             experience: self.view(),
             admission,
@@ -431,15 +444,10 @@ impl ExperienceState {
         };
     }
 
-    /// Applies an operator's change; broadcasts what shoppers see.
-    pub fn patch(
-        &mut self,
-        stock: Option<u64>,
-        rate: Option<f64>,
-        status: Option<ExperienceStatus>,
-    ) {
+    /// Applies an operator's change (a rate already checked); broadcasts what shoppers see.
+    pub fn patch(&mut self, change: &PatchExperience) {
         let estimates_before = self.effective_rate();
-        if let Some(total) = stock {
+        if let Some(total) = change.stock {
             let old = self.stock;
             self.stock.total = total;
             self.stock.available = if total >= old.total {
@@ -451,12 +459,12 @@ impl ExperienceState {
                 self.broadcast(ServerEvent::StockUpdate(self.stock));
             }
         }
-        if let Some(rate) = rate {
+        if let Some(rate) = change.admission_rate_per_minute {
             self.settings.rate_per_minute = rate;
             self.rate_samples.clear();
             self.rate_per_sec = configured_rate(&self.settings);
         }
-        if let Some(status) = status
+        if let Some(status) = change.status
             && status != self.settings.status
         {
             self.settings.status = status;
@@ -562,6 +570,20 @@ mod tests {
             .collect()
     }
 
+    fn stock(total: u64) -> PatchExperience {
+        PatchExperience {
+            stock: Some(total),
+            ..PatchExperience::default()
+        }
+    }
+
+    fn status(status: ExperienceStatus) -> PatchExperience {
+        PatchExperience {
+            status: Some(status),
+            ..PatchExperience::default()
+        }
+    }
+
     fn admission(e: &ExperienceState, id: &str) -> Option<Admission> {
         e.consumer(id).unwrap().private.borrow().admission.clone()
     }
@@ -576,8 +598,7 @@ mod tests {
             admission(&e, &ids[2]).is_none(),
             "the third in line was admitted early"
         );
-        let third = e.consumer(&ids[2]).unwrap();
-        assert_eq!(e.snapshot(third, &ids[2], 0).position, Some(1));
+        assert_eq!(e.snapshot_of(&ids[2], 0).unwrap().position, Some(1));
     }
 
     #[test]
@@ -592,9 +613,8 @@ mod tests {
             2,
             "a known shopper holds a second place in line"
         );
-        let next = e.consumer("c0").unwrap();
         assert_eq!(
-            e.snapshot(next, "c0", 0).position,
+            e.snapshot_of("c0", 0).unwrap().position,
             Some(2),
             "the shopper behind was pushed back by a duplicate"
         );
@@ -607,7 +627,7 @@ mod tests {
         assert_eq!(e.admit(10, 0), 3, "only as many admissions as units");
         assert_eq!(e.stock.available, 0);
         assert_eq!(e.admit(5, 0), 0);
-        e.patch(Some(1), None, None);
+        e.patch(&stock(1));
         assert_eq!(
             e.stock,
             Stock {
@@ -632,12 +652,12 @@ mod tests {
     fn a_paused_experience_admits_nobody_and_does_not_burst_on_resume() {
         let mut e = experience(1000, 60.0);
         join(&mut e, 100);
-        e.patch(None, None, Some(ExperienceStatus::Paused));
+        e.patch(&status(ExperienceStatus::Paused));
         for i in 1..=30 {
             e.tick(1000, i * 1000);
         }
         assert_eq!(e.admitted_total, 0);
-        e.patch(None, None, Some(ExperienceStatus::Open));
+        e.patch(&status(ExperienceStatus::Open));
         e.tick(1000, 31_000);
         assert!(
             e.admitted_total <= 2,
@@ -671,15 +691,11 @@ mod tests {
         let mut last = e.cursor();
         for i in 0..20 {
             e.admit(1, i);
-            e.patch(
-                None,
-                None,
-                Some(if i % 2 == 0 {
-                    ExperienceStatus::Paused
-                } else {
-                    ExperienceStatus::Open
-                }),
-            );
+            e.patch(&status(if i % 2 == 0 {
+                ExperienceStatus::Paused
+            } else {
+                ExperienceStatus::Open
+            }));
             assert!(
                 e.cursor() > last,
                 "cursor went from {last:?} to {:?}",

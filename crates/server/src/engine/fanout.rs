@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
-use livequeue_protocol::{Cursor, QueueState, ServerEvent, WsServerMessage, sse};
+use livequeue_protocol::{Cursor, PositionUpdate, QueueState, ServerEvent, WsServerMessage, sse};
 
 /// One item on an experience's fan-out channel.
 #[derive(Debug, Clone)]
@@ -51,12 +51,35 @@ pub struct Advance {
 }
 
 impl Advance {
-    /// The position and wait of the shopper holding `ticket`, or `None` once admitted.
-    pub fn position_of(&self, ticket: u64) -> Option<(u64, Option<u64>)> {
+    /// Where the shopper holding `ticket` stands, or `None` once admitted.
+    pub fn position_of(&self, ticket: u64) -> Option<Place> {
         (ticket >= self.head).then(|| {
             let position = ticket - self.head + 1;
-            (position, estimate_wait(position, self.rate_per_sec))
+            Place {
+                position,
+                estimated_wait_seconds: estimate_wait(position, self.rate_per_sec),
+            }
         })
+    }
+}
+
+/// A waiting shopper's place in line and the wait it implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// 1-based place in line.
+    pub position: u64,
+    /// Seconds until admission; `None` while no admission rate is known.
+    pub estimated_wait_seconds: Option<u64>,
+}
+
+impl Place {
+    /// The `position_update` payload of this place (this server always states the wait,
+    /// even when it is unknown).
+    pub fn update(self) -> PositionUpdate {
+        PositionUpdate {
+            position: self.position,
+            estimated_wait_seconds: Some(self.estimated_wait_seconds),
+        }
     }
 }
 
@@ -148,8 +171,12 @@ mod tests {
             cursor: Cursor { epoch: 1, seq: 1 },
             rate_per_sec: Some(2.0),
         };
-        assert_eq!(a.position_of(10), Some((1, Some(1))));
-        assert_eq!(a.position_of(19), Some((10, Some(5))));
+        let place = |position, wait| Place {
+            position,
+            estimated_wait_seconds: wait,
+        };
+        assert_eq!(a.position_of(10), Some(place(1, Some(1))));
+        assert_eq!(a.position_of(19), Some(place(10, Some(5))));
         assert_eq!(a.position_of(9), None);
         assert_eq!(estimate_wait(10, None), None);
         assert_eq!(estimate_wait(10, Some(0.0)), None);

@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use livequeue_protocol::api::{CreateExperience, EntriesPage, ExperienceSummary, RedeemResponse};
+use livequeue_protocol::api::{
+    CreateExperience, EntriesPage, ExperienceSummary, PatchExperience, RedeemResponse,
+};
 use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
 use tokio::sync::{broadcast, watch};
 
@@ -129,41 +131,19 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The full state now (after a lag, or for a WebSocket `refresh`).
+    /// The full state now (after a lag, or for a WebSocket `refresh`). Built from what the
+    /// subscription holds (ticket, admission), so it needs no lookup that could fail.
     pub fn snapshot(&self) -> QueueState {
-        let state = self.experience.lock();
-        match state.consumer(&self.consumer_id) {
-            Some(c) => state.snapshot(c, &self.consumer_id, self.engine.clock.now_ms()),
-            // Shoppers are never removed while their experience exists.
-            None => unreachable_consumer(&self.consumer_id),
-        }
+        let admission = self.private.borrow().admission.clone();
+        let now = self.engine.clock.now_ms();
+        self.experience
+            .lock()
+            .snapshot(&self.consumer_id, self.ticket, admission, now)
     }
 
     /// The server's clock.
     pub fn now_ms(&self) -> u64 {
         self.engine.clock.now_ms()
-    }
-}
-
-fn unreachable_consumer(id: &str) -> QueueState {
-    tracing::error!(consumer = id, "subscribed consumer vanished");
-    QueueState {
-        experience_id: String::new(),
-        consumer_id: id.to_string(),
-        position: None,
-        estimated_wait_seconds: None,
-        stage: Some(livequeue_protocol::Stage::Closed),
-        stock: livequeue_protocol::Stock {
-            available: 0,
-            total: 0,
-        },
-        experience: livequeue_protocol::ExperienceView {
-            name: String::new(),
-            status: ExperienceStatus::Closed,
-        },
-        admission: None,
-        cursor: Cursor { epoch: 0, seq: 0 },
-        server_time: Some(0),
     }
 }
 
@@ -291,10 +271,9 @@ impl Engine {
         }
         let id = format!("c_{:016x}", rand::random::<u64>());
         let now = self.clock.now_ms();
-        let consumer_id: Arc<str> = id.as_str().into();
-        state.join(consumer_id, now);
-        let consumer = state.consumer(&id).ok_or(EngineError::UnknownConsumer)?;
-        let snapshot = state.snapshot(consumer, &id, now);
+        let consumer = state.join(id.as_str().into(), now);
+        let (ticket, admission) = (consumer.ticket, consumer.private.borrow().admission.clone());
+        let snapshot = state.snapshot(&id, ticket, admission, now);
         Ok((id, snapshot))
     }
 
@@ -330,10 +309,9 @@ impl Engine {
     ) -> Result<QueueState, EngineError> {
         let experience = self.get(experience_id)?;
         let state = experience.lock();
-        let consumer = state
-            .consumer(consumer_id)
-            .ok_or(EngineError::UnknownConsumer)?;
-        Ok(state.snapshot(consumer, consumer_id, self.clock.now_ms()))
+        state
+            .snapshot_of(consumer_id, self.clock.now_ms())
+            .ok_or(EngineError::UnknownConsumer)
     }
 
     /// Subscribes a new connection, resuming after `resume` when given; also says what the
@@ -356,7 +334,8 @@ impl Engine {
         // missed or seen twice.
         let fanout = state.subscribe_fanout();
         let private = consumer.private.subscribe();
-        let snapshot = state.snapshot(consumer, consumer_id, self.clock.now_ms());
+        let admission = private.borrow().admission.clone();
+        let snapshot = state.snapshot(consumer_id, consumer.ticket, admission, self.clock.now_ms());
         let start = match resume {
             None => Start::Fresh(snapshot),
             Some(cursor) => match state.replay_since(cursor) {
@@ -415,16 +394,14 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Applies an operator's change.
+    /// Applies an operator's change (its rate already checked by the caller).
     pub fn patch(
         &self,
         experience_id: &str,
-        stock: Option<u64>,
-        rate: Option<f64>,
-        status: Option<ExperienceStatus>,
+        change: &PatchExperience,
     ) -> Result<ExperienceSummary, EngineError> {
         let experience = self.get(experience_id)?;
-        experience.lock().patch(stock, rate, status);
+        experience.lock().patch(change);
         self.summary(experience_id)
     }
 

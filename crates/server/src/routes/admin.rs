@@ -60,13 +60,8 @@ pub async fn patch(
     ApiJson(body): ApiJson<PatchExperience>,
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
-    let rate = body.admission_rate_per_minute.map(valid_rate).transpose()?;
-    Ok(Json(app.engine.patch(
-        id.as_str(),
-        body.stock,
-        rate,
-        body.status,
-    )?))
+    body.admission_rate_per_minute.map(valid_rate).transpose()?;
+    Ok(Json(app.engine.patch(id.as_str(), &body)?))
 }
 
 /// `POST /api/admin/experiences/{experienceId}/admit`.
