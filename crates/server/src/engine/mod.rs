@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod experience;
 pub mod fanout;
+pub mod subscription;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,11 +20,12 @@ use livequeue_protocol::api::{
     CreateExperience, EntriesPage, ExperienceSummary, PatchExperience, RedeemResponse,
 };
 use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use clock::Clock;
-use experience::{ExperienceState, Private, RedeemError, Settings};
-use fanout::{Advance, Encoded, Fanout};
+use experience::{ExperienceState, RedeemError, Settings};
+use fanout::Fanout;
+pub use subscription::{Start, Subscription};
 
 /// Timings of the engine.
 #[derive(Debug, Clone)]
@@ -75,7 +77,10 @@ pub enum EngineError {
 /// One experience: its state, and how many connections watch it.
 #[derive(Debug)]
 pub struct Experience {
+    /// The rules and data, behind a mutex held for microseconds (no I/O, no awaits).
     state: Mutex<ExperienceState>,
+    /// Open connections, for the operator: counted outside the mutex so that opening and
+    /// closing connections never contends with admissions.
     connections: AtomicU64,
 }
 
@@ -92,65 +97,16 @@ impl Experience {
 /// The in-memory engine.
 #[derive(Debug)]
 pub struct Engine {
+    /// This lifetime of the memory: cursors of another epoch are never replayed.
     epoch: u64,
+    /// Wall-clock milliseconds that follow tokio's clock, so tests can pause time.
     clock: Clock,
+    /// Timings handed to every ticker.
     config: EngineConfig,
+    /// Every experience by id; read on each request, written only on create.
     experiences: RwLock<HashMap<Arc<str>, Arc<Experience>>>,
     /// Dropping or setting it stops every ticker.
     shutdown: watch::Sender<bool>,
-}
-
-/// How a new connection starts.
-#[derive(Debug)]
-pub enum Start {
-    /// A fresh connection: send the full state.
-    Fresh(QueueState),
-    /// A resumed connection whose missed broadcasts are all still held: replay them, then the
-    /// shopper's private state (position and admission) as of now.
-    Replay(Vec<Arc<Encoded>>),
-    /// A resumed connection that cannot be replayed (too old, or another epoch): send the
-    /// full state as a snapshot.
-    Snapshot(QueueState),
-}
-
-/// A connection's subscription to one shopper's view of an experience. Counted in the
-/// experience's connections while it lives.
-#[derive(Debug)]
-pub struct Subscription {
-    /// Broadcasts, line movements, heartbeats, shutdown.
-    pub fanout: broadcast::Receiver<Fanout>,
-    /// The shopper's admission.
-    pub private: watch::Receiver<Private>,
-    /// The shopper's ticket, to compute positions from line movements.
-    pub ticket: u64,
-    /// Line state at subscription, so the first movement is compared with what was sent.
-    pub advance: Advance,
-    experience: Arc<Experience>,
-    engine: Arc<Engine>,
-    consumer_id: Arc<str>,
-}
-
-impl Subscription {
-    /// The full state now (after a lag, or for a WebSocket `refresh`). Built from what the
-    /// subscription holds (ticket, admission), so it needs no lookup that could fail.
-    pub fn snapshot(&self) -> QueueState {
-        let admission = self.private.borrow().admission.clone();
-        let now = self.engine.clock.now_ms();
-        self.experience
-            .lock()
-            .snapshot(&self.consumer_id, self.ticket, admission, now)
-    }
-
-    /// The server's clock.
-    pub fn now_ms(&self) -> u64 {
-        self.engine.clock.now_ms()
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.experience.connections.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Engine {
