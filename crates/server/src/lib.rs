@@ -10,6 +10,7 @@
 //! - [`state`]: [`AppState`], and the authorization every transport shares.
 //! - [`error`]: the one JSON error type.
 //! - [`demo`]: the synthetic drop behind `--demo`.
+//! - [`widget`]: the built widget from `dist/`, precompressed and with cache headers.
 //!
 //! [`app`] builds the router from an [`AppState`], apart from `main`, so tests serve the
 //! same router on port 0; [`serve`] runs it until a shutdown signal, then ends every stream
@@ -24,21 +25,20 @@ pub mod engine;
 pub mod error;
 pub mod routes;
 pub mod state;
+pub mod widget;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::{ServeDir, ServeFile};
 
 pub use config::{Args, Config};
 pub use state::AppState;
@@ -109,25 +109,14 @@ async fn origin_guard(State(app): State<AppState>, request: Request, next: Next)
     }
 }
 
-/// API paths that match no route get a JSON 404; everything else is the widget from `dist/`.
+/// API paths that match no route get a JSON 404; everything else is the widget from `dist/`
+/// ([`widget::serve`]).
 async fn fallback(State(app): State<AppState>, request: Request) -> Response {
     let path = request.uri().path();
     if path.starts_with("/api/") || path == "/api" || path.starts_with("/ws") {
         return AppError::not_found(format!("no endpoint at {path}")).into_response();
     }
-    let dist = &app.config.dist;
-    if !dist.join("index.html").exists() {
-        return (
-            StatusCode::NOT_FOUND,
-            "The widget is not built. Run `cargo xtask demo` (or `trunk build`) first.\n",
-        )
-            .into_response();
-    }
-    let serve = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
-    match serve.oneshot(request).await {
-        Ok(response) => response.into_response(),
-        Err(e) => AppError::internal(e).into_response(),
-    }
+    widget::serve(&app.config.dist, request).await
 }
 
 /// Binds `addr` with a deep accept backlog. The default of 128 overflows when thousands of
