@@ -112,7 +112,11 @@ fn frame(out: Outgoing) -> Option<Bytes> {
 fn resume_cursor(headers: &HeaderMap, query: Option<&str>) -> Result<Option<Cursor>, AppError> {
     let header = headers
         .get(LAST_EVENT_ID_HEADER)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::bad_request("Last-Event-ID is not visible ASCII"))
+        })
+        .transpose()?;
     match header.or(query).map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(id) => id
