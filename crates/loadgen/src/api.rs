@@ -3,6 +3,7 @@
 
 use futures_util::stream::{self, StreamExt};
 use livequeue_protocol::api::{CreateExperience, ExperienceSummary, JoinResponse, PatchExperience};
+use livequeue_protocol::{Endpoint, ExperienceId};
 use reqwest::{Client, Response};
 
 use crate::{Error, Result};
@@ -58,9 +59,14 @@ impl Api {
         }
     }
 
+    /// The absolute URL of `path` on the server.
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
     /// Creates experience `id` with `stock` units and no admissions, so nothing but our
     /// patches ever broadcasts on it.
-    pub async fn create_experience(&self, id: &str, stock: u64) -> Result<()> {
+    pub async fn create_experience(&self, id: &ExperienceId, stock: u64) -> Result<()> {
         let body = CreateExperience {
             id: id.to_string(),
             name: format!("loadgen {id}"),
@@ -70,7 +76,7 @@ impl Api {
         };
         let sent = self
             .client
-            .post(format!("{}/api/admin/experiences", self.base_url))
+            .post(self.url(Endpoint::CreateExperience.route()))
             .bearer_auth(&self.admin_token)
             .json(&body)
             .send()
@@ -80,13 +86,10 @@ impl Api {
     }
 
     /// Joins one shopper.
-    pub async fn join(&self, experience: &str) -> Result<Shopper> {
+    pub async fn join(&self, experience: &ExperienceId) -> Result<Shopper> {
         let sent = self
             .client
-            .post(format!(
-                "{}/api/experiences/{experience}/join",
-                self.base_url
-            ))
+            .post(self.url(&Endpoint::Join.path(experience)))
             .send()
             .await;
         let joined: JoinResponse =
@@ -107,7 +110,7 @@ impl Api {
     /// Joins `n` shoppers, `in_flight` at a time.
     pub async fn join_many(
         &self,
-        experience: &str,
+        experience: &ExperienceId,
         n: usize,
         in_flight: usize,
     ) -> Result<Vec<Shopper>> {
@@ -122,17 +125,14 @@ impl Api {
 
     /// Sets the total stock: the one publish of this benchmark, broadcast as `stock_update`
     /// to every connection of the experience.
-    pub async fn patch_stock(&self, experience: &str, total: u64) -> Result<()> {
+    pub async fn patch_stock(&self, experience: &ExperienceId, total: u64) -> Result<()> {
         let body = PatchExperience {
             stock: Some(total),
             ..PatchExperience::default()
         };
         let sent = self
             .client
-            .patch(format!(
-                "{}/api/admin/experiences/{experience}",
-                self.base_url
-            ))
+            .patch(self.url(&Endpoint::Experience.path(experience)))
             .bearer_auth(&self.admin_token)
             .json(&body)
             .send()
@@ -142,13 +142,10 @@ impl Api {
     }
 
     /// The server's count of open connections on the experience.
-    pub async fn connections(&self, experience: &str) -> Result<u64> {
+    pub async fn connections(&self, experience: &ExperienceId) -> Result<u64> {
         let sent = self
             .client
-            .get(format!(
-                "{}/api/admin/experiences/{experience}",
-                self.base_url
-            ))
+            .get(self.url(&Endpoint::Experience.path(experience)))
             .bearer_auth(&self.admin_token)
             .send()
             .await;

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use livequeue_protocol::{ExperienceId, IdError};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
@@ -221,13 +222,16 @@ impl CpuWindow {
 pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseResult> {
     let server = target.proc();
     // Unique per loadgen process, so runs against one `--url` server do not collide.
-    let experience: Arc<str> = format!(
-        "loadgen-{}-{}-{}",
-        cfg.transport.to_string().to_lowercase(),
-        std::process::id(),
-        cfg.index
-    )
-    .into();
+    let experience: Arc<ExperienceId> = Arc::new(
+        format!(
+            "loadgen-{}-{}-{}",
+            cfg.transport.to_string().to_lowercase(),
+            std::process::id(),
+            cfg.index
+        )
+        .parse()
+        .map_err(|e: IdError| Error::Setup(e.to_string()))?,
+    );
     let n = cfg.connections;
     eprintln!(
         "[{}] creating {experience} and joining {n} shoppers",
@@ -325,7 +329,7 @@ pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseR
 async fn open_all(
     target: &Target,
     cfg: &PhaseConfig,
-    experience: &Arc<str>,
+    experience: &Arc<ExperienceId>,
     shoppers: Vec<Shopper>,
     tally: &Arc<Tally>,
 ) -> Result<Vec<JoinHandle<()>>> {
@@ -383,7 +387,7 @@ async fn open_all(
 /// previous one (or the delivery timeout passed) and the interval is over.
 async fn publish_all(
     api: &Api,
-    experience: &str,
+    experience: &ExperienceId,
     cfg: &PhaseConfig,
     tally: &Tally,
 ) -> Result<Vec<Published>> {
@@ -417,7 +421,12 @@ async fn publish_all(
 
 /// Aborts every reader (dropping its socket) and waits until the server counts no
 /// connection on the experience.
-async fn close_all(api: &Api, experience: &str, transport: Transport, tasks: Vec<JoinHandle<()>>) {
+async fn close_all(
+    api: &Api,
+    experience: &ExperienceId,
+    transport: Transport,
+    tasks: Vec<JoinHandle<()>>,
+) {
     eprintln!("[{transport}] closing");
     for task in &tasks {
         task.abort();

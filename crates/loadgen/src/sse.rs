@@ -5,6 +5,7 @@
 //! 2 KB read buffer. The body is chunked, but chunk-size lines never hold the marker, so the
 //! scanner reads straight through them.
 
+use livequeue_protocol::{Endpoint, paths};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout};
 
@@ -16,9 +17,14 @@ const READ_BUFFER: usize = 2048;
 
 /// The request line and headers of the stream.
 pub fn request(conn: &Conn) -> String {
+    let query = paths::query(&[
+        (paths::CONSUMER_ID, &conn.shopper.consumer_id),
+        (paths::TOKEN, &conn.shopper.token),
+    ]);
+    let path = Endpoint::Sse.path(&conn.experience);
     format!(
-        "GET /api/sse/queue/{}?consumerId={}&token={} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        conn.experience, conn.shopper.consumer_id, conn.shopper.token, conn.server
+        "GET {path}{query} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        conn.server
     )
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use livequeue_protocol::Endpoint;
 use tokio::process::{Child, Command};
 
 use crate::procfs::Proc;
@@ -84,7 +85,7 @@ impl Target {
 
     async fn wait_ready(&self) -> Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let url = format!("{}/healthz", self.base_url);
+        let url = format!("{}{}", self.base_url, Endpoint::Health.route());
         let client = crate::api::loopback_client();
         loop {
             if let Ok(r) = client.get(&url).send().await

@@ -62,7 +62,7 @@ pub struct Conn {
     /// The address to connect from.
     pub source: Ipv4Addr,
     /// The experience.
-    pub experience: Arc<str>,
+    pub experience: Arc<livequeue_protocol::ExperienceId>,
     /// Whose connection it is.
     pub shopper: Shopper,
     /// Where to report.

@@ -1,6 +1,7 @@
 //! WebSocket connections with tokio-tungstenite, with buffers sized for idle connections.
 
 use futures_util::StreamExt;
+use livequeue_protocol::{CloseCode, Endpoint, paths};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::client_async_with_config;
 use tokio_tungstenite::tungstenite::Message;
@@ -11,10 +12,13 @@ use crate::transport::{Conn, OPEN_TIMEOUT};
 
 /// The upgrade URL of the connection.
 pub fn url(conn: &Conn) -> String {
-    format!(
-        "ws://{}/ws/queue?experienceId={}&consumerId={}&token={}",
-        conn.server, conn.experience, conn.shopper.consumer_id, conn.shopper.token
-    )
+    let query = paths::query(&[
+        (paths::EXPERIENCE_ID, conn.experience.as_str()),
+        (paths::CONSUMER_ID, &conn.shopper.consumer_id),
+        (paths::TOKEN, &conn.shopper.token),
+    ]);
+    let path = Endpoint::WebSocket.path(&conn.experience);
+    format!("ws://{}{path}{query}", conn.server)
 }
 
 /// tungstenite's defaults allocate a 128 KB read buffer per connection up front (6 GB for
@@ -56,7 +60,10 @@ pub async fn run(conn: &mut Conn) -> String {
             }
             Some(Ok(Message::Close(frame))) => {
                 return match frame {
-                    Some(f) => format!("closed by the server: {} {}", f.code, f.reason),
+                    Some(f) => match CloseCode::from_code(u16::from(f.code)) {
+                        Some(code) => format!("closed by the server: {code}"),
+                        None => format!("closed by the server: {} {}", f.code, f.reason),
+                    },
                     None => "closed by the server".to_string(),
                 };
             }

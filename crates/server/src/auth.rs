@@ -4,6 +4,10 @@
 //! claims bind one consumer to one experience until an expiry, so a token is useless for
 //! another shopper's id or another experience. The MAC is checked with `Mac::verify_slice`,
 //! which compares in constant time.
+//!
+//! [`AuthError`] is the one answer to "may this shopper read this feed?", for every
+//! transport: [`crate::AppState::authorize`] returns it, `From<AuthError> for AppError` is its
+//! HTTP answer and [`AuthError::close_code`] its WebSocket close.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -11,7 +15,54 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use livequeue_protocol::{CloseCode, ConsumerId, ExperienceId, IdError};
+
 type HmacSha256 = Hmac<Sha256>;
+
+/// Why a shopper may not open their feed (poll, SSE or WebSocket).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// A required parameter (named by its wire name) is missing or empty.
+    #[error("{0} is required")]
+    Missing(&'static str),
+    /// An id breaks its rule.
+    #[error(transparent)]
+    BadId(#[from] IdError),
+    /// No such experience.
+    #[error("no experience `{0}`")]
+    UnknownExperience(ExperienceId),
+    /// The token is not ours, expired, or names someone else. The detail is for the log;
+    /// the client only learns "invalid or expired".
+    #[error("token is invalid or expired")]
+    BadToken(TokenError),
+    /// The token is good but this epoch does not know the shopper, and the experience is
+    /// closed, so they cannot be given their place again.
+    #[error("experience `{0}` is closed")]
+    Closed(ExperienceId),
+}
+
+impl AuthError {
+    /// The WebSocket close for this refusal (the HTTP answer is `From<AuthError> for
+    /// AppError`).
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            AuthError::Missing(_) | AuthError::BadId(_) => CloseCode::MissingParameters,
+            AuthError::UnknownExperience(_) => CloseCode::UnknownExperience,
+            // A closed experience cannot give an unknown shopper a place: to the client this
+            // is the same as a token the server does not accept.
+            AuthError::BadToken(_) | AuthError::Closed(_) => CloseCode::BadToken,
+        }
+    }
+}
+
+/// A shopper whose token was checked for this experience.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    /// The experience the token is for.
+    pub experience: ExperienceId,
+    /// The shopper.
+    pub consumer: ConsumerId,
+}
 
 /// The claims inside a shopper token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +264,34 @@ mod tests {
         );
         let tampered = t.replacen('e', "f", 1);
         assert!(a.verify(&tampered, "c1", "e1", 1000).is_err());
+    }
+
+    #[test]
+    fn each_refusal_closes_a_websocket_with_its_protocol_code() {
+        let drop: ExperienceId = "drop".parse().unwrap();
+        let cases = [
+            (AuthError::Missing("token"), CloseCode::MissingParameters),
+            (
+                AuthError::BadId(IdError::Consumer),
+                CloseCode::MissingParameters,
+            ),
+            (
+                AuthError::UnknownExperience(drop.clone()),
+                CloseCode::UnknownExperience,
+            ),
+            (
+                AuthError::BadToken(TokenError::Expired),
+                CloseCode::BadToken,
+            ),
+            (AuthError::Closed(drop), CloseCode::BadToken),
+        ];
+        for (refusal, code) in cases {
+            assert_eq!(
+                refusal.close_code(),
+                code,
+                "{refusal:?} closes with the wrong code"
+            );
+        }
     }
 
     #[test]

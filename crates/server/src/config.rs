@@ -82,7 +82,8 @@ pub struct Config {
     pub token_ttl_secs: u64,
     /// Base SSE `retry:` in milliseconds; each connection gets base plus up to base again.
     pub sse_retry_ms: u64,
-    /// A WebSocket send that waits longer than this closes the connection with 4008.
+    /// A WebSocket send that waits longer than this closes the connection with
+    /// [`livequeue_protocol::CloseCode::SlowConsumer`].
     pub ws_send_timeout: Duration,
     /// How long shutdown waits for connections to go.
     pub shutdown_grace: Duration,

@@ -12,7 +12,7 @@ use livequeue_protocol::{Admission, Cursor, PositionUpdate, QueueState};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::engine::Subscription;
-use crate::engine::fanout::{Advance, Encoded, Fanout, Raw};
+use crate::engine::fanout::{Advance, Encoded, Fanout, Place, Raw};
 
 /// One thing to send.
 #[derive(Debug)]
@@ -39,8 +39,8 @@ pub enum Outgoing {
 #[derive(Debug)]
 pub struct Feed {
     sub: Subscription,
-    /// Position and wait last sent, to send only changes.
-    sent: Option<(u64, Option<u64>)>,
+    /// Place last sent, to send only changes; `None` when none was (or it must be resent).
+    sent: Option<Place>,
     /// Whether the private channel still has a sender (it always has while the engine lives).
     private_open: bool,
 }
@@ -65,14 +65,8 @@ impl Feed {
     pub fn private_now(&mut self) -> Vec<Outgoing> {
         let mut out = Vec::new();
         let advance = self.sub.advance;
-        if let Some((position, wait)) = advance.position_of(self.sub.ticket) {
-            out.push(Outgoing::Position(
-                PositionUpdate {
-                    position,
-                    estimated_wait_seconds: Some(wait),
-                },
-                advance.cursor,
-            ));
+        if let Some(place) = advance.position_of(self.sub.ticket) {
+            out.push(Outgoing::Position(place.update(), advance.cursor));
         }
         let private = self.sub.private.borrow_and_update().clone();
         if let Some(admission) = private.admission {
@@ -105,7 +99,10 @@ impl Feed {
                     Err(RecvError::Lagged(skipped)) => {
                         tracing::debug!(skipped, "connection lagged; resyncing");
                         let state = self.sub.snapshot();
-                        self.sent = state.position.map(|p| (p, state.estimated_wait_seconds));
+                        self.sent = state.position.map(|position| Place {
+                            position,
+                            estimated_wait_seconds: state.estimated_wait_seconds,
+                        });
                         return Outgoing::Resync(Box::new(state));
                     }
                 },
@@ -130,19 +127,16 @@ impl Feed {
         let now = advance.position_of(self.sub.ticket)?;
         let worth_sending = match self.sent {
             None => true,
-            Some((position, wait)) => position != now.0 || wait_changed(wait, now.1),
+            Some(sent) => {
+                sent.position != now.position
+                    || wait_changed(sent.estimated_wait_seconds, now.estimated_wait_seconds)
+            }
         };
         if !worth_sending {
             return None;
         }
         self.sent = Some(now);
-        Some(Outgoing::Position(
-            PositionUpdate {
-                position: now.0,
-                estimated_wait_seconds: Some(now.1),
-            },
-            advance.cursor,
-        ))
+        Some(Outgoing::Position(now.update(), advance.cursor))
     }
 }
 

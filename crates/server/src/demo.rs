@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use livequeue_protocol::AdmissionStatus;
-use livequeue_protocol::api::CreateExperience;
+use livequeue_protocol::api::{CreateExperience, PatchExperience};
 
 use crate::engine::Engine;
 
@@ -89,12 +89,12 @@ pub fn start(engine: &Arc<Engine>) {
                     let since = *sold_out_since.get_or_insert_with(tokio::time::Instant::now);
                     if since.elapsed() >= RESTOCK_AFTER {
                         sold_out_since = None;
-                        let _ = engine.patch(
-                            EXPERIENCE,
-                            Some(summary.stock.total + RESTOCK),
-                            None,
-                            None,
-                        );
+                        let restock = PatchExperience {
+                            stock: Some(summary.stock.total + RESTOCK),
+                            ..PatchExperience::default()
+                        };
+                        // The demo experience lives as long as the engine; nothing to handle.
+                        let _ = engine.patch(EXPERIENCE, &restock);
                     }
                 } else {
                     sold_out_since = None;

@@ -1,130 +1,142 @@
 //! The one error type of the HTTP layer: every 4xx and 5xx is `{"error":{"code","message"}}`.
+//!
+//! An [`AppError`] holds the protocol's [`ErrorCode`]; its HTTP status comes from
+//! [`ErrorCode::http_status`] and nowhere else, so a code and its status cannot disagree.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use livequeue_protocol::api::{ErrorBody, ErrorDetail};
+use livequeue_protocol::{ErrorCode, IdError};
 
+use crate::auth::AuthError;
 use crate::engine::EngineError;
 use crate::engine::experience::RedeemError;
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Stable machine-readable code.
-    pub code: &'static str,
+    /// Stable machine-readable code; decides the HTTP status.
+    pub code: ErrorCode,
     /// A sentence for the developer.
     pub message: String,
 }
 
 impl AppError {
-    /// 400: a missing or malformed parameter or body.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    /// An error with `code` and `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "bad_request",
+            code,
             message: message.into(),
         }
+    }
+
+    /// The HTTP status of the answer, from the code.
+    pub fn status(&self) -> StatusCode {
+        // Every status the protocol names is a valid HTTP status.
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// 400: a missing or malformed parameter or body.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
     }
 
     /// 401: a bad token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            code: "unauthorized",
-            message: message.into(),
-        }
+        Self::new(ErrorCode::Unauthorized, message)
     }
 
     /// 403: a browser origin that may not call.
     pub fn forbidden_origin() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden_origin",
-            message: "this origin is not allowed; add it to LIVEQUEUE_ALLOWED_ORIGINS".into(),
-        }
+        Self::new(
+            ErrorCode::ForbiddenOrigin,
+            "this origin is not allowed; add it to LIVEQUEUE_ALLOWED_ORIGINS",
+        )
     }
 
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: message.into(),
-        }
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    /// 409.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
     }
 
     /// 500: the detail goes to the log, the client learns nothing about internals.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "internal error".into(),
-        }
+        Self::new(ErrorCode::Internal, "internal error")
     }
 
-    fn from_status(status: StatusCode, message: String) -> Self {
+    /// An extractor's rejection: its status picks the code (422, serde's "valid JSON of the
+    /// wrong shape", is a 400 like every other malformed request).
+    fn from_rejection(status: StatusCode, message: String) -> Self {
         let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
             s if s.is_server_error() => return Self::internal(message),
-            _ => "bad_request",
+            _ => ErrorCode::BadRequest,
         };
-        let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
-            StatusCode::BAD_REQUEST
-        } else {
-            status
-        };
-        Self {
-            status,
-            code,
-            message,
-        }
+        Self::new(code, message)
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let status = self.status();
         let body = ErrorBody {
             error: ErrorDetail {
-                code: livequeue_protocol::ErrorCode::parse(self.code),
+                code: self.code,
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        (status, Json(body)).into_response()
     }
 }
 
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
-        Self::from_status(r.status(), r.body_text())
+        Self::from_rejection(r.status(), r.body_text())
     }
 }
 
 impl From<QueryRejection> for AppError {
     fn from(r: QueryRejection) -> Self {
-        Self::from_status(r.status(), r.body_text())
+        Self::from_rejection(r.status(), r.body_text())
     }
 }
 
 impl From<PathRejection> for AppError {
     fn from(r: PathRejection) -> Self {
-        Self::from_status(r.status(), r.body_text())
+        Self::from_rejection(r.status(), r.body_text())
+    }
+}
+
+impl From<IdError> for AppError {
+    fn from(e: IdError) -> Self {
+        Self::bad_request(e.to_string())
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Missing(_) => Self::bad_request(e.to_string()),
+            AuthError::BadId(id) => id.into(),
+            AuthError::UnknownExperience(_) => Self::not_found(e.to_string()),
+            AuthError::BadToken(_) => Self::unauthorized(e.to_string()),
+            AuthError::Closed(_) => Self::conflict(e.to_string()),
+        }
     }
 }
 
 impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
-        let conflict = |message: String| Self {
-            status: StatusCode::CONFLICT,
-            code: "conflict",
-            message,
-        };
         match e {
             EngineError::UnknownExperience(_) => Self::not_found(e.to_string()),
             // A consumer id that the engine does not know cannot have a valid token: the
@@ -132,21 +144,33 @@ impl From<EngineError> for AppError {
             EngineError::UnknownConsumer => {
                 Self::unauthorized("unknown consumer: the queue was reset; join again")
             }
-            EngineError::ExperienceExists(_) | EngineError::Closed(_) => conflict(e.to_string()),
+            EngineError::ExperienceExists(_) | EngineError::Closed(_) => {
+                Self::conflict(e.to_string())
+            }
             EngineError::Redeem(RedeemError::Unknown) => Self::not_found("no such grant"),
             EngineError::Redeem(RedeemError::AlreadyRedeemed) => {
-                conflict("grant already redeemed".into())
+                Self::conflict("grant already redeemed")
             }
-            EngineError::Redeem(RedeemError::Expired) => Self {
-                status: StatusCode::GONE,
-                code: "gone",
-                message: "grant expired".into(),
-            },
-            EngineError::ShuttingDown => Self {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "unavailable",
-                message: e.to_string(),
-            },
+            EngineError::Redeem(RedeemError::Expired) => {
+                Self::new(ErrorCode::Gone, "grant expired")
+            }
+            EngineError::ShuttingDown => Self::new(ErrorCode::Unavailable, e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_comes_from_the_code() {
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                AppError::new(code, "x").status().as_u16(),
+                code.http_status(),
+                "{code} answers another status than the protocol says"
+            );
         }
     }
 }

@@ -98,11 +98,18 @@ async fn the_cursor_only_grows() {
         tokio::time::advance(Duration::from_millis(500)).await;
         settle().await;
         if i % 5 == 0 {
-            engine.patch("drop", Some(100 + i), None, None).unwrap();
+            engine.patch("drop", &restock(100 + i)).unwrap();
         }
         let now = engine.snapshot("drop", &me).unwrap().cursor;
         assert!(now >= last, "cursor went back from {last:?} to {now:?}");
         last = now;
     }
     assert!(last.seq > 0);
+}
+
+fn restock(total: u64) -> livequeue_protocol::api::PatchExperience {
+    livequeue_protocol::api::PatchExperience {
+        stock: Some(total),
+        ..Default::default()
+    }
 }

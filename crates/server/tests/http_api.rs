@@ -73,6 +73,71 @@ async fn polling_answers_the_state_and_304_for_the_current_etag() {
 }
 
 #[tokio::test]
+async fn a_rate_change_alone_defeats_the_etag_so_polls_see_the_new_wait() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    let me = s.join("drop").await;
+    let url = s.url(&poll_path("drop", &me.consumer_id, &me.token));
+    let first = s.http.get(&url).send().await.unwrap();
+    let tag = first.headers().get("etag").expect("an ETag").clone();
+    let before: QueueState = first.json().await.unwrap();
+    assert_eq!(
+        before.estimated_wait_seconds, None,
+        "no rate, no wait estimate"
+    );
+
+    let patched = s
+        .admin(Method::PATCH, "/api/admin/experiences/drop")
+        .json(&serde_json::json!({"admissionRatePerMinute": 60.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+
+    let after = s
+        .http
+        .get(&url)
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        200,
+        "a new wait estimate was hidden behind 304 (the ETag ignored it)"
+    );
+    let state: QueueState = after.json().await.unwrap();
+    assert_eq!(
+        state.estimated_wait_seconds,
+        Some(1),
+        "first in line at one a second"
+    );
+}
+
+#[tokio::test]
+async fn the_etag_ignores_the_server_clock() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    let me = s.join("drop").await;
+    let url = s.url(&poll_path("drop", &me.consumer_id, &me.token));
+    let first = s.http.get(&url).send().await.unwrap();
+    let tag = first.headers().get("etag").expect("an ETag").clone();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let again = s
+        .http
+        .get(&url)
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        304,
+        "serverTime moved and defeated the 304 of an unchanged state"
+    );
+}
+
+#[tokio::test]
 async fn read_endpoints_refuse_missing_bad_and_foreign_tokens() {
     let s = TestServer::start().await;
     s.experience("drop", 10).await;
@@ -123,6 +188,24 @@ async fn read_endpoints_refuse_missing_bad_and_foreign_tokens() {
     .await
     .unwrap();
     assert_eq!(error_of(sse).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_malformed_experience_id_is_a_400_that_states_the_id_rule() {
+    let s = TestServer::start().await;
+    let r = s
+        .http
+        .post(s.url("/api/experiences/no%20spaces/join"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: ErrorBody = r.json().await.expect("a JSON error body");
+    assert_eq!(
+        body.error.message,
+        livequeue_protocol::IdError::Experience.to_string(),
+        "the answer does not state the protocol's id rule"
+    );
 }
 
 #[tokio::test]

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
+use livequeue_protocol::CloseCode;
 use livequeue_protocol::api::CreateExperience;
 use livequeue_server::Config;
 use livequeue_server::engine::{Engine, EngineConfig};
-use livequeue_server::routes::ws::{close, run};
+use livequeue_server::routes::ws::run;
 
 /// Takes the first text message, then never finishes sending another; close frames go
 /// through (as a kernel would still accept a small control frame into a fuller buffer).
@@ -75,14 +76,21 @@ async fn a_peer_that_stops_reading_is_closed_with_4008() {
     let sent = peer.sent.clone();
     let task = tokio::spawn(async move { run(peer, start, sub, &config).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    engine.patch("drop", Some(20), None, None).unwrap();
+    engine.patch("drop", &restock(20)).unwrap();
     tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .expect("the loop ends")
         .unwrap();
     let sent = sent.lock().unwrap();
     match sent.last() {
-        Some(Message::Close(Some(frame))) => assert_eq!(frame.code, close::SLOW_CONSUMER),
+        Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::SlowConsumer.code()),
         other => panic!("expected a 4008 close, got {other:?}"),
+    }
+}
+
+fn restock(total: u64) -> livequeue_protocol::api::PatchExperience {
+    livequeue_protocol::api::PatchExperience {
+        stock: Some(total),
+        ..Default::default()
     }
 }

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
-use livequeue_protocol::event::Heartbeat;
-use livequeue_protocol::{Cursor, EventId, ServerEvent, WsServerMessage};
+use livequeue_protocol::{Cursor, PositionUpdate, QueueState, ServerEvent, WsServerMessage, sse};
 
 /// One item on an experience's fan-out channel.
 #[derive(Debug, Clone)]
@@ -24,7 +23,8 @@ pub enum Fanout {
     Heartbeat(Bytes),
     /// Time for WebSocket connections to ping and check that their peer still answers.
     Ping,
-    /// The server is shutting down: end the stream (SSE) or close with 1012 (WebSocket).
+    /// The server is shutting down: end the stream (SSE) or close with
+    /// [`livequeue_protocol::CloseCode::Restart`] (WebSocket).
     Shutdown,
     /// Bytes sent as they are, for clients' tests of hostile input (`--test-controls`).
     Raw(Arc<Raw>),
@@ -51,12 +51,35 @@ pub struct Advance {
 }
 
 impl Advance {
-    /// The position and wait of the shopper holding `ticket`, or `None` once admitted.
-    pub fn position_of(&self, ticket: u64) -> Option<(u64, Option<u64>)> {
+    /// Where the shopper holding `ticket` stands, or `None` once admitted.
+    pub fn position_of(&self, ticket: u64) -> Option<Place> {
         (ticket >= self.head).then(|| {
             let position = ticket - self.head + 1;
-            (position, estimate_wait(position, self.rate_per_sec))
+            Place {
+                position,
+                estimated_wait_seconds: estimate_wait(position, self.rate_per_sec),
+            }
         })
+    }
+}
+
+/// A waiting shopper's place in line and the wait it implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// 1-based place in line.
+    pub position: u64,
+    /// Seconds until admission; `None` while no admission rate is known.
+    pub estimated_wait_seconds: Option<u64>,
+}
+
+impl Place {
+    /// The `position_update` payload of this place (this server always states the wait,
+    /// even when it is unknown).
+    pub fn update(self) -> PositionUpdate {
+        PositionUpdate {
+            position: self.position,
+            estimated_wait_seconds: Some(self.estimated_wait_seconds),
+        }
     }
 }
 
@@ -81,11 +104,7 @@ pub struct Encoded {
 impl Encoded {
     /// Encodes `event` at `cursor`.
     pub fn new(event: ServerEvent, cursor: Cursor) -> Self {
-        let sse = sse_frame(
-            Some(cursor),
-            Some(event.kind().as_str()),
-            &event.data_json(),
-        );
+        let sse = sse_event(&event, cursor);
         let ws = WsServerMessage::event(event, cursor).to_json();
         Self {
             cursor,
@@ -95,30 +114,29 @@ impl Encoded {
     }
 }
 
-/// One SSE frame. `data` is single-line JSON, so it needs no splitting into several `data:`
-/// lines.
-pub fn sse_frame(id: Option<Cursor>, event: Option<&str>, data: &str) -> Bytes {
-    let mut out = String::with_capacity(data.len() + 64);
-    if let Some(cursor) = id {
-        out.push_str("id: ");
-        out.push_str(&EventId(cursor).to_string());
-        out.push('\n');
-    }
-    if let Some(name) = event {
-        out.push_str("event: ");
-        out.push_str(name);
-        out.push('\n');
-    }
-    out.push_str("data: ");
-    out.push_str(data);
-    out.push_str("\n\n");
-    Bytes::from(out)
+/// The SSE frame of an update event, named by its kind, with its cursor as `id:`. Broadcasts
+/// are encoded here once for every connection; private events (a position, an admission) once
+/// per connection.
+pub fn sse_event(event: &ServerEvent, cursor: Cursor) -> Bytes {
+    sse::encode_frame(
+        Some(cursor),
+        Some(event.kind().as_str()),
+        &event.data_json(),
+    )
+    .into()
 }
 
-/// The SSE heartbeat frame.
-pub fn heartbeat_frame(server_time: u64) -> Bytes {
-    let data = serde_json::to_string(&Heartbeat { server_time }).unwrap_or_default();
-    sse_frame(None, Some("heartbeat"), &data)
+/// The SSE frame of a full state: unnamed (`None`) as a stream's first message,
+/// [`sse::SNAPSHOT`] when it replaces a resume that was not possible or a lagged stream.
+pub fn sse_state(state: &QueueState, name: Option<&str>) -> Bytes {
+    // Plain data always serializes.
+    let data = serde_json::to_string(state).unwrap_or_default();
+    sse::encode_frame(Some(state.cursor), name, &data).into()
+}
+
+/// The SSE heartbeat frame, encoded once per tick for every connection.
+pub fn heartbeat(server_time: u64) -> Bytes {
+    sse::heartbeat_frame(server_time).into()
 }
 
 #[cfg(test)]
@@ -153,8 +171,12 @@ mod tests {
             cursor: Cursor { epoch: 1, seq: 1 },
             rate_per_sec: Some(2.0),
         };
-        assert_eq!(a.position_of(10), Some((1, Some(1))));
-        assert_eq!(a.position_of(19), Some((10, Some(5))));
+        let place = |position, wait| Place {
+            position,
+            estimated_wait_seconds: wait,
+        };
+        assert_eq!(a.position_of(10), Some(place(1, Some(1))));
+        assert_eq!(a.position_of(19), Some(place(10, Some(5))));
         assert_eq!(a.position_of(9), None);
         assert_eq!(estimate_wait(10, None), None);
         assert_eq!(estimate_wait(10, Some(0.0)), None);

@@ -9,19 +9,23 @@
 pub mod clock;
 pub mod experience;
 pub mod fanout;
+pub mod subscription;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use livequeue_protocol::api::{CreateExperience, EntriesPage, ExperienceSummary, RedeemResponse};
+use livequeue_protocol::api::{
+    CreateExperience, EntriesPage, ExperienceSummary, PatchExperience, RedeemResponse,
+};
 use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use clock::Clock;
-use experience::{ExperienceState, Private, RedeemError, Settings};
-use fanout::{Advance, Encoded, Fanout, heartbeat_frame};
+use experience::{ExperienceState, RedeemError, Settings};
+use fanout::Fanout;
+pub use subscription::{Start, Subscription};
 
 /// Timings of the engine.
 #[derive(Debug, Clone)]
@@ -73,7 +77,10 @@ pub enum EngineError {
 /// One experience: its state, and how many connections watch it.
 #[derive(Debug)]
 pub struct Experience {
+    /// The rules and data, behind a mutex held for microseconds (no I/O, no awaits).
     state: Mutex<ExperienceState>,
+    /// Open connections, for the operator: counted outside the mutex so that opening and
+    /// closing connections never contends with admissions.
     connections: AtomicU64,
 }
 
@@ -90,87 +97,16 @@ impl Experience {
 /// The in-memory engine.
 #[derive(Debug)]
 pub struct Engine {
+    /// This lifetime of the memory: cursors of another epoch are never replayed.
     epoch: u64,
+    /// Wall-clock milliseconds that follow tokio's clock, so tests can pause time.
     clock: Clock,
+    /// Timings handed to every ticker.
     config: EngineConfig,
+    /// Every experience by id; read on each request, written only on create.
     experiences: RwLock<HashMap<Arc<str>, Arc<Experience>>>,
     /// Dropping or setting it stops every ticker.
     shutdown: watch::Sender<bool>,
-}
-
-/// How a new connection starts.
-#[derive(Debug)]
-pub enum Start {
-    /// A fresh connection: send the full state.
-    Fresh(QueueState),
-    /// A resumed connection whose missed broadcasts are all still held: replay them, then the
-    /// shopper's private state (position and admission) as of now.
-    Replay(Vec<Arc<Encoded>>),
-    /// A resumed connection that cannot be replayed (too old, or another epoch): send the
-    /// full state as a snapshot.
-    Snapshot(QueueState),
-}
-
-/// A connection's subscription to one shopper's view of an experience. Counted in the
-/// experience's connections while it lives.
-#[derive(Debug)]
-pub struct Subscription {
-    /// Broadcasts, line movements, heartbeats, shutdown.
-    pub fanout: broadcast::Receiver<Fanout>,
-    /// The shopper's admission.
-    pub private: watch::Receiver<Private>,
-    /// The shopper's ticket, to compute positions from line movements.
-    pub ticket: u64,
-    /// Line state at subscription, so the first movement is compared with what was sent.
-    pub advance: Advance,
-    experience: Arc<Experience>,
-    engine: Arc<Engine>,
-    consumer_id: Arc<str>,
-}
-
-impl Subscription {
-    /// The full state now (after a lag, or for a WebSocket `refresh`).
-    pub fn snapshot(&self) -> QueueState {
-        let state = self.experience.lock();
-        match state.consumer(&self.consumer_id) {
-            Some(c) => state.snapshot(c, &self.consumer_id, self.engine.clock.now_ms()),
-            // Shoppers are never removed while their experience exists.
-            None => unreachable_consumer(&self.consumer_id),
-        }
-    }
-
-    /// The server's clock.
-    pub fn now_ms(&self) -> u64 {
-        self.engine.clock.now_ms()
-    }
-}
-
-fn unreachable_consumer(id: &str) -> QueueState {
-    tracing::error!(consumer = id, "subscribed consumer vanished");
-    QueueState {
-        experience_id: String::new(),
-        consumer_id: id.to_string(),
-        position: None,
-        estimated_wait_seconds: None,
-        stage: Some(livequeue_protocol::Stage::Closed),
-        stock: livequeue_protocol::Stock {
-            available: 0,
-            total: 0,
-        },
-        experience: livequeue_protocol::ExperienceView {
-            name: String::new(),
-            status: ExperienceStatus::Closed,
-        },
-        admission: None,
-        cursor: Cursor { epoch: 0, seq: 0 },
-        server_time: Some(0),
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.experience.connections.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Engine {
@@ -272,7 +208,7 @@ impl Engine {
                 state.tick(elapsed, now_ms);
                 if now.duration_since(last_heartbeat) >= config.heartbeat {
                     last_heartbeat = now;
-                    state.publish(Fanout::Heartbeat(heartbeat_frame(now_ms)));
+                    state.publish(Fanout::Heartbeat(fanout::heartbeat(now_ms)));
                 }
                 if now.duration_since(last_ping) >= config.ws_ping {
                     last_ping = now;
@@ -291,10 +227,9 @@ impl Engine {
         }
         let id = format!("c_{:016x}", rand::random::<u64>());
         let now = self.clock.now_ms();
-        let consumer_id: Arc<str> = id.as_str().into();
-        state.join(consumer_id, now);
-        let consumer = state.consumer(&id).ok_or(EngineError::UnknownConsumer)?;
-        let snapshot = state.snapshot(consumer, &id, now);
+        let consumer = state.join(id.as_str().into(), now);
+        let (ticket, admission) = (consumer.ticket, consumer.private.borrow().admission.clone());
+        let snapshot = state.snapshot(&id, ticket, admission, now);
         Ok((id, snapshot))
     }
 
@@ -330,10 +265,9 @@ impl Engine {
     ) -> Result<QueueState, EngineError> {
         let experience = self.get(experience_id)?;
         let state = experience.lock();
-        let consumer = state
-            .consumer(consumer_id)
-            .ok_or(EngineError::UnknownConsumer)?;
-        Ok(state.snapshot(consumer, consumer_id, self.clock.now_ms()))
+        state
+            .snapshot_of(consumer_id, self.clock.now_ms())
+            .ok_or(EngineError::UnknownConsumer)
     }
 
     /// Subscribes a new connection, resuming after `resume` when given; also says what the
@@ -356,7 +290,8 @@ impl Engine {
         // missed or seen twice.
         let fanout = state.subscribe_fanout();
         let private = consumer.private.subscribe();
-        let snapshot = state.snapshot(consumer, consumer_id, self.clock.now_ms());
+        let admission = private.borrow().admission.clone();
+        let snapshot = state.snapshot(consumer_id, consumer.ticket, admission, self.clock.now_ms());
         let start = match resume {
             None => Start::Fresh(snapshot),
             Some(cursor) => match state.replay_since(cursor) {
@@ -415,16 +350,14 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Applies an operator's change.
+    /// Applies an operator's change (its rate already checked by the caller).
     pub fn patch(
         &self,
         experience_id: &str,
-        stock: Option<u64>,
-        rate: Option<f64>,
-        status: Option<ExperienceStatus>,
+        change: &PatchExperience,
     ) -> Result<ExperienceSummary, EngineError> {
         let experience = self.get(experience_id)?;
-        experience.lock().patch(stock, rate, status);
+        experience.lock().patch(change);
         self.summary(experience_id)
     }
 

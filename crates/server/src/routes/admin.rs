@@ -5,12 +5,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use livequeue_protocol::api::{AdmitRequest, CreateExperience, ExperienceSummary, PatchExperience};
 
+use livequeue_protocol::ExperienceId;
+use livequeue_protocol::sse::encode_frame;
 use livequeue_protocol::supervisor::TransportKind;
 
 use crate::AppState;
 use crate::engine::fanout::Raw;
 use crate::error::AppError;
-use crate::routes::{ApiJson, ApiPath, valid_experience_id};
+use crate::routes::{ApiJson, ExperiencePath};
 
 fn require_admin(app: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     let given = headers
@@ -42,9 +44,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateExperience>,
 ) -> Result<(StatusCode, Json<ExperienceSummary>), AppError> {
     require_admin(&app, &headers)?;
-    if !valid_experience_id(&body.id) {
-        return Err(AppError::bad_request("id must be 1-64 of A-Z a-z 0-9 _ -"));
-    }
+    let _: ExperienceId = body.id.parse()?;
     if body.name.is_empty() || body.name.len() > 200 {
         return Err(AppError::bad_request("name must be 1-200 bytes"));
     }
@@ -56,28 +56,23 @@ pub async fn create(
 pub async fn patch(
     State(app): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    ExperiencePath(id): ExperiencePath,
     ApiJson(body): ApiJson<PatchExperience>,
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
-    let rate = body.admission_rate_per_minute.map(valid_rate).transpose()?;
-    Ok(Json(app.engine.patch(
-        &id,
-        body.stock,
-        rate,
-        body.status,
-    )?))
+    body.admission_rate_per_minute.map(valid_rate).transpose()?;
+    Ok(Json(app.engine.patch(id.as_str(), &body)?))
 }
 
 /// `POST /api/admin/experiences/{experienceId}/admit`.
 pub async fn admit(
     State(app): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    ExperiencePath(id): ExperiencePath,
     ApiJson(body): ApiJson<AdmitRequest>,
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
-    Ok(Json(app.engine.admit(&id, body.count)?))
+    Ok(Json(app.engine.admit(id.as_str(), body.count)?))
 }
 
 /// Body of the test control `POST /api/admin/experiences/{experienceId}/inject`.
@@ -94,7 +89,7 @@ pub struct Inject {
 pub async fn inject(
     State(app): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    ExperiencePath(id): ExperiencePath,
     ApiJson(body): ApiJson<Inject>,
 ) -> Result<StatusCode, AppError> {
     if !app.config.test_controls {
@@ -104,16 +99,12 @@ pub async fn inject(
     }
     require_admin(&app, &headers)?;
     let one_line = |s: &str| s.replace(['\r', '\n'], " ");
-    let sse = format!(
-        "event: {}\ndata: {}\n\n",
-        one_line(&body.event),
-        one_line(&body.data)
-    );
+    let sse = encode_frame(None, Some(&one_line(&body.event)), &one_line(&body.data));
     let raw = Raw {
         sse: sse.into(),
         ws: body.data.into(),
     };
-    app.engine.inject(&id, raw)?;
+    app.engine.inject(id.as_str(), raw)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -153,8 +144,8 @@ pub async fn refuse_transports(
 pub async fn get(
     State(app): State<AppState>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    ExperiencePath(id): ExperiencePath,
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
-    Ok(Json(app.engine.summary(&id)?))
+    Ok(Json(app.engine.summary(id.as_str())?))
 }

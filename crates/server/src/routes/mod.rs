@@ -7,6 +7,8 @@ pub mod sse;
 pub mod ws;
 
 use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use livequeue_protocol::ExperienceId;
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -38,10 +40,16 @@ pub struct ReadParams {
     pub last_event_id: Option<String>,
 }
 
-/// Whether `id` is a well-formed experience id: 1–64 of `[A-Za-z0-9_-]`.
-pub fn valid_experience_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// The `{experience_id}` of the path, parsed with the protocol's rule: a malformed id is a
+/// 400 whose message is that rule.
+#[derive(Debug, Clone)]
+pub struct ExperiencePath(pub ExperienceId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ExperiencePath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let ApiPath(id) = ApiPath::<String>::from_request_parts(parts, state).await?;
+        Ok(Self(id.parse()?))
+    }
 }

@@ -12,22 +12,19 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::engine::experience::is_grant_shaped;
 use crate::error::AppError;
-use crate::routes::{ApiJson, ApiPath, ApiQuery, ReadParams, valid_experience_id};
+use crate::routes::{ApiJson, ApiQuery, ExperiencePath, ReadParams};
 
 /// `POST /api/experiences/{experienceId}/join`.
 pub async fn join(
     State(app): State<AppState>,
-    ApiPath(experience_id): ApiPath<String>,
+    ExperiencePath(experience): ExperiencePath,
 ) -> Result<(StatusCode, Json<JoinResponse>), AppError> {
-    if !valid_experience_id(&experience_id) {
-        return Err(AppError::bad_request(
-            "experienceId must be 1-64 of A-Z a-z 0-9 _ -",
-        ));
-    }
-    let (consumer_id, state) = app.engine.join(&experience_id)?;
-    let token = app
-        .auth
-        .issue(&consumer_id, &experience_id, app.engine.now_ms() / 1000);
+    let (consumer_id, state) = app.engine.join(experience.as_str())?;
+    let token = app.auth.issue(
+        &consumer_id,
+        experience.as_str(),
+        app.engine.now_ms() / 1000,
+    );
     Ok((
         StatusCode::CREATED,
         Json(JoinResponse {
@@ -38,32 +35,41 @@ pub async fn join(
     ))
 }
 
-/// The ETag of a state: its cursor and admission status, the only things a poll can see
-/// change (positions move only with broadcasts, which move the cursor).
+/// The ETag of a state: a digest of everything a poll returns except `serverTime`, which
+/// moves on every request and would defeat every 304. Hashing the serialized state (rather
+/// than picking fields) means a field added later, or a change that does not move the
+/// cursor (an operator's new rate changes only the wait estimates), can never hide behind a
+/// stale 304.
 pub fn etag(state: &QueueState) -> String {
-    let admission = state
-        .admission
-        .as_ref()
-        .map(|a| format!("{:?}", a.status))
-        .unwrap_or_default();
-    format!(
-        "\"{}-{}-{}\"",
-        state.cursor.epoch,
-        state.cursor.seq,
-        admission.to_ascii_lowercase()
-    )
+    use sha2::{Digest, Sha256};
+    let timeless = QueueState {
+        server_time: None,
+        ..state.clone()
+    };
+    // Plain data always serializes.
+    let json = serde_json::to_vec(&timeless).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    // 128 bits are plenty to tell one shopper's successive states apart.
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// `GET /api/queue/{experienceId}`: the polling endpoint.
 pub async fn poll(
     State(app): State<AppState>,
-    ApiPath(experience_id): ApiPath<String>,
+    ExperiencePath(experience): ExperiencePath,
     ApiQuery(params): ApiQuery<ReadParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     app.transport_allowed(TransportKind::Poll)?;
-    let consumer_id = app.authorize(&experience_id, &params)?;
-    let state = app.engine.snapshot(&experience_id, &consumer_id)?;
+    let who = app.authorize(
+        &experience,
+        params.consumer_id.as_deref(),
+        params.token.as_deref(),
+    )?;
+    let state = app
+        .engine
+        .snapshot(who.experience.as_str(), who.consumer.as_str())?;
     let tag = etag(&state);
     let tag_value = HeaderValue::from_str(&tag).map_err(AppError::internal)?;
     let matches = headers
@@ -85,13 +91,13 @@ pub async fn poll(
 /// `POST /api/experiences/{experienceId}/redeem`.
 pub async fn redeem(
     State(app): State<AppState>,
-    ApiPath(experience_id): ApiPath<String>,
+    ExperiencePath(experience): ExperiencePath,
     ApiJson(body): ApiJson<RedeemRequest>,
 ) -> Result<Json<RedeemResponse>, AppError> {
     if !is_grant_shaped(&body.grant) {
         return Err(AppError::bad_request("grant is malformed"));
     }
-    Ok(Json(app.engine.redeem(&experience_id, &body.grant)?))
+    Ok(Json(app.engine.redeem(experience.as_str(), &body.grant)?))
 }
 
 /// Paging of the public list.
@@ -107,7 +113,7 @@ pub const MAX_ENTRIES: u64 = 1000;
 /// `GET /api/experiences/{experienceId}/entries`.
 pub async fn entries(
     State(app): State<AppState>,
-    ApiPath(experience_id): ApiPath<String>,
+    ExperiencePath(experience): ExperiencePath,
     ApiQuery(params): ApiQuery<EntriesParams>,
 ) -> Result<Json<EntriesPage>, AppError> {
     let limit = params.limit.unwrap_or(100);
@@ -117,10 +123,11 @@ pub async fn entries(
         )));
     }
     let auth = app.auth.clone();
-    let page = app
-        .engine
-        .entries(&experience_id, params.offset.unwrap_or(0), limit, |id| {
-            auth.label(id)
-        })?;
+    let page = app.engine.entries(
+        experience.as_str(),
+        params.offset.unwrap_or(0),
+        limit,
+        |id| auth.label(id),
+    )?;
     Ok(Json(page))
 }

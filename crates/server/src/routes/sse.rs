@@ -9,41 +9,48 @@ use std::convert::Infallible;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
+use livequeue_protocol::sse::SNAPSHOT;
 use livequeue_protocol::supervisor::TransportKind;
 use livequeue_protocol::{Cursor, EventId, ServerEvent};
 
 use crate::AppState;
 use crate::conn::{Feed, Outgoing};
 use crate::engine::Start;
-use crate::engine::fanout::sse_frame;
+use crate::engine::fanout::{sse_event, sse_state};
 use crate::error::AppError;
-use crate::routes::{ApiPath, ApiQuery, ReadParams};
+use crate::routes::{ApiQuery, ExperiencePath, ReadParams};
+
+/// The header browsers send on reconnect with the last `id:` they saw (the SSE standard's,
+/// not this protocol's: the query parameter is [`livequeue_protocol::paths::LAST_EVENT_ID`]).
+pub const LAST_EVENT_ID_HEADER: HeaderName = HeaderName::from_static("last-event-id");
 
 /// Opens the stream.
 pub async fn stream(
     State(app): State<AppState>,
-    ApiPath(experience_id): ApiPath<String>,
+    ExperiencePath(experience): ExperiencePath,
     ApiQuery(params): ApiQuery<ReadParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     app.transport_allowed(TransportKind::Sse)?;
-    let consumer_id = app.authorize(&experience_id, &params)?;
+    let who = app.authorize(
+        &experience,
+        params.consumer_id.as_deref(),
+        params.token.as_deref(),
+    )?;
     let resume = resume_cursor(&headers, params.last_event_id.as_deref())?;
-    let (start, sub) = app.engine.subscribe(&experience_id, &consumer_id, resume)?;
+    let (start, sub) =
+        app.engine
+            .subscribe(who.experience.as_str(), who.consumer.as_str(), resume)?;
 
     let mut first = Vec::new();
     let mut feed = Feed::new(sub);
     match start {
-        Start::Fresh(state) => first.push(sse_frame(Some(state.cursor), None, &json(&state))),
-        Start::Snapshot(state) => first.push(sse_frame(
-            Some(state.cursor),
-            Some("snapshot"),
-            &json(&state),
-        )),
+        Start::Fresh(state) => first.push(sse_state(&state, None)),
+        Start::Snapshot(state) => first.push(sse_state(&state, Some(SNAPSHOT))),
         Start::Replay(events) => {
             first.extend(events.iter().map(|e| e.sse.clone()));
             first.extend(feed.private_now().into_iter().filter_map(frame));
@@ -87,30 +94,13 @@ pub async fn stream(
     Ok(response)
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
-    // Plain data always serializes.
-    serde_json::to_string(value).unwrap_or_default()
-}
-
 /// The SSE frame of one outgoing item, if SSE sends it.
 fn frame(out: Outgoing) -> Option<Bytes> {
     match out {
         Outgoing::Event(e) => Some(e.sse.clone()),
-        Outgoing::Position(p, cursor) => Some(sse_frame(
-            Some(cursor),
-            Some("position_update"),
-            &ServerEvent::PositionUpdate(p).data_json(),
-        )),
-        Outgoing::Admission(a, cursor) => Some(sse_frame(
-            Some(cursor),
-            Some("admission"),
-            &ServerEvent::Admission(a).data_json(),
-        )),
-        Outgoing::Resync(state) => Some(sse_frame(
-            Some(state.cursor),
-            Some("snapshot"),
-            &json(&state),
-        )),
+        Outgoing::Position(p, cursor) => Some(sse_event(&ServerEvent::PositionUpdate(p), cursor)),
+        Outgoing::Admission(a, cursor) => Some(sse_event(&ServerEvent::Admission(a), cursor)),
+        Outgoing::Resync(state) => Some(sse_state(&state, Some(SNAPSHOT))),
         Outgoing::Heartbeat(bytes) => Some(bytes),
         Outgoing::Raw(raw) => Some(raw.sse.clone()),
         Outgoing::Ping | Outgoing::Shutdown => None,
@@ -121,8 +111,12 @@ fn frame(out: Outgoing) -> Option<Bytes> {
 /// else the `lastEventId` query parameter (for a first connection that already holds state).
 fn resume_cursor(headers: &HeaderMap, query: Option<&str>) -> Result<Option<Cursor>, AppError> {
     let header = headers
-        .get("last-event-id")
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
+        .get(LAST_EVENT_ID_HEADER)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::bad_request("Last-Event-ID is not visible ASCII"))
+        })
+        .transpose()?;
     match header.or(query).map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(id) => id

@@ -1,8 +1,9 @@
 //! `GET /ws/queue`: the update stream over WebSocket.
 //!
-//! Parameters and token are checked before the upgrade, but a failure is reported after it,
-//! as a close code (4000, 4001, 4004) that a browser's `CloseEvent` exposes; an HTTP status
-//! would reach a browser only as a nameless error. A foreign `Origin` is refused before the
+//! Parameters and token are checked before the upgrade (by the same
+//! [`AppState::authorize`] as the HTTP endpoints), but a failure is reported after it, as a
+//! [`CloseCode`] that a browser's `CloseEvent` exposes; an HTTP status would reach a browser
+//! only as a nameless error. A foreign `Origin` is refused before the
 //! upgrade (403), since no WebSocket should exist for it at all.
 
 use std::time::Duration;
@@ -14,40 +15,25 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use livequeue_protocol::supervisor::TransportKind;
-use livequeue_protocol::{Cursor, ServerEvent, WsClientMessage, WsServerMessage};
+use livequeue_protocol::{
+    CloseCode, Cursor, ExperienceId, ServerEvent, WsClientMessage, WsServerMessage, paths,
+};
 use serde::Deserialize;
 use tokio::time::{Instant, timeout};
 
+use crate::auth::AuthError;
 use crate::conn::{Feed, Outgoing};
 use crate::engine::{EngineError, Start, Subscription};
 use crate::error::AppError;
 use crate::routes::ApiQuery;
+use crate::state::required;
 use crate::{AppState, Config};
 
-/// Largest client message accepted; larger ones close the connection with 1009.
+/// Largest client message accepted; larger ones close with [`CloseCode::TooBig`].
 pub const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
-/// Close codes of this protocol.
-pub mod close {
-    /// Missing `experienceId`, `consumerId` or `token`.
-    pub const MISSING_PARAMETERS: u16 = 4000;
-    /// Bad or expired token, or a consumer the engine does not know.
-    pub const BAD_TOKEN: u16 = 4001;
-    /// Unknown experience.
-    pub const UNKNOWN_EXPERIENCE: u16 = 4004;
-    /// The client could not keep up with its updates.
-    pub const SLOW_CONSUMER: u16 = 4008;
-    /// Binary frame (RFC 6455 "unsupported data").
-    pub const UNSUPPORTED: u16 = 1003;
-    /// Client message over [`super::MAX_CLIENT_MESSAGE`].
-    pub const TOO_BIG: u16 = 1009;
-    /// No answer to pings.
-    pub const GOING_AWAY: u16 = 1001;
-    /// The server is shutting down.
-    pub const RESTART: u16 = 1012;
-}
-
-/// Query parameters of the upgrade, all optional so that absence becomes close code 4000.
+/// Query parameters of the upgrade, all optional so that absence becomes
+/// [`CloseCode::MissingParameters`].
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WsParams {
@@ -73,7 +59,7 @@ pub async fn upgrade(
     let ws = ws
         // Small buffers: most connections are idle, and memory per connection is a product
         // figure. Messages are written whole (write buffer 0); a peer that stops reading
-        // makes sends wait, and a send that waits too long closes with 4008.
+        // makes sends wait, and a send that waits too long closes as a slow consumer.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
@@ -82,9 +68,9 @@ pub async fn upgrade(
     Ok(ws
         .on_upgrade(move |socket: WebSocket| async move {
             match outcome {
-                Err((code, reason)) => {
+                Err(code) => {
                     let mut socket = socket;
-                    close_with(&mut socket, code, reason).await;
+                    close_with(&mut socket, code).await;
                 }
                 Ok((start, sub)) => run(socket, start, sub, &config).await,
             }
@@ -92,44 +78,38 @@ pub async fn upgrade(
         .into_response())
 }
 
-fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), (u16, &'static str)> {
-    let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
-    let (Some(experience), Some(consumer), Some(token)) = (
-        non_empty(params.experience_id),
-        non_empty(params.consumer_id),
-        non_empty(params.token),
-    ) else {
-        return Err((close::MISSING_PARAMETERS, "Missing required parameters"));
-    };
-    if !app.engine.exists(&experience) {
-        return Err((close::UNKNOWN_EXPERIENCE, "Unknown experience"));
-    }
-    if app
-        .auth
-        .verify(&token, &consumer, &experience, app.engine.now_ms() / 1000)
-        .is_err()
-    {
-        return Err((close::BAD_TOKEN, "Invalid or expired token"));
-    }
-    // A failure here (a closed experience) shows in `subscribe` as an unknown consumer.
-    let _ = app.engine.ensure_consumer(&experience, &consumer);
+/// Authorizes and subscribes, or says with which code to close.
+fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), CloseCode> {
+    let experience = required(params.experience_id.as_deref(), paths::EXPERIENCE_ID)
+        .and_then(|id| id.parse::<ExperienceId>().map_err(AuthError::from))
+        .map_err(|e| e.close_code())?;
+    let who = app
+        .authorize(
+            &experience,
+            params.consumer_id.as_deref(),
+            params.token.as_deref(),
+        )
+        .map_err(|e| e.close_code())?;
     app.engine
-        .subscribe(&experience, &consumer, None)
+        .subscribe(who.experience.as_str(), who.consumer.as_str(), None)
         .map_err(|e| match e {
-            EngineError::UnknownExperience(_) => (close::UNKNOWN_EXPERIENCE, "Unknown experience"),
-            EngineError::ShuttingDown => (close::RESTART, "Server restart"),
-            _ => (close::BAD_TOKEN, "Invalid or expired token"),
+            EngineError::UnknownExperience(_) => CloseCode::UnknownExperience,
+            EngineError::ShuttingDown => CloseCode::Restart,
+            // Authorized a moment ago: the shopper is known, so anything else is the engine
+            // refusing them, which a client treats as a bad token.
+            _ => CloseCode::BadToken,
         })
 }
 
-/// Sends a close frame, giving up after a second (the peer may be gone).
-async fn close_with<S>(socket: &mut S, code: u16, reason: &'static str)
+/// Sends a close frame with `code` and its reason, giving up after a second (the peer may be
+/// gone).
+async fn close_with<S>(socket: &mut S, code: CloseCode)
 where
     S: Sink<Message> + Unpin,
 {
     let frame = CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
+        code: code.code(),
+        reason: Utf8Bytes::from_static(code.reason()),
     };
     // The peer may already be gone; there is nobody left to tell.
     let _ = timeout(
@@ -172,13 +152,13 @@ where
                     Outgoing::Raw(raw) => Message::Text(raw.ws.clone()),
                     Outgoing::Ping => {
                         if last_seen.elapsed() > ping_every * 2 {
-                            close_with(&mut socket, close::GOING_AWAY, "No answer to ping").await;
+                            close_with(&mut socket, CloseCode::GoingAway).await;
                             return;
                         }
                         Message::Ping(Default::default())
                     }
                     Outgoing::Shutdown => {
-                        close_with(&mut socket, close::RESTART, "Server restart").await;
+                        close_with(&mut socket, CloseCode::Restart).await;
                         return;
                     }
                 };
@@ -186,7 +166,7 @@ where
                     Sent::Done => {}
                     Sent::Gone => return,
                     Sent::Slow => {
-                        close_with(&mut socket, close::SLOW_CONSUMER, "Slow consumer").await;
+                        close_with(&mut socket, CloseCode::SlowConsumer).await;
                         return;
                     }
                 }
@@ -196,7 +176,7 @@ where
                     Some(Ok(m)) => m,
                     // Too big for the transport's own limit, or a broken connection.
                     Some(Err(_)) => {
-                        close_with(&mut socket, close::TOO_BIG, "Message too big").await;
+                        close_with(&mut socket, CloseCode::TooBig).await;
                         return;
                     }
                     None => return,
@@ -204,7 +184,7 @@ where
                 last_seen = Instant::now();
                 let reply = match message {
                     Message::Text(t) if t.len() > MAX_CLIENT_MESSAGE => {
-                        close_with(&mut socket, close::TOO_BIG, "Message too big").await;
+                        close_with(&mut socket, CloseCode::TooBig).await;
                         return;
                     }
                     Message::Text(t) => match serde_json::from_str::<WsClientMessage>(t.as_str()) {
@@ -215,7 +195,7 @@ where
                         Err(_) => WsServerMessage::Error { message: "Invalid message format".into() },
                     },
                     Message::Binary(_) => {
-                        close_with(&mut socket, close::UNSUPPORTED, "Binary frames are not supported").await;
+                        close_with(&mut socket, CloseCode::Unsupported).await;
                         return;
                     }
                     Message::Close(_) => return,

@@ -1,0 +1,68 @@
+//! A connection's hold on one shopper's view of an experience: how it starts, and the
+//! receivers it reads from.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use livequeue_protocol::QueueState;
+use tokio::sync::{broadcast, watch};
+
+use super::experience::Private;
+use super::fanout::{Advance, Encoded, Fanout};
+use super::{Engine, Experience};
+
+/// How a new connection starts.
+#[derive(Debug)]
+pub enum Start {
+    /// A fresh connection: send the full state.
+    Fresh(QueueState),
+    /// A resumed connection whose missed broadcasts are all still held: replay them, then the
+    /// shopper's private state (position and admission) as of now.
+    Replay(Vec<Arc<Encoded>>),
+    /// A resumed connection that cannot be replayed (too old, or another epoch): send the
+    /// full state as a snapshot.
+    Snapshot(QueueState),
+}
+
+/// A connection's subscription to one shopper's view of an experience. Counted in the
+/// experience's connections while it lives.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Broadcasts, line movements, heartbeats, shutdown.
+    pub fanout: broadcast::Receiver<Fanout>,
+    /// The shopper's admission.
+    pub private: watch::Receiver<Private>,
+    /// The shopper's ticket, to compute positions from line movements.
+    pub ticket: u64,
+    /// Line state at subscription, so the first movement is compared with what was sent.
+    pub advance: Advance,
+    /// Whose experience; also counts this connection while it lives.
+    pub(super) experience: Arc<Experience>,
+    /// The clock.
+    pub(super) engine: Arc<Engine>,
+    /// The shopper, named in snapshots.
+    pub(super) consumer_id: Arc<str>,
+}
+
+impl Subscription {
+    /// The full state now (after a lag, or for a WebSocket `refresh`). Built from what the
+    /// subscription holds (ticket, admission), so it needs no lookup that could fail.
+    pub fn snapshot(&self) -> QueueState {
+        let admission = self.private.borrow().admission.clone();
+        let now = self.engine.clock.now_ms();
+        self.experience
+            .lock()
+            .snapshot(&self.consumer_id, self.ticket, admission, now)
+    }
+
+    /// The server's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.engine.clock.now_ms()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.experience.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
