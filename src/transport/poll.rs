@@ -12,14 +12,15 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use livequeue_protocol::QueueState;
 use livequeue_protocol::event::DecodeError;
 use livequeue_protocol::polling::{PollPolicy, Poller};
 use livequeue_protocol::reducer::FeedMessage;
 use livequeue_protocol::supervisor::Failure;
+use livequeue_protocol::{QueueState, http_status};
 use web_sys::AbortController;
 
 use super::TransportEvent;
+use crate::api;
 use crate::resources::{Kind, Tracked};
 use crate::timer::Timeout;
 
@@ -130,29 +131,32 @@ fn poll(shared: Rc<Shared>) {
                 return report(TransportEvent::Closed(Failure::TRANSIENT));
             }
         };
-        let status = response.status();
-        let changed = match status {
-            304 => false,
-            200..=299 => {
-                let tag = response.headers().get("etag");
-                match response.json::<QueueState>().await {
-                    Ok(state) => {
-                        shared.etag.replace(tag);
-                        if !shared.opened.replace(true) {
-                            report(TransportEvent::Opened);
-                        }
-                        report(TransportEvent::Message(FeedMessage::Snapshot(state)));
-                        true
+        let changed = if response.status() == http_status::NOT_MODIFIED {
+            false
+        } else if response.ok() {
+            let tag = response.headers().get("etag");
+            match response.json::<QueueState>().await {
+                Ok(state) => {
+                    shared.etag.replace(tag);
+                    if !shared.opened.replace(true) {
+                        report(TransportEvent::Opened);
                     }
-                    Err(error) => {
-                        report(TransportEvent::Malformed(DecodeError::BadMessage(
-                            error.to_string(),
-                        )));
-                        false
-                    }
+                    report(TransportEvent::Message(FeedMessage::Snapshot(state)));
+                    true
+                }
+                Err(error) => {
+                    report(TransportEvent::Malformed(DecodeError::BadMessage(
+                        error.to_string(),
+                    )));
+                    false
                 }
             }
-            _ => return report(TransportEvent::Closed(Failure::from_http_status(status))),
+        } else {
+            let failure = api::failure_of(response).await;
+            if !shared.stopped.get() {
+                report(TransportEvent::Closed(failure));
+            }
+            return;
         };
         if shared.stopped.get() {
             return;
@@ -181,6 +185,6 @@ fn poll(shared: Rc<Shared>) {
                 poll(next);
             }
         });
-        shared.timer.replace(timer);
+        shared.timer.replace(Some(timer));
     });
 }
