@@ -6,6 +6,8 @@
 //! queue that is drained in order, so no handler ever runs inside another: a transport may be
 //! dropped by the handling of its own event (wasm-bindgen defers freeing a closure that is
 //! running).
+//!
+//! Opening transports and reading their events is in `super::transports`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -13,18 +15,17 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use leptos::prelude::*;
-use livequeue_protocol::feed::{Command, Delivery, Event, FeedConfig, FeedMachine, GiveUp};
-use livequeue_protocol::supervisor::{Failure, SupervisorConfig, TransportKind};
-use livequeue_protocol::{EventId, FeedState};
+use livequeue_protocol::FeedState;
+use livequeue_protocol::feed::{Command, Event, FeedConfig, FeedMachine, GiveUp};
+use livequeue_protocol::supervisor::{SupervisorConfig, TransportKind};
 
 use super::FeedSignals;
 use super::batch::{self, Flush};
 use super::join::{JoinResult, Joiner};
 use super::lifecycle::{self, PageEvent};
-use super::link::{self, Link};
-use super::probe::{self, UpgradeProbe};
-use crate::api;
-use crate::clock::{self, ClockSkew};
+use super::link::Link;
+use super::probe::UpgradeProbe;
+use crate::clock;
 use crate::config::WidgetConfig;
 use crate::problem::Problem;
 use crate::session::{self, Credentials};
@@ -32,7 +33,7 @@ use crate::timer::Timeout;
 use crate::transport::{Transport, TransportEvent};
 
 /// What the controller reacts to.
-enum Input {
+pub(super) enum Input {
     /// The feed starts.
     Start,
     /// Something happened to the transport of generation `.0`.
@@ -57,38 +58,38 @@ enum Input {
 }
 
 /// The controller's mutable state: the machine and the resources its commands hold.
-struct Inner {
+pub(super) struct Inner {
     /// Every decision.
-    machine: FeedMachine,
+    pub(super) machine: FeedMachine,
     /// The shopper's credentials, once known (given, saved or joined).
-    credentials: Option<Credentials>,
+    pub(super) credentials: Option<Credentials>,
     /// The transport the feed runs on.
-    current: Option<Link>,
+    pub(super) current: Option<Link>,
     /// The delay before the next transport opens.
-    pending_open: Option<Timeout>,
+    pub(super) pending_open: Option<Timeout>,
     /// The upgrade probe's timer and transport.
-    probe: UpgradeProbe,
+    pub(super) probe: UpgradeProbe,
     /// The join's delay.
-    joiner: Joiner,
+    pub(super) joiner: Joiner,
     /// The timers of a pending batch.
-    flush: Flush,
+    pub(super) flush: Flush,
     /// The page's listeners and watchdog.
-    lifecycle: Option<lifecycle::Watch>,
+    pub(super) lifecycle: Option<lifecycle::Watch>,
     /// The last generation given to a transport.
-    generation: u32,
+    pub(super) generation: u32,
     /// The component was cleaned up: nothing more is done.
-    stopped: bool,
+    pub(super) stopped: bool,
 }
 
 /// The feed's driver; callbacks hold it weakly, so dropping the component's reference ends
 /// everything.
 pub(crate) struct Controller {
     /// What the page asked for.
-    config: WidgetConfig,
+    pub(super) config: WidgetConfig,
     /// What the components read.
-    signals: FeedSignals,
+    pub(super) signals: FeedSignals,
     /// The machine and the resources.
-    inner: RefCell<Inner>,
+    pub(super) inner: RefCell<Inner>,
     /// Inputs waiting to be handled, in order.
     queue: RefCell<VecDeque<Input>>,
     /// A drain is under way up the stack.
@@ -102,7 +103,7 @@ fn jitter() -> f64 {
 }
 
 /// The local clock as the machine counts it: whole milliseconds.
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     clock::local_now() as u64
 }
 
@@ -172,7 +173,7 @@ impl Controller {
     }
 
     /// A callback that posts into this controller's queue while it lives.
-    fn poster(&self) -> impl Fn(Input) + Clone + 'static {
+    pub(super) fn poster(&self) -> impl Fn(Input) + Clone + 'static {
         let weak = self.me.clone();
         move |input| {
             if let Some(this) = weak.upgrade() {
@@ -222,6 +223,10 @@ impl Controller {
                     refreshable: refreshable.unwrap_or(false),
                 }
             }
+            Input::Machine(Event::ProbeDue) => {
+                self.inner.borrow_mut().probe.disarm();
+                Event::ProbeDue
+            }
             Input::Machine(Event::FlushDue) => {
                 self.inner.borrow_mut().flush.cancel();
                 Event::FlushDue
@@ -233,7 +238,7 @@ impl Controller {
     }
 
     /// Tells the machine and performs what it answers.
-    fn feed(&self, event: Event) {
+    pub(super) fn feed(&self, event: Event) {
         let commands = self.inner.borrow_mut().machine.handle(event, jitter());
         for command in commands {
             self.perform(command);
@@ -366,121 +371,5 @@ impl Controller {
             }
         };
         self.feed(event);
-    }
-
-    // ---- transports ---------------------------------------------------------------------
-
-    /// Opens `kind` tagged with a new generation, its events posted back here.
-    fn open(&self, kind: TransportKind, resume: bool) -> Option<Link> {
-        let credentials = self.inner.borrow().credentials.clone()?;
-        let generation = {
-            let mut inner = self.inner.borrow_mut();
-            inner.generation = inner.generation.wrapping_add(1);
-            inner.generation
-        };
-        let cursor = resume
-            .then(|| self.signals.feed.with_untracked(FeedState::cursor))
-            .flatten()
-            .map(EventId);
-        let post = self.poster();
-        let report = move |event| post(Input::Transport(generation, event));
-        let transport = link::open(kind, &self.config, &credentials, cursor, report)?;
-        Some(Link {
-            transport,
-            generation,
-        })
-    }
-
-    /// Opens `kind` as the current transport (the machine's `Open`, after its delay).
-    fn open_current(&self, kind: TransportKind, resume: bool) {
-        self.inner.borrow_mut().pending_open = None;
-        let Some(link) = self.open(kind, resume) else {
-            // A URL the browser refuses: a failure of this transport like any other.
-            return self.feed(Event::Failed(Failure::TRANSIENT));
-        };
-        self.inner.borrow_mut().current = Some(link);
-        self.signals.transport.set(Some(kind));
-        self.signals.diagnostics.update(|d| d.opens += 1);
-        self.feed(Event::Connecting { now_ms: now_ms() });
-    }
-
-    fn on_transport(&self, generation: u32, event: TransportEvent) {
-        let (is_current, is_probe) = {
-            let inner = self.inner.borrow();
-            let current = inner.current.as_ref();
-            (
-                current.is_some_and(|c| c.generation == generation),
-                inner.probe.is(generation),
-            )
-        };
-        if is_probe {
-            return match event {
-                TransportEvent::Message(message) => self.feed(Event::ProbeDelivered {
-                    message,
-                    now_ms: now_ms(),
-                }),
-                TransportEvent::Closed(_) | TransportEvent::Lost { .. } => {
-                    self.feed(Event::ProbeFailed)
-                }
-                _ => {}
-            };
-        }
-        if !is_current {
-            // A late event of a transport already replaced.
-            return;
-        }
-        let now_ms = now_ms();
-        let delivered = |delivery| Event::Delivered { delivery, now_ms };
-        let event = match event {
-            TransportEvent::Opened => Event::Opened { now_ms },
-            TransportEvent::Alive => {
-                if let Some(Transport::Poll(poll)) =
-                    &self.inner.borrow().current.as_ref().map(|c| &c.transport)
-                {
-                    let (_, not_modified) = poll.answers();
-                    self.signals
-                        .diagnostics
-                        .update(|d| d.not_modified = not_modified);
-                }
-                delivered(Delivery::Alive)
-            }
-            TransportEvent::ServerTime(server_time) => {
-                self.signals
-                    .skew
-                    .set(ClockSkew::measure(Some(server_time), clock::local_now()));
-                delivered(Delivery::Heartbeat)
-            }
-            TransportEvent::Message(message) => delivered(Delivery::Message(message)),
-            TransportEvent::Malformed(error) => {
-                self.signals
-                    .diagnostics
-                    .update(|d| d.malformed = d.malformed.saturating_add(1));
-                leptos::logging::warn!("livequeue: skipped a malformed message: {error}");
-                Event::Garbled { now_ms }
-            }
-            // The browser's EventSource reconnects by itself: open nothing beside it.
-            TransportEvent::Lost { closed: false } => Event::Interrupted,
-            TransportEvent::Lost { closed: true } => return self.ask_why_closed(generation),
-            TransportEvent::Closed(failure) => {
-                self.inner.borrow_mut().current = None;
-                Event::Failed(failure)
-            }
-        };
-        self.feed(event);
-    }
-
-    /// The browser closed an `EventSource` for good: the refusal check's verdict comes back
-    /// as the transport's `Closed` event.
-    fn ask_why_closed(&self, generation: u32) {
-        let Some(credentials) = self.inner.borrow().credentials.clone() else {
-            return self.feed(Event::Failed(Failure::TRANSIENT));
-        };
-        let post = self.poster();
-        probe::ask_why_closed(api::poll_url(&self.config, &credentials), move |failure| {
-            post(Input::Transport(
-                generation,
-                TransportEvent::Closed(failure),
-            ))
-        });
     }
 }

@@ -14,6 +14,7 @@
 //! - `controller`: reports events to the machine and performs its commands.
 //! - `join`: the join request and its delay.
 //! - `link`: opening a transport, tagged with its generation.
+//! - `transports`: the controller's transports and their events, read as the machine's.
 //! - `probe`: the upgrade probe's timer and transport, and the refusal check of a closed
 //!   `EventSource`.
 //! - `batch`: the frame and fallback timers of a batch, and applying it to the signals.
@@ -28,6 +29,7 @@ mod join;
 mod lifecycle;
 mod link;
 mod probe;
+mod transports;
 
 use std::rc::{Rc, Weak};
 

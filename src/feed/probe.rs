@@ -26,6 +26,11 @@ impl UpgradeProbe {
         self.timer = Some(Timeout::new(Duration::from_millis(after_ms), due));
     }
 
+    /// Drops the timer that just fired (its `Tracked` guard would count it as alive).
+    pub(super) fn disarm(&mut self) {
+        self.timer = None;
+    }
+
     /// Holds the opened probe (its timer has fired).
     pub(super) fn hold(&mut self, link: Link) {
         self.timer = None;
