@@ -36,9 +36,10 @@ impl Problem {
     }
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Problem {
+    /// The sentence for the shopper, as `Display` writes it.
+    pub fn sentence(&self) -> &'static str {
+        match self {
             Problem::InvalidLink => "This queue link isn't valid. Check the address.",
             Problem::JoinFailed(error) => error.shopper_message(),
             Problem::JoinNotOffered => {
@@ -50,7 +51,13 @@ impl fmt::Display for Problem {
             Problem::CredentialsRefused => {
                 "We couldn't confirm your place in this queue. Please reload the page."
             }
-        })
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.sentence())
     }
 }
 

@@ -7,6 +7,11 @@
 //! of [`crate::resources`] (which the leak tests check) is what is alive. Leptos'
 //! `set_timeout_with_handle` is not used: it frees a closure only when it runs, so a timeout
 //! cleared before firing would leak it.
+//!
+//! Measured on the release bundle (2026-12-01, `trunk build --release`, gzip -9): these
+//! gloo-based guards cost 445 bytes more than the hand-written ones they replaced (162 in the
+//! wasm, 283 in the JS glue: gloo binds `setTimeout` and friends itself). Kept: one
+//! well-tested implementation of closure ownership is worth that much.
 
 use std::time::Duration;
 

@@ -81,6 +81,7 @@ pub struct QueueFeed {
     pub skew: ReadSignal<ClockSkew>,
     /// Counters.
     pub diagnostics: ReadSignal<Diagnostics>,
+    /// The driver, weakly: the component's cleanup owns it, `reconnect` only reaches it.
     controller: StoredValue<SendWrapper<Weak<Controller>>>,
 }
 

@@ -532,6 +532,41 @@ mod tests {
     }
 
     #[test]
+    fn error_answers_are_decided_by_their_code() {
+        let refused = Failure::from_error_code(ErrorCode::Unauthorized);
+        assert!(refused.is_permanent() && refused.refuses_credentials());
+        let missing = Failure::from_error_code(ErrorCode::NotFound);
+        assert!(missing.is_permanent() && !missing.refuses_credentials());
+        assert_eq!(
+            Failure::from_error_code(ErrorCode::TransportRefused).hint(),
+            RetryHint::Later
+        );
+        assert_eq!(
+            Failure::from_error_code(ErrorCode::Internal),
+            Failure::TRANSIENT
+        );
+        assert_eq!(
+            Failure::from_http_status(401),
+            refused,
+            "a bare status reads as our code"
+        );
+        assert_eq!(Failure::from_http_status(429).hint(), RetryHint::Later);
+        assert_eq!(Failure::from_http_status(502), Failure::TRANSIENT);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_close_code_fails_as_the_protocol_says(code in 0u16..5000) {
+            let failure = Failure::from_close_code(code);
+            proptest::prop_assert_eq!(failure.reconnect, CloseCode::reconnect_for(code));
+            proptest::prop_assert_eq!(
+                failure.refuses_credentials(),
+                CloseCode::from_code(code) == Some(CloseCode::BadToken)
+            );
+        }
+    }
+
+    #[test]
     fn transport_names_parse() {
         for k in [
             TransportKind::WebSocket,
