@@ -49,6 +49,8 @@ impl Controller {
         self.feed(Event::Connecting { now_ms: now_ms() });
     }
 
+    /// Reads an event of the transport of `generation` as the machine's: the probe's, the
+    /// current transport's, or a late one of a transport already replaced (ignored).
     pub(super) fn on_transport(&self, generation: u32, event: TransportEvent) {
         let (is_current, is_probe) = {
             let inner = self.inner.borrow();

@@ -26,13 +26,21 @@ use crate::timer::Timeout;
 
 /// What the poll loop shares with its timer and its requests.
 struct Shared {
+    /// The polling endpoint with the shopper's credentials.
     url: String,
+    /// Where every answer is reported.
     on_event: Box<dyn Fn(TransportEvent)>,
+    /// The adaptive interval.
     poller: RefCell<Poller>,
+    /// The last state's `ETag`, sent as `If-None-Match`.
     etag: RefCell<Option<String>>,
+    /// The wait before the next poll.
     timer: RefCell<Option<Timeout>>,
+    /// The request under way, aborted when the connection is dropped.
     in_flight: RefCell<Option<(AbortController, Tracked)>>,
+    /// `Opened` was reported (on the first answer).
     opened: Cell<bool>,
+    /// The connection was dropped: answers still arriving are ignored.
     stopped: Cell<bool>,
     /// Answers counted by kind, for diagnostics: `(changed, not modified)`.
     answers: Cell<(u32, u32)>,

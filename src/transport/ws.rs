@@ -97,14 +97,23 @@ impl Shared {
 
 /// An open WebSocket with its handlers and timers.
 pub struct WsConnection {
+    /// The socket.
     socket: WebSocket,
+    /// What the handlers and timers share.
     shared: Rc<Shared>,
+    /// The socket's `onopen` handler, unset when dropped.
     _on_open: Closure<dyn FnMut(Event)>,
+    /// The socket's `onmessage` handler.
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    /// The socket's `onclose` handler.
     _on_close: Closure<dyn FnMut(CloseEvent)>,
+    /// The client ping, which also declares a silent socket dead.
     ping: Option<Interval>,
+    /// The grace timer of a [`WsConnection::check_liveness`] under way.
     probe: RefCell<Option<Timeout>>,
+    /// Ping period and grace.
     options: WsOptions,
+    /// The socket and its three handlers, counted while alive.
     _tracked: [Tracked; 4],
 }
 
