@@ -1,13 +1,20 @@
-//! The server's HTTP endpoints as the widget uses them: joining, and the URLs of the streams.
+//! The server's HTTP endpoints as the widget uses them: joining, reading error answers, and
+//! the URLs of the streams.
 //!
-//! Paths and status codes follow `docs/PROTOCOL.md`; bodies are the protocol crate's types.
+//! Paths and query names are the protocol crate's ([`Endpoint`], [`paths`]); errors are
+//! decided by the [`ErrorCode`] of the JSON error body, and an answer without our body (a
+//! proxy's page, a foreign server's) by its status read as the code our server would have
+//! sent ([`http_status::code_for`]).
 
-use livequeue_protocol::ErrorCode;
-use livequeue_protocol::EventId;
 use livequeue_protocol::api::{ErrorBody, JoinResponse};
+use livequeue_protocol::paths::{self, CONSUMER_ID, EXPERIENCE_ID, LAST_EVENT_ID, TOKEN};
+use livequeue_protocol::supervisor::Failure;
+use livequeue_protocol::{Endpoint, ErrorCode, EventId, http_status};
 
 use crate::config::WidgetConfig;
 use crate::session::Credentials;
+
+pub use livequeue_protocol::paths::encode_component;
 
 /// Why joining failed. Each variant knows whether trying again can help and what to tell the
 /// shopper; the detail (`Display`) is for the console.
@@ -32,26 +39,57 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The code the answer means: the body's, or for a body that is not ours, its status
+    /// read as our server's code. `None` without an error answer.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Status {
+                code: ErrorCode::Unknown,
+                status,
+                ..
+            } => Some(http_status::code_for(*status)),
+            ApiError::Status { code, .. } => Some(*code),
+            ApiError::Network(_) | ApiError::Decode(_) => None,
+        }
+    }
+
     /// Whether the same request may succeed later (network trouble, server errors, rate
     /// limits), as opposed to a request that will always be refused (unknown experience).
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Network(_) | ApiError::Decode(_) => true,
-            ApiError::Status { status, .. } => *status >= 500 || *status == 429,
+            ApiError::Network(_) => true,
+            // A success that is not a join answer is a server without our join: it stays so.
+            ApiError::Decode(_) => false,
+            ApiError::Status { .. } => self.code().is_some_and(ErrorCode::is_transient),
+        }
+    }
+
+    /// Whether the answer shows a server that does not offer our join: a `404`/`405`
+    /// without our error body (Express's "Cannot POST" page), or a success whose body is
+    /// not a join answer (a guide-style `{consumerId}`).
+    pub fn means_join_not_offered(&self) -> bool {
+        match self {
+            ApiError::Decode(_) => true,
+            ApiError::Status {
+                code: ErrorCode::Unknown,
+                ..
+            } => matches!(
+                self.code(),
+                Some(ErrorCode::NotFound | ErrorCode::MethodNotAllowed)
+            ),
+            ApiError::Status { .. } | ApiError::Network(_) => false,
         }
     }
 
     /// A sentence for the shopper.
     pub fn shopper_message(&self) -> &'static str {
-        match self {
-            ApiError::Status { status: 404, .. } => "This queue doesn't exist. Check the link.",
-            ApiError::Status {
-                status: 409 | 410, ..
-            } => "This drop is no longer taking a queue.",
-            ApiError::Status { status: 403, .. } => {
+        match self.code() {
+            Some(ErrorCode::NotFound) => "This queue doesn't exist. Check the link.",
+            Some(ErrorCode::Conflict | ErrorCode::Gone) => "This drop is no longer taking a queue.",
+            Some(ErrorCode::ForbiddenOrigin) => {
                 "This page isn't allowed to show the queue. Please open the shop's own page."
             }
-            e if e.is_transient() => "We can't reach the queue right now. Trying again…",
+            _ if self.is_transient() => "We can't reach the queue right now. Trying again…",
             _ => "Something went wrong joining the queue. Please reload the page.",
         }
     }
@@ -59,18 +97,13 @@ impl ApiError {
 
 /// `POST {api}/api/experiences/{experience}/join`: a new place at the back of the line.
 pub async fn join(config: &WidgetConfig) -> Result<JoinResponse, ApiError> {
-    let url = format!(
-        "{}/api/experiences/{}/join",
-        config.api_base,
-        encode_component(&config.experience)
-    );
+    let url = format!("{}{}", config.api_base, path(config, Endpoint::Join));
     let response = gloo_net::http::Request::post(&url)
         .header("Accept", "application/json")
         .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
-    let status = response.status();
-    if (200..300).contains(&status) {
+    if response.ok() {
         let text = response
             .text()
             .await
@@ -78,7 +111,15 @@ pub async fn join(config: &WidgetConfig) -> Result<JoinResponse, ApiError> {
         return livequeue_protocol::json::from_str::<JoinResponse>(&text).map_err(ApiError::Decode);
     }
     let text = response.text().await.unwrap_or_default();
-    Err(status_error(status, &text))
+    Err(status_error(response.status(), &text))
+}
+
+/// What an error answer of a read endpoint (SSE, polling) means for the feed.
+pub async fn failure_of(response: gloo_net::http::Response) -> Failure {
+    let text = response.text().await.unwrap_or_default();
+    status_error(response.status(), &text)
+        .code()
+        .map_or(Failure::TRANSIENT, Failure::from_error_code)
 }
 
 /// Reads an error answer's body, which the protocol promises is an [`ErrorBody`]; a proxy's
@@ -98,6 +139,15 @@ fn status_error(status: u16, body: &str) -> ApiError {
     }
 }
 
+/// The path of `endpoint` for the configured experience, encoded as one segment whatever the
+/// page's query held (the widget refuses invalid ids before any request anyway).
+fn path(config: &WidgetConfig, endpoint: Endpoint) -> String {
+    endpoint.route().replace(
+        paths::EXPERIENCE_PLACEHOLDER,
+        &encode_component(&config.experience),
+    )
+}
+
 /// `{api}/api/sse/queue/{experience}?consumerId=&token=`, plus `lastEventId` to resume a
 /// stream that was closed from a known cursor (the browser sends `Last-Event-ID` itself only
 /// on its own reconnects of one `EventSource`).
@@ -106,28 +156,32 @@ pub fn sse_url(
     credentials: &Credentials,
     resume: Option<EventId>,
 ) -> String {
-    let mut url = format!(
-        "{}/api/sse/queue/{}?consumerId={}&token={}",
-        config.api_base,
-        encode_component(&config.experience),
-        encode_component(&credentials.consumer_id),
-        encode_component(&credentials.token),
-    );
-    if let Some(id) = resume {
-        url.push_str("&lastEventId=");
-        url.push_str(&encode_component(&id.to_string()));
+    let resume = resume.map(|id| id.to_string());
+    let mut pairs = vec![
+        (CONSUMER_ID, credentials.consumer_id.as_str()),
+        (TOKEN, credentials.token.as_str()),
+    ];
+    if let Some(id) = resume.as_deref() {
+        pairs.push((LAST_EVENT_ID, id));
     }
-    url
+    format!(
+        "{}{}{}",
+        config.api_base,
+        path(config, Endpoint::Sse),
+        paths::query(&pairs)
+    )
 }
 
 /// `{api}/api/queue/{experience}?consumerId=&token=`: the polling endpoint.
 pub fn poll_url(config: &WidgetConfig, credentials: &Credentials) -> String {
     format!(
-        "{}/api/queue/{}?consumerId={}&token={}",
+        "{}{}{}",
         config.api_base,
-        encode_component(&config.experience),
-        encode_component(&credentials.consumer_id),
-        encode_component(&credentials.token),
+        path(config, Endpoint::Poll),
+        paths::query(&[
+            (CONSUMER_ID, credentials.consumer_id.as_str()),
+            (TOKEN, credentials.token.as_str()),
+        ])
     )
 }
 
@@ -147,31 +201,21 @@ pub fn ws_url(config: &WidgetConfig, credentials: &Credentials) -> String {
         None => base,
     };
     format!(
-        "{base}/ws/queue?experienceId={}&consumerId={}&token={}",
-        encode_component(&config.experience),
-        encode_component(&credentials.consumer_id),
-        encode_component(&credentials.token),
+        "{base}{}{}",
+        Endpoint::WebSocket.route(),
+        paths::query(&[
+            (EXPERIENCE_ID, config.experience.as_str()),
+            (CONSUMER_ID, credentials.consumer_id.as_str()),
+            (TOKEN, credentials.token.as_str()),
+        ])
     )
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, so an id or token is one
-/// path segment or query value whatever it contains.
-pub fn encode_component(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use livequeue_protocol::Cursor;
+    #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn credentials() -> Credentials {
@@ -181,7 +225,8 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn the_sse_url_carries_encoded_credentials_and_an_optional_resume_cursor() {
         let config = WidgetConfig::new("demo-drop", "http://q.test");
         assert_eq!(
@@ -195,7 +240,8 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn the_socket_url_follows_the_api_scheme() {
         let secure = WidgetConfig::new("d", "https://q.test");
         assert!(
@@ -210,7 +256,8 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn error_bodies_are_read_and_foreign_pages_are_kept_short() {
         let known = status_error(404, r#"{"error":{"code":"not_found","message":"no such"}}"#);
         assert_eq!(

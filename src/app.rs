@@ -99,7 +99,7 @@ pub fn QueueWidget(
                 <ConnectionIndicator status=feed.status />
             </header>
             {move || {
-                feed.problem.get().map(|problem| view! { <p class="lq-problem" role="alert">{problem}</p> })
+                feed.problem.get().map(|problem| view! { <p class="lq-problem" role="alert">{problem.to_string()}</p> })
             }}
             {move || (feed.status.get() == ConnectionStatus::Failed).then(|| view! {
                 <button class="lq-retry" type="button" on:click=move |_| feed.reconnect()>

@@ -47,9 +47,11 @@ pub fn local_now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn a_slow_local_clock_counts_down_against_the_server_clock() {
         // The shopper's clock is 60 s behind the server.
         let skew = ClockSkew::measure(Some(1_000_000), 940_000.0);
@@ -62,7 +64,8 @@ mod tests {
         assert_eq!(skew.remaining_ms(1_030_000, 999_000.0), 0, "never negative");
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn an_unknown_or_absurd_server_clock_is_no_correction() {
         let now = 1_796_119_230_000.0;
         assert_eq!(ClockSkew::measure(None, now), ClockSkew(0.0));

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use livequeue_protocol::backoff::BackoffPolicy;
+use livequeue_protocol::paths;
 use livequeue_protocol::polling::PollPolicy;
 use livequeue_protocol::supervisor::TransportKind;
 
@@ -108,16 +109,14 @@ impl WidgetConfig {
 
     /// Reads the configuration from a query string such as `?experience=x&api=https://q`.
     pub fn from_query(search: &str) -> Self {
-        let Ok(params) = web_sys::UrlSearchParams::new_with_str(search) else {
-            return Self::default();
-        };
+        let params = QueryParams::parse(search);
         let non_empty = |key: &str| params.get(key).filter(|v| !v.trim().is_empty());
         let mut config = Self::new(
             non_empty("experience").unwrap_or_else(|| DEFAULT_EXPERIENCE.to_owned()),
             non_empty("api").unwrap_or_default(),
         );
-        if let Some(consumer_id) = non_empty("consumerId") {
-            let token = params.get("token").unwrap_or_default();
+        if let Some(consumer_id) = non_empty(paths::CONSUMER_ID) {
+            let token = params.get(paths::TOKEN).unwrap_or_default();
             config.identity = Some(Credentials { consumer_id, token });
         }
         if let Some(only) = non_empty("transport").and_then(|t| TransportKind::parse(&t)) {
@@ -138,6 +137,63 @@ impl WidgetConfig {
     }
 }
 
+/// A query string's pairs, decoded as `URLSearchParams` decodes them
+/// (`application/x-www-form-urlencoded`): `+` is a space, `%XX` a byte, malformed escapes
+/// are kept as they are, and bytes that are not UTF-8 become U+FFFD.
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    fn parse(search: &str) -> Self {
+        let search = search.strip_prefix('?').unwrap_or(search);
+        let pairs = search
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (form_decode(key), form_decode(value))
+            })
+            .collect();
+        Self(pairs)
+    }
+
+    /// The first value of `key`, like `URLSearchParams.get`.
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+fn form_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
+        let escaped = match (bytes[i], hex(i + 1), hex(i + 2)) {
+            // Two hex digits make one byte: `high * 16 + low` is below 256.
+            (b'%', Some(high), Some(low)) => Some((high * 16 + low) as u8),
+            _ => None,
+        };
+        match (bytes[i], escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, None) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Drops surrounding whitespace and trailing slashes so paths can be appended with `/api/…`.
 fn normalize_base(base: &str) -> String {
     base.trim().trim_end_matches('/').to_owned()
@@ -146,23 +202,27 @@ fn normalize_base(base: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn an_empty_query_gives_the_demo_drop_on_the_same_origin() {
         assert_eq!(WidgetConfig::from_query(""), WidgetConfig::default());
         assert_eq!(WidgetConfig::default().experience, "demo-drop");
         assert_eq!(WidgetConfig::default().api_base, "");
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn the_query_names_the_experience_and_the_api_without_trailing_slash() {
         let config = WidgetConfig::from_query("?experience=spring-sneaker&api=http://q.test:8080/");
         assert_eq!(config.experience, "spring-sneaker");
         assert_eq!(config.api_base, "http://q.test:8080");
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn identity_transport_and_debug_come_from_the_query() {
         let config = WidgetConfig::from_query("?consumerId=c_1&token=t&transport=sse&debug=1");
         assert_eq!(
@@ -180,7 +240,25 @@ mod tests {
         assert!(plain.identity.is_none() && !plain.debug);
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn query_values_are_decoded_as_url_search_params_decodes_them() {
+        let config = WidgetConfig::from_query(
+            "experience=a%2Db&api=http%3A%2F%2Fq.test%2F&consumerId=c+1&token=x%2By%zz&experience=ignored",
+        );
+        assert_eq!(config.experience, "a-b", "the first value wins");
+        assert_eq!(config.api_base, "http://q.test");
+        assert_eq!(
+            config.identity.map(|c| (c.consumer_id, c.token)),
+            Some(("c 1".into(), "x+y%zz".into())),
+            "`+` is a space, `%2B` a plus, a malformed escape stays"
+        );
+        assert_eq!(form_decode("%C3%A9%FF"), "é\u{fffd}");
+        assert!(WidgetConfig::from_query("?&&debug").identity.is_none());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn experience_ids_outside_the_server_alphabet_are_invalid() {
         assert!(WidgetConfig::new("demo-drop_2", "").experience_is_valid());
         assert!(!WidgetConfig::new("../admin", "").experience_is_valid());

@@ -2,7 +2,7 @@
 
 use livequeue_protocol::Stage;
 
-use crate::api::encode_component;
+use livequeue_protocol::paths::encode_component;
 
 /// A count with thousands separators: `12345` → `12,345`.
 pub fn grouped(n: u64) -> String {
@@ -93,9 +93,11 @@ pub fn stage_sentence(stage: Stage) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn counts_are_grouped_by_thousands() {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");
@@ -103,7 +105,8 @@ mod tests {
         assert_eq!(grouped(1234567), "1,234,567");
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn waits_are_rounded_to_what_a_shopper_needs() {
         assert_eq!(wait(None), "Calculating…");
         assert_eq!(wait(Some(12)), "Less than a minute");
@@ -113,7 +116,8 @@ mod tests {
         assert_eq!(wait(Some(5400)), "About 1 h 30 min");
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn countdowns_round_up_and_show_hours_only_when_needed() {
         assert_eq!(countdown(0), "0:00");
         assert_eq!(countdown(1), "0:01");
@@ -121,7 +125,8 @@ mod tests {
         assert_eq!(countdown(3_723_000), "1:02:03");
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn the_grant_is_appended_to_the_checkout_url_before_its_fragment() {
         assert_eq!(
             checkout_href("https://shop.example/checkout", "g_1"),

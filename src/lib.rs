@@ -14,10 +14,14 @@
 //!   (WebSocket, Server-Sent Events, polling) behind one [`transport::Transport`] type.
 //! - [`feed`]: the connection's lifecycle (join, connect, fall back, resync, reconnect)
 //!   feeding every message through the protocol's reducer into signals the components read.
-//! - [`timer`] and [`resources`]: timers, frames and listeners that free their JS closures
-//!   when dropped, and a count of what is alive (no leak per reconnect).
+//! - [`timer`] and [`resources`]: the gloo crates' timers, frames and listeners, each counted
+//!   while alive (no leak per reconnect).
 //! - [`clock`] and [`format`]: pure arithmetic and wording (clock skew, countdowns, waits).
+//! - [`problem`]: what keeps the widget from working, as one sentence for the shopper.
 //! - [`app`] and [`components`]: the page and its parts.
+//!
+//! Pure parts (formatting, clock skew, configuration, URLs, frame decoding, problems) are
+//! tested natively too: `cargo test -p livequeue --lib`.
 //!
 //! The ordering of messages (duplicates, replays, gaps) is the protocol crate's reducer
 //! (`livequeue_protocol::reducer`); this crate only feeds it and renders its result.
@@ -29,6 +33,7 @@ pub mod components;
 pub mod config;
 pub mod feed;
 pub mod format;
+pub mod problem;
 pub mod resources;
 pub mod session;
 pub mod timer;
@@ -37,5 +42,5 @@ pub mod transport;
 pub use app::{App, QueueWidget};
 pub use config::WidgetConfig;
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

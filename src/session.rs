@@ -50,7 +50,8 @@ pub fn clear(experience: &str) {
     }
 }
 
-#[cfg(test)]
+// `sessionStorage` exists only in a browser.
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;

@@ -1,6 +1,6 @@
 //! Benchmarks of the connection layer in a real browser (not a test: it asserts nothing about
-//! speed). Compiled to a no-op unless `LIVEQUEUE_BENCH` is set; `cargo xtask bench-widget`
-//! sets it, starts the servers and prints the figures:
+//! speed). Ignored by a plain test run; `cargo xtask bench-widget` starts the servers and runs
+//! it with `--include-ignored`, printing the figures:
 //!
 //! - publish → signal: from just before an operator's `PATCH` is sent to the moment the
 //!   feed's state signal holds the new stock, per transport (median and p99);
@@ -24,42 +24,19 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const PUBLISHES: usize = 60;
 
-fn api() -> &'static str {
-    option_env!("LIVEQUEUE_TEST_API").unwrap_or("")
-}
+mod common;
 
-fn admin() -> &'static str {
-    option_env!("LIVEQUEUE_TEST_ADMIN").unwrap_or("")
-}
+use common::{Method, api, sleep};
 
-async fn sleep(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-}
-
-async fn admin_call(method: &str, path: &str, body: serde_json::Value) -> u16 {
-    let url = format!("{}{path}", api());
-    let builder = match method {
-        "PATCH" => gloo_net::http::Request::patch(&url),
-        _ => gloo_net::http::Request::post(&url),
-    };
-    builder
-        .header("Authorization", &format!("Bearer {}", admin()))
-        .json(&body)
-        .unwrap()
-        .send()
-        .await
-        .map(|r| r.status())
-        .unwrap_or(0)
+async fn admin_call(method: Method, path: &str, body: serde_json::Value) -> u16 {
+    common::admin_call(method, &format!("{}{path}", api()), body).await
 }
 
 /// Mounts a feed and a probe effect that records when the stock reaches a target.
 fn start(config: WidgetConfig, seen: Rc<RefCell<Option<(u64, f64)>>>) -> (QueueFeed, impl Sized) {
     let slot = Rc::new(RefCell::new(None));
     let keep = Rc::clone(&slot);
-    let document = web_sys::window().unwrap().document().unwrap();
-    let container = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&container).unwrap();
-    let handle = leptos::mount::mount_to(container.unchecked_into(), move || {
+    let handle = leptos::mount::mount_to(common::fresh_container(), move || {
         let feed = use_queue_feed(config);
         let seen = send_wrapper::SendWrapper::new(seen);
         Effect::new(move |_| {
@@ -75,11 +52,7 @@ fn start(config: WidgetConfig, seen: Rc<RefCell<Option<(u64, f64)>>>) -> (QueueF
 }
 
 async fn until(what: &str, probe: impl Fn() -> bool) {
-    let start = js_sys::Date::now();
-    while !probe() {
-        assert!(js_sys::Date::now() - start < 30_000.0, "timed out: {what}");
-        sleep(10).await;
-    }
+    common::eventually(30_000.0, what, || async { probe().then_some(()) }).await;
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -104,18 +77,9 @@ fn memory() -> (f64, f64) {
 }
 
 #[wasm_bindgen_test]
+#[ignore = "a benchmark, not a test: `cargo xtask bench-widget` runs it with --include-ignored"]
 async fn bench_publish_to_signal_and_memory_after_reconnects() {
-    if option_env!("LIVEQUEUE_BENCH").is_none() {
-        return;
-    }
-    let id = format!("bench-{}", (js_sys::Math::random() * 1e9) as u64);
-    let created = admin_call(
-        "POST",
-        "/api/admin/experiences",
-        serde_json::json!({"id": id, "name": "Bench", "stock": 1000, "admissionRatePerMinute": 0.0, "checkoutUrl": "/c"}),
-    )
-    .await;
-    assert_eq!(created, 201);
+    let id = common::quiet_experience(api(), "bench", 1000).await;
     let mut total = 1000u64;
     for kind in [
         TransportKind::WebSocket,
@@ -144,7 +108,7 @@ async fn bench_publish_to_signal_and_memory_after_reconnects() {
             total += 1;
             let sent = js_sys::Date::now();
             let status = admin_call(
-                "PATCH",
+                Method::Patch,
                 &format!("/api/admin/experiences/{id}"),
                 serde_json::json!({"stock": total}),
             )

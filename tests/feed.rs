@@ -23,36 +23,15 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
+use common::{Method, admin_call, api, api_no_ws, api_poll_only, control, sleep};
+
+/// How long a feed may take to get where a test expects it: retries and fallbacks included.
 const DEADLINE_MS: f64 = 20_000.0;
 
-fn env(value: Option<&'static str>, name: &str) -> &'static str {
-    value.unwrap_or_else(|| {
-        panic!("{name} is not set: run the browser tests with `cargo xtask test`")
-    })
-}
-fn api() -> &'static str {
-    env(option_env!("LIVEQUEUE_TEST_API"), "LIVEQUEUE_TEST_API")
-}
-fn api_no_ws() -> &'static str {
-    env(
-        option_env!("LIVEQUEUE_TEST_API_NO_WS"),
-        "LIVEQUEUE_TEST_API_NO_WS",
-    )
-}
-fn api_poll_only() -> &'static str {
-    env(
-        option_env!("LIVEQUEUE_TEST_API_POLL_ONLY"),
-        "LIVEQUEUE_TEST_API_POLL_ONLY",
-    )
-}
-fn admin() -> &'static str {
-    env(option_env!("LIVEQUEUE_TEST_ADMIN"), "LIVEQUEUE_TEST_ADMIN")
-}
-fn control() -> &'static str {
-    env(
-        option_env!("LIVEQUEUE_TEST_CONTROL"),
-        "LIVEQUEUE_TEST_CONTROL",
-    )
+async fn eventually<T, Fut: Future<Output = Option<T>>>(what: &str, probe: impl Fn() -> Fut) -> T {
+    common::eventually(DEADLINE_MS, what, probe).await
 }
 
 /// Short timings, so that retries and polls happen within a test's patience.
@@ -86,34 +65,12 @@ fn fast(experience: &str, api: &str, transports: &[TransportKind]) -> WidgetConf
 fn start(config: WidgetConfig) -> (QueueFeed, impl Sized) {
     let slot = Rc::new(RefCell::new(None));
     let keep = Rc::clone(&slot);
-    let document = web_sys::window().unwrap().document().unwrap();
-    let container = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&container).unwrap();
-    let handle =
-        leptos::mount::mount_to(wasm_bindgen::JsCast::unchecked_into(container), move || {
-            keep.borrow_mut().replace(use_queue_feed(config));
-            view! { <span></span> }
-        });
+    let handle = leptos::mount::mount_to(common::fresh_container(), move || {
+        keep.borrow_mut().replace(use_queue_feed(config));
+        view! { <span></span> }
+    });
     let feed = slot.borrow_mut().take().expect("the feed started");
     (feed, handle)
-}
-
-async fn sleep(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-}
-
-async fn eventually<T, Fut: Future<Output = Option<T>>>(what: &str, probe: impl Fn() -> Fut) -> T {
-    let start = js_sys::Date::now();
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        assert!(
-            js_sys::Date::now() - start < DEADLINE_MS,
-            "timed out waiting for {what}"
-        );
-        sleep(50).await;
-    }
 }
 
 async fn live_on(feed: &QueueFeed, kind: TransportKind) {
@@ -132,14 +89,7 @@ async fn live_on(feed: &QueueFeed, kind: TransportKind) {
 }
 
 async fn post(url: String, body: serde_json::Value) -> u16 {
-    gloo_net::http::Request::post(&url)
-        .header("Authorization", &format!("Bearer {}", admin()))
-        .json(&body)
-        .unwrap()
-        .send()
-        .await
-        .map(|r| r.status())
-        .unwrap_or(0)
+    admin_call(Method::Post, &url, body).await
 }
 
 #[wasm_bindgen_test]
@@ -179,13 +129,7 @@ async fn with_websocket_refused_the_feed_runs_on_sse() {
 #[wasm_bindgen_test]
 async fn with_push_refused_the_feed_polls_with_if_none_match() {
     // A drop where nothing happens, so that polls find the state unchanged.
-    let id = format!("still-{}", (js_sys::Math::random() * 1e9) as u64);
-    let created = post(
-        format!("{}/api/admin/experiences", api_poll_only()),
-        serde_json::json!({"id": id, "name": "Still", "stock": 5, "admissionRatePerMinute": 0.0, "checkoutUrl": "/c"}),
-    )
-    .await;
-    assert_eq!(created, 201, "creating the quiet experience");
+    let id = common::quiet_experience(api_poll_only(), "still", 5).await;
     let (feed, _mounted) = start(fast(
         &id,
         api_poll_only(),
@@ -343,14 +287,12 @@ async fn refused_saved_credentials_are_replaced_by_a_new_place_even_over_sse() {
 }
 
 async fn refuse_on_no_ws_server(refuse: &[&str]) {
-    let status = gloo_net::http::Request::put(&format!("{}/api/admin/transports", api_no_ws()))
-        .header("Authorization", &format!("Bearer {}", admin()))
-        .json(&serde_json::json!({ "refuse": refuse }))
-        .unwrap()
-        .send()
-        .await
-        .map(|r| r.status())
-        .unwrap_or(0);
+    let status = admin_call(
+        Method::Put,
+        &format!("{}/api/admin/transports", api_no_ws()),
+        serde_json::json!({ "refuse": refuse }),
+    )
+    .await;
     assert_eq!(status, 204, "switching the server's transports");
 }
 

@@ -12,44 +12,21 @@ use std::future::Future;
 
 use leptos::prelude::*;
 use livequeue::{QueueWidget, WidgetConfig, session};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
+use common::{api, fresh_container};
+
 /// How long the widget may take to join and connect: generous, since the server, the
 /// browser and the compiler may share two cores.
 const DEADLINE_MS: f64 = 10_000.0;
-/// How often the DOM is looked at while waiting.
-const POLL_MS: u32 = 50;
-
-/// The server under test, fixed at compile time by `cargo xtask test`.
-fn api() -> &'static str {
-    // Not `env!`: the tests must still compile (for clippy) without a server.
-    match option_env!("LIVEQUEUE_TEST_API") {
-        Some(api) => api,
-        None => panic!(
-            "LIVEQUEUE_TEST_API is not set: run the browser tests with `cargo xtask test`, \
-             which starts the server and passes its URL"
-        ),
-    }
-}
 
 fn demo_config() -> WidgetConfig {
     WidgetConfig::new("demo-drop", api())
-}
-
-/// A new, empty element attached to the page, so each test sees only its own widget.
-fn fresh_container() -> HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let element = document
-        .create_element("div")
-        .unwrap()
-        .dyn_into::<HtmlElement>()
-        .unwrap();
-    document.body().unwrap().append_child(&element).unwrap();
-    element
 }
 
 /// Mounts the widget for `config` into a fresh element; dropping the handle unmounts it.
@@ -69,26 +46,13 @@ fn text_of(root: &HtmlElement, selector: &str) -> Option<String> {
         .map(|t| t.trim().to_owned())
 }
 
-async fn sleep(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-}
-
 /// Polls `probe` until it returns `Some`, or fails the test naming `what` after the deadline.
 async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let start = js_sys::Date::now();
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        if js_sys::Date::now() - start > DEADLINE_MS {
-            panic!("timed out after {DEADLINE_MS} ms waiting for {what}");
-        }
-        sleep(POLL_MS).await;
-    }
+    common::eventually(DEADLINE_MS, what, probe).await
 }
 
 /// The place in line shown as the big number, once it is one.

@@ -13,9 +13,20 @@ use std::time::Duration;
 
 use wasm_bindgen::JsCast;
 
-use super::controller::Input;
 use crate::clock::local_now;
 use crate::timer::{Interval, Listener};
+
+/// What the page reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PageEvent {
+    /// The browser went offline (`false`) or online (`true`).
+    Network(bool),
+    /// The page came back (visible, restored, or a timer fired far too late): check that
+    /// the connection is really alive.
+    Wake,
+    /// The periodic check (every [`TICK`]).
+    Tick,
+}
 
 /// Watchdog period.
 const TICK: Duration = Duration::from_secs(5);
@@ -24,8 +35,10 @@ const LATE: f64 = 10_000.0;
 
 /// The listeners and the watchdog; dropping it removes them all.
 pub(super) struct Watch {
+    /// `online`, `offline` and `pageshow` on the window, `visibilitychange` on the document.
     _listeners: Vec<Listener>,
-    _watchdog: Option<Interval>,
+    /// Posts [`PageEvent::Tick`], or [`PageEvent::Wake`] when it fired far too late.
+    _watchdog: Interval,
 }
 
 /// Whether the browser believes it is online (`true` outside a browser).
@@ -37,27 +50,27 @@ pub(super) fn online() -> bool {
 
 impl Watch {
     /// Starts watching; `post` receives what happened.
-    pub(super) fn start(post: impl Fn(Input) + 'static) -> Option<Self> {
+    pub(super) fn start(post: impl Fn(PageEvent) + 'static) -> Option<Self> {
         let window = web_sys::window()?;
         let document = window.document()?;
         let post = Rc::new(post);
         let mut listeners = Vec::new();
-        let on = |target: &web_sys::EventTarget, name: &'static str, input: fn() -> Input| {
+        let on = |target: &web_sys::EventTarget, name: &'static str, input: fn() -> PageEvent| {
             let post = Rc::clone(&post);
             Listener::new(target, name, move |_| post(input()))
         };
         let win: &web_sys::EventTarget = window.unchecked_ref();
-        listeners.extend(on(win, "online", || Input::Network(true)));
-        listeners.extend(on(win, "offline", || Input::Network(false)));
-        listeners.extend(on(win, "pageshow", || Input::Wake));
+        listeners.push(on(win, "online", || PageEvent::Network(true)));
+        listeners.push(on(win, "offline", || PageEvent::Network(false)));
+        listeners.push(on(win, "pageshow", || PageEvent::Wake));
         let visible_doc = document.clone();
         let post_visible = Rc::clone(&post);
-        listeners.extend(Listener::new(
+        listeners.push(Listener::new(
             document.unchecked_ref(),
             "visibilitychange",
             move |_| {
                 if visible_doc.visibility_state() == web_sys::VisibilityState::Visible {
-                    post_visible(Input::Wake);
+                    post_visible(PageEvent::Wake);
                 }
             },
         ));
@@ -66,9 +79,9 @@ impl Watch {
             let now = local_now();
             let late = now - last.replace(now) - TICK.as_millis() as f64;
             post(if late > LATE {
-                Input::Wake
+                PageEvent::Wake
             } else {
-                Input::Tick
+                PageEvent::Tick
             });
         });
         Some(Self {

@@ -7,14 +7,29 @@
 //! any transport, goes through the protocol's cursor-ordered reducer, batched so that any
 //! number of messages within one animation frame cost one signal update.
 //!
-//! - [`controller`]: the state machine's driver (transports, timers, batching).
-//! - [`lifecycle`]: the page's network and visibility events.
+//! Every decision (when to join, re-join, retry, fall back, probe, flush, resync, and when a
+//! quiet stream is dead) is the protocol crate's `feed::FeedMachine`, tested natively; this
+//! module only performs its commands:
+//!
+//! - `controller`: reports events to the machine and performs its commands.
+//! - `join`: the join request and its delay.
+//! - `link`: opening a transport, tagged with its generation.
+//! - `transports`: the controller's transports and their events, read as the machine's.
+//! - `probe`: the upgrade probe's timer and transport, and the refusal check of a closed
+//!   `EventSource`.
+//! - `batch`: the frame and fallback timers of a batch, and applying it to the signals.
+//! - `lifecycle`: the page's network and visibility events and the wake-up watchdog.
 //!
 //! Everything the feed creates (sockets, listeners, timers, frames) is owned by the
 //! controller and released when the calling component is cleaned up.
 
+mod batch;
 mod controller;
+mod join;
 mod lifecycle;
+mod link;
+mod probe;
+mod transports;
 
 use std::rc::{Rc, Weak};
 
@@ -25,6 +40,7 @@ use send_wrapper::SendWrapper;
 
 use crate::clock::ClockSkew;
 use crate::config::WidgetConfig;
+use crate::problem::Problem;
 use controller::Controller;
 
 /// Counters for the `?debug=1` panel and the tests.
@@ -59,12 +75,13 @@ pub struct QueueFeed {
     pub transport: ReadSignal<Option<TransportKind>>,
     /// When the last message arrived (local clock, ms since the Unix epoch).
     pub last_update: ReadSignal<Option<f64>>,
-    /// A sentence for the shopper when something keeps the widget from working.
-    pub problem: ReadSignal<Option<&'static str>>,
+    /// What keeps the widget from working; its `Display` is the sentence for the shopper.
+    pub problem: ReadSignal<Option<Problem>>,
     /// Offset of the server's clock, for countdowns.
     pub skew: ReadSignal<ClockSkew>,
     /// Counters.
     pub diagnostics: ReadSignal<Diagnostics>,
+    /// The driver, weakly: the component's cleanup owns it, `reconnect` only reaches it.
     controller: StoredValue<SendWrapper<Weak<Controller>>>,
 }
 
@@ -77,15 +94,22 @@ impl QueueFeed {
     }
 }
 
-/// The feed's writable signals, held by the controller.
+/// The feed's writable signals, held by the controller (read through [`QueueFeed`]).
 #[derive(Clone, Copy)]
 struct FeedSignals {
+    /// The reducer's state (the shopper's state and its cursor).
     feed: RwSignal<livequeue_protocol::FeedState>,
+    /// The machine's status, published after every event.
     status: RwSignal<ConnectionStatus>,
+    /// The transport in use.
     transport: RwSignal<Option<TransportKind>>,
+    /// When the last batch was applied (local ms).
     last_update: RwSignal<Option<f64>>,
-    problem: RwSignal<Option<&'static str>>,
+    /// The problem shown to the shopper.
+    problem: RwSignal<Option<Problem>>,
+    /// Offset of the server's clock.
     skew: RwSignal<ClockSkew>,
+    /// Counters.
     diagnostics: RwSignal<Diagnostics>,
 }
 

@@ -19,6 +19,9 @@ pub mod ws;
 pub use livequeue_protocol::supervisor::ConnectionStatus;
 
 /// What a transport reports.
+// One value per message, handed on at once: boxing the message would cost an allocation per
+// message to save a copy (the lint fires on 64-bit hosts, where the native tests run).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum TransportEvent {
     /// The connection is open: messages will follow.
@@ -63,19 +66,28 @@ impl Transport {
         }
     }
 
-    /// Asks for the full state over the same connection, when the transport can; `false`
-    /// means the caller must reopen it (SSE: a new stream starts with the state).
-    pub fn refresh(&self) -> bool {
+    /// Whether [`Transport::refresh`] can fetch the full state over the same connection;
+    /// an SSE stream must be reopened instead (a new stream starts with the state).
+    pub fn can_refresh(&self) -> bool {
+        !matches!(self, Transport::Sse(_))
+    }
+
+    /// Asks for the full state over the same connection, when the transport can.
+    pub fn refresh(&self) {
         match self {
-            Transport::WebSocket(ws) => {
-                ws.refresh();
-                true
-            }
-            Transport::Poll(poll) => {
-                poll.poll_now();
-                true
-            }
-            Transport::Sse(_) => false,
+            Transport::WebSocket(ws) => ws.refresh(),
+            Transport::Poll(poll) => poll.poll_now(),
+            Transport::Sse(_) => {}
+        }
+    }
+
+    /// Pings a socket or polls now, for a page that woke up: the connection may be a zombie.
+    /// (An SSE stream is judged by its silence instead.)
+    pub fn check_liveness(&self) {
+        match self {
+            Transport::WebSocket(ws) => ws.check_liveness(),
+            Transport::Poll(poll) => poll.poll_now(),
+            Transport::Sse(_) => {}
         }
     }
 }

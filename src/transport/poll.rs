@@ -12,26 +12,35 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use livequeue_protocol::QueueState;
 use livequeue_protocol::event::DecodeError;
 use livequeue_protocol::polling::{PollPolicy, Poller};
 use livequeue_protocol::reducer::FeedMessage;
 use livequeue_protocol::supervisor::Failure;
+use livequeue_protocol::{QueueState, http_status};
 use web_sys::AbortController;
 
 use super::TransportEvent;
+use crate::api;
 use crate::resources::{Kind, Tracked};
 use crate::timer::Timeout;
 
 /// What the poll loop shares with its timer and its requests.
 struct Shared {
+    /// The polling endpoint with the shopper's credentials.
     url: String,
+    /// Where every answer is reported.
     on_event: Box<dyn Fn(TransportEvent)>,
+    /// The adaptive interval.
     poller: RefCell<Poller>,
+    /// The last state's `ETag`, sent as `If-None-Match`.
     etag: RefCell<Option<String>>,
+    /// The wait before the next poll.
     timer: RefCell<Option<Timeout>>,
+    /// The request under way, aborted when the connection is dropped.
     in_flight: RefCell<Option<(AbortController, Tracked)>>,
+    /// `Opened` was reported (on the first answer).
     opened: Cell<bool>,
+    /// The connection was dropped: answers still arriving are ignored.
     stopped: Cell<bool>,
     /// Answers counted by kind, for diagnostics: `(changed, not modified)`.
     answers: Cell<(u32, u32)>,
@@ -130,28 +139,31 @@ fn poll(shared: Rc<Shared>) {
                 return report(TransportEvent::Closed(Failure::TRANSIENT));
             }
         };
-        let status = response.status();
-        let changed = match status {
-            304 => false,
-            200..=299 => {
-                let tag = response.headers().get("etag");
-                let text = response.text().await.map_err(|e| e.to_string());
-                match text.and_then(|t| livequeue_protocol::json::from_str::<QueueState>(&t)) {
-                    Ok(state) => {
-                        shared.etag.replace(tag);
-                        if !shared.opened.replace(true) {
-                            report(TransportEvent::Opened);
-                        }
-                        report(TransportEvent::Message(FeedMessage::Snapshot(state)));
-                        true
+        let changed = if response.status() == http_status::NOT_MODIFIED {
+            false
+        } else if response.ok() {
+            let tag = response.headers().get("etag");
+            let text = response.text().await.map_err(|e| e.to_string());
+            match text.and_then(|t| livequeue_protocol::json::from_str::<QueueState>(&t)) {
+                Ok(state) => {
+                    shared.etag.replace(tag);
+                    if !shared.opened.replace(true) {
+                        report(TransportEvent::Opened);
                     }
-                    Err(error) => {
-                        report(TransportEvent::Malformed(DecodeError::BadMessage(error)));
-                        false
-                    }
+                    report(TransportEvent::Message(FeedMessage::Snapshot(state)));
+                    true
+                }
+                Err(error) => {
+                    report(TransportEvent::Malformed(DecodeError::BadMessage(error)));
+                    false
                 }
             }
-            _ => return report(TransportEvent::Closed(Failure::from_http_status(status))),
+        } else {
+            let failure = api::failure_of(response).await;
+            if !shared.stopped.get() {
+                report(TransportEvent::Closed(failure));
+            }
+            return;
         };
         if shared.stopped.get() {
             return;
@@ -180,6 +192,6 @@ fn poll(shared: Rc<Shared>) {
                 poll(next);
             }
         });
-        shared.timer.replace(timer);
+        shared.timer.replace(Some(timer));
     });
 }

@@ -5,7 +5,8 @@
 //! `{epoch}:{seq}`, `snapshot` (the full state again, when a resume was not possible) and
 //! `heartbeat`. [`decode`] turns one of them into a [`TransportEvent`]; it is pure, so every
 //! malformed input is an error value and never a panic. [`SseConnection`] owns the
-//! `EventSource` and its listeners and closes it when dropped.
+//! `EventSource` and its listeners (the widget's [`Listener`] guards) and closes it when
+//! dropped.
 //!
 //! The browser reconnects an `EventSource` by itself (after the server's `retry:` delay,
 //! sending `Last-Event-ID`) unless the server answered with an error status, in which case it
@@ -18,11 +19,11 @@ use livequeue_protocol::event::DecodeError;
 use livequeue_protocol::reducer::FeedMessage;
 use livequeue_protocol::sse::EVENT_TYPES;
 use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::{Event, EventSource, MessageEvent};
+use web_sys::{EventSource, EventTarget, MessageEvent};
 
 use super::TransportEvent;
 use crate::resources::{Kind, Tracked};
+use crate::timer::Listener;
 
 /// Decodes one SSE message (the protocol's [`SseFrame::decode`]): its event type `name`,
 /// its `data`, and the stream's last event id (`""` when the server has sent none).
@@ -40,11 +41,10 @@ pub fn decode(name: &str, data: &str, last_event_id: &str) -> Result<TransportEv
 /// closes the stream.
 pub struct SseConnection {
     source: EventSource,
-    /// Shared by every message type in [`EVENT_TYPES`].
-    on_message: Closure<dyn FnMut(MessageEvent)>,
-    on_open: Closure<dyn FnMut(Event)>,
-    on_error: Closure<dyn FnMut(Event)>,
-    _tracked: [Tracked; 4],
+    /// One per message type in [`EVENT_TYPES`], plus `open` and `error`: the same guard as
+    /// every other listener of the widget.
+    _listeners: Vec<Listener>,
+    _tracked: Tracked,
 }
 
 impl std::fmt::Debug for SseConnection {
@@ -66,64 +66,44 @@ impl SseConnection {
     ) -> Result<Self, wasm_bindgen::JsValue> {
         let source = EventSource::new(url)?;
         let on_event: Rc<dyn Fn(TransportEvent)> = Rc::new(on_event);
-
+        let target: &EventTarget = source.unchecked_ref();
+        let mut listeners = Vec::with_capacity(EVENT_TYPES.len() + 2);
+        for name in EVENT_TYPES {
+            let report = Rc::clone(&on_event);
+            listeners.push(Listener::new(target, name, move |event| {
+                let Some(message) = event.dyn_ref::<MessageEvent>() else {
+                    return;
+                };
+                // `data` of an EventSource message is always a string; anything else is
+                // malformed.
+                let data = message.data().as_string().unwrap_or_default();
+                let decoded = decode(&message.type_(), &data, &message.last_event_id());
+                report(decoded.unwrap_or_else(TransportEvent::Malformed));
+            }));
+        }
         let report = Rc::clone(&on_event);
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
-            // `data` of an EventSource message is always a string; anything else is malformed.
-            let data = message.data().as_string().unwrap_or_default();
-            let decoded = decode(&message.type_(), &data, &message.last_event_id());
-            report(decoded.unwrap_or_else(TransportEvent::Malformed));
-        });
-        let report = Rc::clone(&on_event);
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            report(TransportEvent::Opened);
-        });
-        let report = on_event;
+        listeners.push(Listener::new(target, "open", move |_| {
+            report(TransportEvent::Opened)
+        }));
         let state_of = source.clone();
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            report(TransportEvent::Lost {
+        listeners.push(Listener::new(target, "error", move |_| {
+            on_event(TransportEvent::Lost {
                 closed: state_of.ready_state() == EventSource::CLOSED,
             });
-        });
-
-        for name in EVENT_TYPES {
-            source.add_event_listener_with_callback(name, on_message.as_ref().unchecked_ref())?;
-        }
-        source.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref())?;
-        source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())?;
-
+        }));
         Ok(Self {
             source,
-            on_message,
-            on_open,
-            on_error,
-            _tracked: [
-                Tracked::new(Kind::Connection),
-                Tracked::new(Kind::Listener),
-                Tracked::new(Kind::Listener),
-                Tracked::new(Kind::Listener),
-            ],
+            _listeners: listeners,
+            _tracked: Tracked::new(Kind::Connection),
         })
     }
 }
 
 impl Drop for SseConnection {
     fn drop(&mut self) {
+        // The listeners are removed right after, when their guards drop; after `close()` no
+        // event fires anyway.
         self.source.close();
-        // Removing a listener can only fail for a non-function callback, which these are not;
-        // after `close()` no event fires anyway.
-        for name in EVENT_TYPES {
-            let _ = self.source.remove_event_listener_with_callback(
-                name,
-                self.on_message.as_ref().unchecked_ref(),
-            );
-        }
-        let _ = self
-            .source
-            .remove_event_listener_with_callback("open", self.on_open.as_ref().unchecked_ref());
-        let _ = self
-            .source
-            .remove_event_listener_with_callback("error", self.on_error.as_ref().unchecked_ref());
     }
 }
 
@@ -132,11 +112,13 @@ mod tests {
     use super::*;
     use livequeue_protocol::sse::{HEARTBEAT, SNAPSHOT, UNNAMED};
     use livequeue_protocol::{Cursor, EventKind, PositionUpdate, ServerEvent};
+    #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test;
 
     const STATE: &str = r#"{"experienceId":"demo-drop","consumerId":"c_1","position":128,"estimatedWaitSeconds":96,"stage":"queued","stock":{"available":312,"total":500},"experience":{"name":"Demo drop","status":"open"},"admission":null,"cursor":{"epoch":1795820400000,"seq":42},"serverTime":1795820460123}"#;
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn every_update_event_of_the_protocol_is_listened_to() {
         for kind in EventKind::ALL {
             assert!(
@@ -146,7 +128,8 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn the_first_unnamed_message_and_snapshots_are_full_states() {
         for name in [UNNAMED, SNAPSHOT] {
             let Ok(TransportEvent::Message(FeedMessage::Snapshot(state))) = decode(name, STATE, "")
@@ -157,7 +140,8 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn named_events_carry_the_cursor_from_their_id() {
         let decoded = decode(
             "position_update",
@@ -179,7 +163,8 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn a_guide_style_server_without_cursors_still_drives_the_state() {
         // The guide's server: a plain first message with few fields, events without ids.
         let mut feed = livequeue_protocol::FeedState::new();
@@ -197,7 +182,8 @@ mod tests {
         assert_eq!((state.position, state.stock.available), (Some(39), 7));
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn heartbeats_report_the_server_clock() {
         assert_eq!(
             decode(HEARTBEAT, r#"{"serverTime":1795820475000}"#, "9:9"),
@@ -205,7 +191,8 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn malformed_messages_are_errors_not_panics() {
         let bad = [
             (UNNAMED, "not json", ""),

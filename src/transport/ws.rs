@@ -15,11 +15,11 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use livequeue_protocol::WsClientMessage;
 use livequeue_protocol::event::DecodeError;
 use livequeue_protocol::event::WsFrame;
 use livequeue_protocol::reducer::FeedMessage;
 use livequeue_protocol::supervisor::Failure;
+use livequeue_protocol::{CloseCode, WsClientMessage};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
@@ -97,14 +97,23 @@ impl Shared {
 
 /// An open WebSocket with its handlers and timers.
 pub struct WsConnection {
+    /// The socket.
     socket: WebSocket,
+    /// What the handlers and timers share.
     shared: Rc<Shared>,
+    /// The socket's `onopen` handler, unset when dropped.
     _on_open: Closure<dyn FnMut(Event)>,
+    /// The socket's `onmessage` handler.
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    /// The socket's `onclose` handler.
     _on_close: Closure<dyn FnMut(CloseEvent)>,
+    /// The client ping, which also declares a silent socket dead.
     ping: Option<Interval>,
+    /// The grace timer of a [`WsConnection::check_liveness`] under way.
     probe: RefCell<Option<Timeout>>,
+    /// Ping period and grace.
     options: WsOptions,
+    /// The socket and its three handlers, counted while alive.
     _tracked: [Tracked; 4],
 }
 
@@ -177,7 +186,7 @@ impl WsConnection {
         let socket = connection.socket.clone();
         let shared = Rc::clone(&connection.shared);
         let silent_for = options.ping_every + options.grace;
-        connection.ping = Interval::new(options.ping_every, move || {
+        connection.ping = Some(Interval::new(options.ping_every, move || {
             if local_now() - shared.last_seen.get() > silent_for.as_millis() as f64 {
                 leptos::logging::warn!(
                     "livequeue: socket silent for {} s; replacing it",
@@ -188,7 +197,7 @@ impl WsConnection {
             } else {
                 send(&socket, WsClientMessage::Ping);
             }
-        });
+        }));
         Ok(connection)
     }
 
@@ -218,7 +227,7 @@ impl WsConnection {
             }
         });
         // Replacing drops (and cancels) an earlier probe.
-        self.probe.replace(probe);
+        self.probe.replace(Some(probe));
     }
 }
 
@@ -238,8 +247,8 @@ impl Drop for WsConnection {
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
-        // Closing an already closed socket is a no-op; 1000 says the client is done.
-        let _ = self.socket.close_with_code(1000);
+        // Closing an already closed socket is a no-op; a normal close says the client is done.
+        let _ = self.socket.close_with_code(CloseCode::Normal.code());
     }
 }
 
@@ -247,9 +256,11 @@ impl Drop for WsConnection {
 mod tests {
     use super::*;
     use livequeue_protocol::{Cursor, ServerEvent, Stock};
+    #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn updates_carry_their_cursor_and_guide_style_ones_have_none() {
         let with =
             decode(r#"{"type":"stock_update","data":{"available":1,"total":2},"epoch":5,"seq":6}"#);
@@ -273,7 +284,8 @@ mod tests {
         ));
     }
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn pongs_prove_liveness_and_garbage_is_an_error() {
         assert_eq!(decode(r#"{"type":"pong"}"#), Ok(TransportEvent::Alive));
         for bad in [

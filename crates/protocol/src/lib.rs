@@ -18,6 +18,8 @@
 //!   reordered or stale messages never move the state backwards.
 //! - [`backoff`], [`polling`], [`supervisor`]: the widget's connection policies (reconnect
 //!   delays, adaptive polling intervals, transport fallback), as pure state machines.
+//! - [`feed`]: the widget feed's decisions (re-joins, silence, probe, batching) as a machine.
+//! - [`http_status`]: HTTP statuses read as our [`ErrorCode`]s, for answers without our body.
 //!
 //! The crate has no runtime and no browser dependency: it builds for native targets and for
 //! `wasm32-unknown-unknown`, and everything in it is tested with plain `cargo test`.
@@ -29,6 +31,8 @@ pub mod backoff;
 pub mod close;
 pub mod error_code;
 pub mod event;
+pub mod feed;
+pub mod http_status;
 pub mod ids;
 pub mod json;
 pub mod paths;

@@ -20,6 +20,8 @@
 use std::fmt;
 
 use crate::backoff::{Backoff, BackoffPolicy, RetryHint};
+use crate::close::{CloseCode, Reconnect};
+use crate::error_code::ErrorCode;
 
 /// A way to receive updates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,54 +91,71 @@ impl fmt::Display for ConnectionStatus {
     }
 }
 
-/// How a transport failed.
+/// How a transport failed: the protocol's [`Reconnect`] rule for what ended it.
+///
+/// [`Reconnect::Rejoin`] and [`Reconnect::Stop`] are both permanent (the same request will
+/// be refused again); `Rejoin` is the refusal of the shopper's credentials, which a fresh
+/// join may replace (`crate::feed` decides whether it does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure {
-    /// The server's hint about when to come back.
-    pub hint: RetryHint,
-    /// Retrying cannot help (missing parameters, bad token): stop.
-    pub permanent: bool,
+    /// What a client does about it.
+    pub reconnect: Reconnect,
 }
 
 impl Failure {
     /// An ordinary failure (network error, dropped stream).
     pub const TRANSIENT: Failure = Failure {
-        hint: RetryHint::None,
-        permanent: false,
+        reconnect: Reconnect::Backoff,
     };
 
-    /// The failure a WebSocket close code means.
+    /// The failure a WebSocket close code means ([`CloseCode::reconnect_for`]).
     pub fn from_close_code(code: u16) -> Self {
-        match code {
-            4000 | 4001 | 4004 | 1003 | 1008 | 1009 => Failure {
-                hint: RetryHint::None,
-                permanent: true,
-            },
-            1012 => Failure {
-                hint: RetryHint::Soon,
-                permanent: false,
-            },
-            1013 | 4008 => Failure {
-                hint: RetryHint::Later,
-                permanent: false,
-            },
-            _ => Failure::TRANSIENT,
+        Failure {
+            reconnect: CloseCode::reconnect_for(code),
         }
     }
 
-    /// The failure an HTTP status means (SSE and polling).
+    /// The failure an error answer with this [`ErrorCode`] means (SSE and polling).
+    pub fn from_error_code(code: ErrorCode) -> Self {
+        let reconnect = match code {
+            ErrorCode::Unauthorized => Reconnect::Rejoin,
+            ErrorCode::BadRequest
+            | ErrorCode::ForbiddenOrigin
+            | ErrorCode::NotFound
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::Conflict
+            | ErrorCode::Gone
+            | ErrorCode::PayloadTooLarge
+            | ErrorCode::UnsupportedMediaType => Reconnect::Stop,
+            ErrorCode::TransportRefused | ErrorCode::Unavailable => Reconnect::Later,
+            ErrorCode::Internal | ErrorCode::Unknown => Reconnect::Backoff,
+        };
+        Failure { reconnect }
+    }
+
+    /// The failure an error status without our error body means: the status read as the
+    /// code our server would have sent ([`crate::http_status::code_for`]).
     pub fn from_http_status(status: u16) -> Self {
-        match status {
-            400 | 401 | 403 | 404 => Failure {
-                hint: RetryHint::None,
-                permanent: true,
-            },
-            429 | 503 => Failure {
-                hint: RetryHint::Later,
-                permanent: false,
-            },
-            _ => Failure::TRANSIENT,
+        Self::from_error_code(crate::http_status::code_for(status))
+    }
+
+    /// The server's hint about when to come back.
+    pub fn hint(self) -> RetryHint {
+        match self.reconnect {
+            Reconnect::Soon => RetryHint::Soon,
+            Reconnect::Later => RetryHint::Later,
+            Reconnect::Backoff | Reconnect::Rejoin | Reconnect::Stop => RetryHint::None,
         }
+    }
+
+    /// Retrying the same request cannot help (missing parameters, bad token): stop.
+    pub fn is_permanent(self) -> bool {
+        matches!(self.reconnect, Reconnect::Rejoin | Reconnect::Stop)
+    }
+
+    /// The shopper's credentials were refused: a new place may help.
+    pub fn refuses_credentials(self) -> bool {
+        self.reconnect == Reconnect::Rejoin
     }
 }
 
@@ -336,7 +355,7 @@ impl Supervisor {
         ) {
             return Command::Stop;
         }
-        if failure.permanent {
+        if failure.is_permanent() {
             self.status = ConnectionStatus::Failed;
             return Command::Stop;
         }
@@ -353,7 +372,7 @@ impl Supervisor {
                 after_ms: 0,
             };
         }
-        match self.backoff.fail(failure.hint, jitter) {
+        match self.backoff.fail(failure.hint(), jitter) {
             Some(after_ms) => {
                 self.status = self.retrying_status();
                 Command::Open {
@@ -486,9 +505,9 @@ mod tests {
                 "close {code} must not be retried"
             );
         }
-        assert_eq!(Failure::from_close_code(1012).hint, RetryHint::Soon);
-        assert_eq!(Failure::from_close_code(1013).hint, RetryHint::Later);
-        assert!(!Failure::from_close_code(1006).permanent);
+        assert_eq!(Failure::from_close_code(1012).hint(), RetryHint::Soon);
+        assert_eq!(Failure::from_close_code(1013).hint(), RetryHint::Later);
+        assert!(!Failure::from_close_code(1006).is_permanent());
     }
 
     #[test]
@@ -510,6 +529,41 @@ mod tests {
             }
         );
         assert_eq!(s.status(), ConnectionStatus::Reconnecting);
+    }
+
+    #[test]
+    fn error_answers_are_decided_by_their_code() {
+        let refused = Failure::from_error_code(ErrorCode::Unauthorized);
+        assert!(refused.is_permanent() && refused.refuses_credentials());
+        let missing = Failure::from_error_code(ErrorCode::NotFound);
+        assert!(missing.is_permanent() && !missing.refuses_credentials());
+        assert_eq!(
+            Failure::from_error_code(ErrorCode::TransportRefused).hint(),
+            RetryHint::Later
+        );
+        assert_eq!(
+            Failure::from_error_code(ErrorCode::Internal),
+            Failure::TRANSIENT
+        );
+        assert_eq!(
+            Failure::from_http_status(401),
+            refused,
+            "a bare status reads as our code"
+        );
+        assert_eq!(Failure::from_http_status(429).hint(), RetryHint::Later);
+        assert_eq!(Failure::from_http_status(502), Failure::TRANSIENT);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_close_code_fails_as_the_protocol_says(code in 0u16..5000) {
+            let failure = Failure::from_close_code(code);
+            proptest::prop_assert_eq!(failure.reconnect, CloseCode::reconnect_for(code));
+            proptest::prop_assert_eq!(
+                failure.refuses_credentials(),
+                CloseCode::from_code(code) == Some(CloseCode::BadToken)
+            );
+        }
     }
 
     #[test]
