@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest.
 //!
 //! 1. `cargo fmt --check`; clippy on the host crates, and on the widget for wasm32.
-//! 2. The host crates' tests.
+//! 2. The host crates' tests, and the widget's pure logic (formatting, clock, configuration,
+//!    URLs, frame decoding, problems) natively.
 //! 3. The widget's tests in headless Chromium, against real servers (see `browser.rs`).
 //! 4. The release bundle, precompressed, and its size: over the budget fails.
 //!
@@ -46,6 +47,9 @@ pub fn run() -> Result {
 
     step("tests: host crates");
     run_command(command("cargo").arg("test").args(HOST_CRATES))?;
+
+    step("tests: the widget's pure logic, natively");
+    run_command(command("cargo").args(["test", "-p", "livequeue", "--lib"]))?;
 
     step("tests: widget in headless Chromium against real servers");
     crate::browser::run()?;

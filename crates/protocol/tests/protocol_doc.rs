@@ -138,3 +138,60 @@ fn cursor(epoch: Option<u64>, seq: Option<u64>) -> Option<Cursor> {
         seq: seq?,
     })
 }
+
+/// The rows of the markdown table whose header row starts with `| {first} |`.
+fn table_rows(first: &str) -> Vec<Vec<String>> {
+    let header = format!("| {first} |");
+    let mut lines = DOC.lines().skip_while(|l| !l.starts_with(&header)).skip(2);
+    let mut rows = Vec::new();
+    for line in lines.by_ref().take_while(|l| l.starts_with('|')) {
+        rows.push(
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().trim_matches('`').to_owned())
+                .collect(),
+        );
+    }
+    rows
+}
+
+#[test]
+fn the_close_code_table_is_the_close_codes_of_the_code() {
+    use livequeue_protocol::{CloseCode, Reconnect};
+    let rows = table_rows("close code");
+    assert!(rows.len() >= 9, "the close-code table was not found");
+    for row in rows {
+        let number: u16 = row[0].parse().expect("a close code number");
+        let code = CloseCode::from_code(number)
+            .unwrap_or_else(|| panic!("{number} is documented but not a CloseCode"));
+        assert_eq!(row[1], code.reason(), "the reason of {number}");
+        let says = match code.reconnect() {
+            Reconnect::Soon => "reconnect soon",
+            Reconnect::Backoff => "reconnect with backoff",
+            Reconnect::Later => "reconnect later",
+            Reconnect::Rejoin => "rejoin",
+            Reconnect::Stop => "stop",
+        };
+        assert!(
+            row[2].starts_with(says),
+            "the doc says `{}` for {number}, the code says {says}",
+            row[2]
+        );
+    }
+}
+
+#[test]
+fn the_error_table_is_the_error_codes_of_the_code() {
+    use livequeue_protocol::ErrorCode;
+    let rows = table_rows("status");
+    let mut documented = Vec::new();
+    for row in rows.iter().filter(|r| r[1] != "—") {
+        let code = ErrorCode::parse(&row[1]);
+        assert_ne!(code, ErrorCode::Unknown, "`{}` is not an ErrorCode", row[1]);
+        assert_eq!(row[0], code.http_status().to_string(), "the status of {code}");
+        documented.push(code);
+    }
+    for code in ErrorCode::ALL {
+        assert!(documented.contains(&code), "{code} is not documented");
+    }
+}
