@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_load;
 mod browser;
 mod bundle;
 mod demo;
@@ -63,6 +64,9 @@ enum Command {
     /// The widget's benchmarks in headless Chromium: publish-to-signal latency per
     /// transport, page memory after many reconnects.
     BenchWidget,
+    /// What a shopper's first and repeat visit cost in headless Chromium: bytes on the wire,
+    /// and time to the first position on screen per network profile.
+    BenchLoad,
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,9 @@ fn main() -> ExitCode {
         }
         Command::BenchWidget => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::bench())
+        }
+        Command::BenchLoad => {
+            setup::run(&setup::Needs::for_tests(true)).and_then(|()| bench_load::run())
         }
     };
     match result {
