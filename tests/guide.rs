@@ -7,7 +7,6 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -18,19 +17,16 @@ use livequeue::session::{self, Credentials};
 use livequeue::{QueueWidget, WidgetConfig};
 use livequeue_protocol::supervisor::{ConnectionStatus, TransportKind};
 use serde_json::{Value, json};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const DEADLINE_MS: f64 = 15_000.0;
+mod common;
 
-fn guide() -> &'static str {
-    option_env!("LIVEQUEUE_TEST_GUIDE_API").unwrap_or_else(|| {
-        panic!("LIVEQUEUE_TEST_GUIDE_API is not set: run the browser tests with `cargo xtask test`")
-    })
-}
+use common::{eventually, fresh_container, guide, sleep};
+
+const DEADLINE_MS: f64 = 15_000.0;
 
 /// A widget configuration for `experience` on the guide server, as a shop embedding the
 /// widget beside such a server would write it: `?consumerId=` and no token.
@@ -52,37 +48,30 @@ fn config(experience: &str, consumer: &str, transport: TransportKind) -> WidgetC
     }
 }
 
+/// Sets what the guide server's `getQueueState` returns for the shopper.
 async fn set_state(experience: &str, consumer: &str, state: Value) {
     let url = format!("{}/control/state/{experience}/{consumer}", guide());
-    let response = gloo_net::http::Request::put(&url)
-        .json(&state)
-        .unwrap()
-        .send()
-        .await
-        .expect("the guide server answers");
-    assert_eq!(response.status(), 204, "setting the state failed");
+    control(gloo_net::http::Request::put(&url), state).await;
 }
 
+/// Publishes an update the way the guide's `publishQueueUpdate` does.
 async fn publish(experience: &str, update: Value) {
     let url = format!("{}/control/publish/{experience}", guide());
-    let response = gloo_net::http::Request::post(&url)
-        .json(&update)
+    control(gloo_net::http::Request::post(&url), update).await;
+}
+
+async fn control(request: gloo_net::http::RequestBuilder, body: Value) {
+    let response = request
+        .json(&body)
         .unwrap()
         .send()
         .await
         .expect("the guide server answers");
-    assert_eq!(response.status(), 204, "publishing failed");
-}
-
-fn fresh_container() -> HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let element = document
-        .create_element("div")
-        .unwrap()
-        .dyn_into::<HtmlElement>()
-        .unwrap();
-    document.body().unwrap().append_child(&element).unwrap();
-    element
+    assert_eq!(
+        response.status(),
+        204,
+        "the guide server's test control failed"
+    );
 }
 
 fn mount(config: WidgetConfig) -> (HtmlElement, impl Sized) {
@@ -113,29 +102,13 @@ fn text_of(root: &HtmlElement, selector: &str) -> Option<String> {
         .map(|t| t.trim().to_owned())
 }
 
-async fn sleep(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-}
-
-async fn eventually<T, Fut: Future<Output = Option<T>>>(what: &str, probe: impl Fn() -> Fut) -> T {
-    let start = js_sys::Date::now();
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        assert!(
-            js_sys::Date::now() - start < DEADLINE_MS,
-            "timed out waiting for {what}"
-        );
-        sleep(50).await;
-    }
-}
-
 /// Waits until the element `selector` has text for which `ok` holds; returns that text.
 async fn text_when(root: &HtmlElement, selector: &str, ok: impl Fn(&str) -> bool) -> String {
-    eventually(&format!("{selector} to read as expected"), || async {
-        text_of(root, selector).filter(|t| ok(t))
-    })
+    eventually(
+        DEADLINE_MS,
+        &format!("{selector} to read as expected"),
+        || async { text_of(root, selector).filter(|t| ok(t)) },
+    )
     .await
 }
 
@@ -230,7 +203,7 @@ async fn a_quiet_stream_with_comment_heartbeats_is_not_churned() {
     let (exp, consumer) = ("guide-quiet", "c-quiet");
     set_state(exp, consumer, json!({"position": 4})).await;
     let (feed, _running) = start_feed(config(exp, consumer, TransportKind::Sse));
-    eventually("live on SSE", || async {
+    eventually(DEADLINE_MS, "live on SSE", || async {
         (feed.status.get_untracked() == ConnectionStatus::Live).then_some(())
     })
     .await;

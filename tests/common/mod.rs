@@ -42,6 +42,14 @@ pub fn api_poll_only() -> &'static str {
     )
 }
 
+/// The server written the way the guide writes one (`crates/server/examples/guide_server.rs`).
+pub fn guide() -> &'static str {
+    env(
+        option_env!("LIVEQUEUE_TEST_GUIDE_API"),
+        "LIVEQUEUE_TEST_GUIDE_API",
+    )
+}
+
 /// The operator token of the test servers.
 pub fn admin() -> &'static str {
     env(option_env!("LIVEQUEUE_TEST_ADMIN"), "LIVEQUEUE_TEST_ADMIN")

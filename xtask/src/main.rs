@@ -12,6 +12,7 @@
 //! - [`size`]: the release bundle's size against its budget, and where the bytes are.
 //! - [`trunk`]: running trunk on the widget, the workspace's root package.
 //! - [`browser`]: the widget's browser tests against real servers.
+//! - [`bench_load`]: what a first and a repeat visit cost (bytes, time to first position).
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
 
 use std::process::ExitCode;

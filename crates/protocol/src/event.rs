@@ -139,35 +139,42 @@ impl ServerEvent {
 
     /// Decodes a payload received under the event name `name` (an SSE `event:` field).
     pub fn decode(name: &str, data: &str) -> Result<Self, DecodeError> {
-        let kind: EventKind = name.parse()?;
-        let bad = |e: String| DecodeError::BadPayload(kind, e);
-        Ok(match kind {
-            EventKind::PositionUpdate => {
-                ServerEvent::PositionUpdate(json::from_str(data).map_err(bad)?)
-            }
-            EventKind::StockUpdate => ServerEvent::StockUpdate(json::from_str(data).map_err(bad)?),
-            EventKind::Admission => ServerEvent::Admission(json::from_str(data).map_err(bad)?),
-            EventKind::ExperienceUpdate => {
-                ServerEvent::ExperienceUpdate(json::from_str(data).map_err(bad)?)
-            }
-        })
+        Self::decode_payload(name, data)
     }
 
     /// Decodes an already parsed payload received under the event name `name` (a WebSocket
     /// envelope's `data`).
     fn decode_raw(name: &str, data: &json::Raw) -> Result<Self, DecodeError> {
+        Self::decode_payload(name, data)
+    }
+
+    fn decode_payload<P: Payload + ?Sized>(name: &str, data: &P) -> Result<Self, DecodeError> {
         let kind: EventKind = name.parse()?;
         let bad = |e: String| DecodeError::BadPayload(kind, e);
         Ok(match kind {
-            EventKind::PositionUpdate => {
-                ServerEvent::PositionUpdate(json::from_raw(data).map_err(bad)?)
-            }
-            EventKind::StockUpdate => ServerEvent::StockUpdate(json::from_raw(data).map_err(bad)?),
-            EventKind::Admission => ServerEvent::Admission(json::from_raw(data).map_err(bad)?),
-            EventKind::ExperienceUpdate => {
-                ServerEvent::ExperienceUpdate(json::from_raw(data).map_err(bad)?)
-            }
+            EventKind::PositionUpdate => ServerEvent::PositionUpdate(data.read().map_err(bad)?),
+            EventKind::StockUpdate => ServerEvent::StockUpdate(data.read().map_err(bad)?),
+            EventKind::Admission => ServerEvent::Admission(data.read().map_err(bad)?),
+            EventKind::ExperienceUpdate => ServerEvent::ExperienceUpdate(data.read().map_err(bad)?),
         })
+    }
+}
+
+/// A payload not yet decoded: JSON text (SSE `data:`) or an already parsed value (a
+/// WebSocket envelope's `data`).
+trait Payload {
+    fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, String>;
+}
+
+impl Payload for str {
+    fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        json::from_str(self)
+    }
+}
+
+impl Payload for json::Raw {
+    fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        json::from_raw(self)
     }
 }
 

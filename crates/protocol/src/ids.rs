@@ -20,6 +20,57 @@ pub enum IdError {
     Consumer,
 }
 
+/// The conversions every id has: parsing with its rule ([`FromStr`], `TryFrom<String>`, which
+/// serde uses too), and reading it back as text.
+macro_rules! id_conversions {
+    ($id:ident, $error:expr) => {
+        impl $id {
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $id {
+            type Err = IdError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.to_owned().try_into()
+            }
+        }
+
+        impl TryFrom<String> for $id {
+            type Error = IdError;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                if Self::is_valid(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err($error)
+                }
+            }
+        }
+
+        impl From<$id> for String {
+            fn from(id: $id) -> Self {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $id {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $id {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 /// An experience (one drop): 1–64 characters of `[A-Za-z0-9_-]`, so it is safe in a path,
 /// a Redis key and a log line as it is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -34,54 +85,9 @@ impl ExperienceId {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl FromStr for ExperienceId {
-    type Err = IdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if Self::is_valid(s) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::Experience)
-        }
-    }
-}
-
-impl TryFrom<String> for ExperienceId {
-    type Error = IdError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        if Self::is_valid(&s) {
-            Ok(Self(s))
-        } else {
-            Err(IdError::Experience)
-        }
-    }
-}
-
-impl From<ExperienceId> for String {
-    fn from(id: ExperienceId) -> Self {
-        id.0
-    }
-}
-
-impl AsRef<str> for ExperienceId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ExperienceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+id_conversions!(ExperienceId, IdError::Experience);
 
 /// A shopper: 1–128 visible ASCII characters (no spaces or control characters). This
 /// server makes them (`c_` and random hex); servers written from the guide use their own
@@ -95,54 +101,9 @@ impl ConsumerId {
     pub fn is_valid(id: &str) -> bool {
         (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
     }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl FromStr for ConsumerId {
-    type Err = IdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if Self::is_valid(s) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::Consumer)
-        }
-    }
-}
-
-impl TryFrom<String> for ConsumerId {
-    type Error = IdError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        if Self::is_valid(&s) {
-            Ok(Self(s))
-        } else {
-            Err(IdError::Consumer)
-        }
-    }
-}
-
-impl From<ConsumerId> for String {
-    fn from(id: ConsumerId) -> Self {
-        id.0
-    }
-}
-
-impl AsRef<str> for ConsumerId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ConsumerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+id_conversions!(ConsumerId, IdError::Consumer);
 
 #[cfg(test)]
 mod tests {

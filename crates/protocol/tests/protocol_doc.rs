@@ -188,7 +188,11 @@ fn the_error_table_is_the_error_codes_of_the_code() {
     for row in rows.iter().filter(|r| r[1] != "—") {
         let code = ErrorCode::parse(&row[1]);
         assert_ne!(code, ErrorCode::Unknown, "`{}` is not an ErrorCode", row[1]);
-        assert_eq!(row[0], code.http_status().to_string(), "the status of {code}");
+        assert_eq!(
+            row[0],
+            code.http_status().to_string(),
+            "the status of {code}"
+        );
         documented.push(code);
     }
     for code in ErrorCode::ALL {
