@@ -1,6 +1,8 @@
 //! A real server on port 0 and real clients, shared by the integration tests.
 #![allow(dead_code, missing_docs)]
 
+pub mod shopper;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

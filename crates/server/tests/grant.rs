@@ -1,75 +1,16 @@
-//! The shopper's own actions against a real server: extend the grant once, reserve units
-//! against it (idempotently, never overselling), and leave the line.
+//! A shopper's own actions on their grant against a real server: extend it once, reserve
+//! units against it (idempotently, never overselling), and the credentials every action needs.
 
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use common::TestServer;
-use livequeue_protocol::api::{ErrorBody, JoinResponse, ReserveResponse};
-use livequeue_protocol::{Admission, AdmissionStatus, Endpoint, PositionUpdate, Stage};
+use common::shopper::{admitted, available, code_of, expired, expiry, extend, reserve};
+use livequeue_protocol::api::{JoinResponse, ReserveResponse};
+use livequeue_protocol::{Admission, AdmissionStatus, Endpoint};
 use reqwest::StatusCode;
 use serde_json::json;
-
-/// A server whose ticker announces line moves every 50 ms.
-async fn quick_server() -> TestServer {
-    let mut config = common::config();
-    config.engine.tick = Duration::from_millis(50);
-    TestServer::with_config(config).await
-}
-
-/// A shopper of `drop` (stock `stock`) who has been admitted.
-async fn admitted(s: &TestServer, stock: u64) -> JoinResponse {
-    s.experience("drop", stock).await;
-    let me = s.join("drop").await;
-    s.admit("drop", 1).await;
-    me
-}
-
-async fn code_of(response: reqwest::Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: ErrorBody = response.json().await.expect("a JSON error body");
-    (status, body.error.code.to_string())
-}
-
-async fn extend(s: &TestServer, who: &JoinResponse) -> reqwest::Response {
-    s.shopper(Endpoint::Extend, "drop", who)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn reserve(
-    s: &TestServer,
-    who: &JoinResponse,
-    key: &str,
-    quantity: u64,
-) -> reqwest::Response {
-    s.shopper(Endpoint::Reserve, "drop", who)
-        .json(&json!({"idempotencyKey": key, "quantity": quantity}))
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn leave(s: &TestServer, who: &JoinResponse) -> StatusCode {
-    s.shopper(Endpoint::Leave, "drop", who)
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-async fn available(s: &TestServer, who: &JoinResponse) -> u64 {
-    s.state("drop", who).await.stock.available
-}
-
-fn expiry(admission: Option<Admission>) -> u64 {
-    admission
-        .and_then(|a| a.expires_at)
-        .expect("an admission with an expiry")
-}
 
 #[tokio::test]
 async fn extend_moves_the_expiry_by_the_configured_length_once_then_answers_409() {
@@ -98,11 +39,7 @@ async fn extend_moves_the_expiry_by_the_configured_length_once_then_answers_409(
 
 #[tokio::test]
 async fn extend_after_expiry_answers_410() {
-    let mut config = common::config();
-    config.engine.grant_ttl = Duration::from_millis(300);
-    let s = TestServer::with_config(config).await;
-    let me = admitted(&s, 5).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (s, me) = expired().await;
     assert_eq!(
         code_of(extend(&s, &me).await).await,
         (StatusCode::GONE, "gone".into())
@@ -259,11 +196,7 @@ async fn reserving_without_an_admission_answers_409() {
 
 #[tokio::test]
 async fn reserving_after_expiry_answers_410() {
-    let mut config = common::config();
-    config.engine.grant_ttl = Duration::from_millis(300);
-    let s = TestServer::with_config(config).await;
-    let me = admitted(&s, 5).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (s, me) = expired().await;
     assert_eq!(
         code_of(reserve(&s, &me, "k", 1).await).await,
         (StatusCode::GONE, "gone".into())
@@ -292,92 +225,6 @@ async fn a_malformed_reservation_is_a_400() {
             "{body} accepted"
         );
     }
-}
-
-#[tokio::test]
-async fn leaving_moves_everyone_behind_up_by_one_without_gaps() {
-    let s = quick_server().await;
-    s.experience("drop", 5).await;
-    let mut line = Vec::new();
-    for _ in 0..5 {
-        line.push(s.join("drop").await);
-    }
-    let mut third = s.sse("drop", &line[2], None).await;
-    let mut fifth = s.sse("drop", &line[4], None).await;
-    third.next().await;
-    fifth.next().await;
-    assert_eq!(leave(&s, &line[1]).await, StatusCode::NO_CONTENT);
-    for (sse, now) in [(&mut third, 2), (&mut fifth, 4)] {
-        let event = sse.until("position_update").await.pop().unwrap();
-        let update: PositionUpdate = serde_json::from_str(&event.data).unwrap();
-        assert_eq!(update.position, now, "the shopper behind did not move up");
-    }
-    let mut positions = Vec::new();
-    for who in line.iter().filter(|w| w.consumer_id != line[1].consumer_id) {
-        positions.push(s.state("drop", who).await.position);
-    }
-    assert_eq!(
-        positions,
-        [Some(1), Some(2), Some(3), Some(4)],
-        "positions after a leave have a gap"
-    );
-    assert_eq!(s.state("drop", &line[1]).await.position, None);
-}
-
-#[tokio::test]
-async fn a_shopper_who_left_is_never_admitted() {
-    let s = TestServer::start().await;
-    s.experience("drop", 5).await;
-    let first = s.join("drop").await;
-    let second = s.join("drop").await;
-    assert_eq!(leave(&s, &first).await, StatusCode::NO_CONTENT);
-    s.admit("drop", 1).await;
-    assert!(s.state("drop", &first).await.admission.is_none());
-    assert_eq!(
-        s.state("drop", &second).await.stage,
-        Some(Stage::Admitted),
-        "the admission went to a ghost ticket"
-    );
-}
-
-#[tokio::test]
-async fn leaving_twice_answers_204_both_times() {
-    let s = TestServer::start().await;
-    s.experience("drop", 5).await;
-    let me = s.join("drop").await;
-    let behind = s.join("drop").await;
-    assert_eq!(leave(&s, &me).await, StatusCode::NO_CONTENT);
-    assert_eq!(leave(&s, &me).await, StatusCode::NO_CONTENT);
-    assert_eq!(
-        s.state("drop", &behind).await.position,
-        Some(1),
-        "leaving twice moved the line twice"
-    );
-}
-
-#[tokio::test]
-async fn an_admitted_shopper_leaving_returns_every_unit_of_the_grant_to_stock() {
-    let s = TestServer::start().await;
-    let me = admitted(&s, 5).await;
-    reserve(&s, &me, "k", 2).await;
-    assert_eq!(available(&s, &me).await, 3);
-    assert_eq!(leave(&s, &me).await, StatusCode::NO_CONTENT);
-    let state = s.state("drop", &me).await;
-    assert_eq!(
-        state.stock.available, 5,
-        "the grant's units were not returned"
-    );
-    assert_eq!(
-        state.admission.map(|a| a.status),
-        Some(AdmissionStatus::Expired),
-        "a given-up grant is still active"
-    );
-    assert_eq!(leave(&s, &me).await, StatusCode::NO_CONTENT);
-    assert_eq!(
-        available(&s, &me).await,
-        5,
-        "leaving twice returned the units twice"
-    );
 }
 
 #[tokio::test]
