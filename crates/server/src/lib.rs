@@ -10,7 +10,7 @@
 //! - [`auth`]: shopper tokens, the operator token, allowed origins, anonymous labels.
 //! - [`state`]: [`AppState`], and the authorization every transport shares.
 //! - [`error`]: the one JSON error type.
-//! - [`demo`]: the synthetic drop behind `--demo`.
+//! - [`demo`]: the synthetic experiences behind `--demo` (`demo-drop`, `demo-quick`).
 //! - [`widget`]: the built widget from `dist/`, precompressed and with cache headers.
 //!
 //! [`app`] builds the router from an [`AppState`], apart from `main`, so tests serve the
