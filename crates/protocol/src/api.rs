@@ -52,6 +52,28 @@ pub struct RedeemResponse {
     pub redeemed_at: u64,
 }
 
+/// Body of `POST /api/experiences/{experienceId}/reserve` (with the shopper's `consumerId`
+/// and `token` in the query). Reserves `quantity` more units against the shopper's active
+/// grant; `idempotencyKey` makes a retry answer the first result instead of reserving again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReserveRequest {
+    /// Chosen by the client per add-to-cart (1–128 visible ASCII characters); a retry of the
+    /// same request sends the same key.
+    pub idempotency_key: String,
+    /// Units to add, at least 1.
+    pub quantity: u64,
+}
+
+/// `200` answer to a reservation (and to its retries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveResponse {
+    /// Units reserved for this grant in all, this request included.
+    pub reserved: u64,
+    /// Stock right after the reservation.
+    pub stock: Stock,
+}
+
 /// One row of the operator's queue list. Labels are anonymous: never a consumer id or token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

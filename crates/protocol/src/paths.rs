@@ -29,6 +29,12 @@ pub enum Endpoint {
     Sse,
     /// `POST`: the shop's checkout redeems a grant.
     Redeem,
+    /// `POST` (shopper token): more time on the shopper's active grant, once.
+    Extend,
+    /// `POST` (shopper token): reserve units against the shopper's active grant.
+    Reserve,
+    /// `POST` (shopper token): give up the shopper's place (and grant, if admitted).
+    Leave,
     /// `GET`: a page of the anonymized line (operator token).
     Entries,
     /// `POST` (operator): create an experience.
@@ -55,6 +61,9 @@ impl Endpoint {
             Endpoint::Poll => "/api/queue/{experience_id}",
             Endpoint::Sse => "/api/sse/queue/{experience_id}",
             Endpoint::Redeem => "/api/experiences/{experience_id}/redeem",
+            Endpoint::Extend => "/api/experiences/{experience_id}/extend",
+            Endpoint::Reserve => "/api/experiences/{experience_id}/reserve",
+            Endpoint::Leave => "/api/experiences/{experience_id}/leave",
             Endpoint::Entries => "/api/experiences/{experience_id}/entries",
             Endpoint::CreateExperience => "/api/admin/experiences",
             Endpoint::Experience => "/api/admin/experiences/{experience_id}",

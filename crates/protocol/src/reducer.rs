@@ -86,8 +86,8 @@ struct PartSeqs {
     position: u64,
     stock: u64,
     experience: u64,
-    /// `(seq, rank of the admission status)`, see [`admission_rank`].
-    admission: (u64, u8),
+    /// `(seq, rank of the admission status, expiry)`, see [`admission_key`].
+    admission: (u64, u8, u64),
 }
 
 /// The widget's state plus what the reducer needs to order messages.
@@ -102,13 +102,17 @@ pub struct FeedState {
     stage_said: Option<Stage>,
 }
 
-/// Admission statuses only move forward; no admission ranks below any.
-fn admission_rank(admission: Option<&Admission>) -> u8 {
-    match admission.map(|a| a.status) {
+/// The ordering key of an admission set at `seq`. Statuses only move forward (no admission
+/// ranks below any); within one status a later `expiresAt` is newer, since a grant's expiry
+/// only ever moves later (an extension), and an extension need not come with a broadcast.
+fn admission_key(seq: u64, admission: Option<&Admission>) -> (u64, u8, u64) {
+    let rank = match admission.map(|a| a.status) {
         None => 0,
         Some(AdmissionStatus::Active) => 1,
         Some(AdmissionStatus::Redeemed | AdmissionStatus::Expired) => 2,
-    }
+    };
+    let expires_at = admission.and_then(|a| a.expires_at).unwrap_or(0);
+    (seq, rank, expires_at)
 }
 
 impl FeedState {
@@ -195,7 +199,7 @@ impl FeedState {
             parts.experience = at.seq;
             current.experience = snapshot.experience;
         }
-        let key = (at.seq, admission_rank(snapshot.admission.as_ref()));
+        let key = admission_key(at.seq, snapshot.admission.as_ref());
         if parts.admission <= key {
             parts.admission = key;
             current.admission = snapshot.admission;
@@ -212,7 +216,7 @@ impl FeedState {
             position: seq,
             stock: seq,
             experience: seq,
-            admission: (seq, admission_rank(snapshot.admission.as_ref())),
+            admission: admission_key(seq, snapshot.admission.as_ref()),
         };
         self.last_broadcast = seq;
         self.state = Some(snapshot);
@@ -256,7 +260,7 @@ impl FeedState {
             ServerEvent::StockUpdate(_) => newer(&mut parts.stock, at.seq),
             ServerEvent::ExperienceUpdate(_) => newer(&mut parts.experience, at.seq),
             ServerEvent::Admission(a) => {
-                newer(&mut parts.admission, (at.seq, admission_rank(Some(a))))
+                newer(&mut parts.admission, admission_key(at.seq, Some(a)))
             }
         };
         if !newer {
@@ -288,7 +292,7 @@ impl FeedState {
 }
 
 /// Moves `slot` to `key` when `key` is newer (a strictly greater seq, or the same seq and a
-/// later admission status).
+/// later admission status or expiry).
 fn newer<K: Ord + Copy>(slot: &mut K, key: K) -> bool {
     // A part set by a snapshot at `seq` already holds that seq's value: only later ones move it.
     if key > *slot {

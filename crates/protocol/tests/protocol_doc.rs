@@ -3,7 +3,7 @@
 
 use livequeue_protocol::api::{
     AdmitRequest, CreateExperience, EntriesPage, ErrorBody, ExperienceSummary, JoinResponse,
-    PatchExperience, RedeemRequest, RedeemResponse,
+    PatchExperience, RedeemRequest, RedeemResponse, ReserveRequest, ReserveResponse,
 };
 use livequeue_protocol::event::Heartbeat;
 use livequeue_protocol::{
@@ -65,6 +65,8 @@ fn every_documented_example_round_trips_through_its_type() {
             "JoinResponse" => round_trip::<JoinResponse>(name, json),
             "RedeemRequest" => round_trip::<RedeemRequest>(name, json),
             "RedeemResponse" => round_trip::<RedeemResponse>(name, json),
+            "ReserveRequest" => round_trip::<ReserveRequest>(name, json),
+            "ReserveResponse" => round_trip::<ReserveResponse>(name, json),
             "EntriesPage" => round_trip::<EntriesPage>(name, json),
             "CreateExperience" => round_trip::<CreateExperience>(name, json),
             "PatchExperience" => round_trip::<PatchExperience>(name, json),

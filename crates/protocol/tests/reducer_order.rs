@@ -330,3 +330,28 @@ fn an_admission_clears_the_position_even_when_an_older_position_arrives_after_it
     let state = feed.state().unwrap();
     assert_eq!((state.position, state.stage), (None, Some(Stage::Admitted)));
 }
+
+#[test]
+fn an_extended_admission_at_the_same_seq_replaces_the_earlier_expiry_and_never_goes_back() {
+    let mut feed = FeedState::new();
+    feed.apply(FeedMessage::Snapshot(initial()));
+    let admission = |expires_at| Admission {
+        grant: "g".into(),
+        expires_at: Some(expires_at),
+        checkout_url: "/c".into(),
+        status: AdmissionStatus::Active,
+    };
+    feed.apply(event(ServerEvent::Admission(admission(100)), 2));
+    feed.apply(event(ServerEvent::Admission(admission(220)), 2));
+    let late = feed.apply(event(ServerEvent::Admission(admission(100)), 2));
+    let state = feed.state().unwrap();
+    assert_eq!(
+        state.admission.as_ref().and_then(|a| a.expires_at),
+        Some(220),
+        "an extension without a broadcast did not reach the state, or a late copy undid it"
+    );
+    assert!(
+        late.stale,
+        "the pre-extension admission was not reported stale"
+    );
+}

@@ -33,7 +33,7 @@ pub struct Args {
     /// The built widget, served at `/`.
     #[arg(long, env = "LIVEQUEUE_DIST", default_value = "dist")]
     pub dist: PathBuf,
-    /// Create the `demo-drop` experience with synthetic shoppers.
+    /// Create the `demo-drop` and `demo-quick` experiences with synthetic shoppers.
     #[arg(long, env = "LIVEQUEUE_DEMO")]
     pub demo: bool,
     /// Seconds between SSE heartbeats.
@@ -45,6 +45,12 @@ pub struct Args {
     /// Seconds an admission's grant stays redeemable.
     #[arg(long, env = "LIVEQUEUE_GRANT_TTL_SECS", default_value_t = 300)]
     pub grant_ttl_secs: u64,
+    /// Seconds one extension adds to a shopper's grant (`POST …/extend`, once per grant).
+    #[arg(long, env = "LIVEQUEUE_EXTEND_SECS", default_value_t = 120)]
+    pub extend_secs: u64,
+    /// Most units one grant may reserve in all (`POST …/reserve`).
+    #[arg(long, env = "LIVEQUEUE_MAX_UNITS_PER_GRANT", default_value_t = 2)]
+    pub max_units_per_grant: u64,
     /// Seconds a shopper token stays valid.
     #[arg(long, env = "LIVEQUEUE_TOKEN_TTL_SECS", default_value_t = 86_400)]
     pub token_ttl_secs: u64,
@@ -120,6 +126,8 @@ impl From<Args> for Config {
                 tick: Duration::from_millis(a.tick_ms.max(10)),
                 heartbeat: at_least_one(a.heartbeat_secs),
                 ws_ping: at_least_one(a.ws_ping_secs),
+                grant_extension: at_least_one(a.extend_secs),
+                max_units_per_grant: a.max_units_per_grant.max(1),
             },
             secret: match a.secret {
                 Some(s) if !s.is_empty() => s.into_bytes(),

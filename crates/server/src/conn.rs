@@ -48,7 +48,7 @@ pub struct Feed {
 impl Feed {
     /// A feed whose shopper has already been sent the state in `sub.start`.
     pub fn new(sub: Subscription) -> Self {
-        let sent = sub.advance.position_of(sub.ticket);
+        let sent = sub.place;
         Self {
             sub,
             sent,
@@ -64,16 +64,16 @@ impl Feed {
     /// The shopper's private state as of now, to send after a replay.
     pub fn private_now(&mut self) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        let advance = self.sub.advance;
-        if let Some(place) = advance.position_of(self.sub.ticket) {
-            out.push(Outgoing::Position(place.update(), advance.cursor));
+        let cursor = self.sub.cursor;
+        if let Some(place) = self.sub.place {
+            out.push(Outgoing::Position(place.update(), cursor));
         }
         let private = self.sub.private.borrow_and_update().clone();
         if let Some(admission) = private.admission {
             out.push(Outgoing::Admission(
                 admission,
                 Cursor {
-                    epoch: advance.cursor.epoch,
+                    epoch: cursor.epoch,
                     seq: private.seq,
                 },
             ));
@@ -113,7 +113,7 @@ impl Feed {
                     }
                     let private = self.sub.private.borrow_and_update().clone();
                     if let Some(admission) = private.admission {
-                        let cursor = Cursor { epoch: self.sub.advance.cursor.epoch, seq: private.seq };
+                        let cursor = Cursor { epoch: self.sub.cursor.epoch, seq: private.seq };
                         self.sent = None;
                         return Outgoing::Admission(admission, cursor);
                     }

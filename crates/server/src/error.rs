@@ -12,7 +12,7 @@ use livequeue_protocol::{ErrorCode, IdError};
 
 use crate::auth::AuthError;
 use crate::engine::EngineError;
-use crate::engine::experience::RedeemError;
+use crate::engine::experience::{GrantError, RedeemError};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +154,10 @@ impl From<EngineError> for AppError {
             EngineError::Redeem(RedeemError::Expired) => {
                 Self::new(ErrorCode::Gone, "grant expired")
             }
+            EngineError::Grant(GrantError::Expired) => Self::new(ErrorCode::Gone, e.to_string()),
+            // No grant, redeemed, extended already, over the limit, out of stock, key reused:
+            // each is the request meeting the state, with its own sentence.
+            EngineError::Grant(_) => Self::conflict(e.to_string()),
             EngineError::ShuttingDown => Self::new(ErrorCode::Unavailable, e.to_string()),
         }
     }

@@ -5,11 +5,12 @@
 //! - [`engine`]: the queue itself (experiences, tickets, admissions, stock, grants) in this
 //!   process's memory, with the fan-out that feeds connections.
 //! - [`conn`]: what one push connection sends, independent of SSE or WebSocket framing.
-//! - [`routes`]: the HTTP surface, one file per concern (`queue`, `sse`, `ws`, `admin`).
+//! - [`routes`]: the HTTP surface, one file per concern (`queue`, `shopper`, `sse`, `ws`,
+//!   `admin`).
 //! - [`auth`]: shopper tokens, the operator token, allowed origins, anonymous labels.
 //! - [`state`]: [`AppState`], and the authorization every transport shares.
 //! - [`error`]: the one JSON error type.
-//! - [`demo`]: the synthetic drop behind `--demo`.
+//! - [`demo`]: the synthetic experiences behind `--demo` (`demo-drop`, `demo-quick`).
 //! - [`widget`]: the built widget from `dist/`, precompressed and with cache headers.
 //!
 //! [`app`] builds the router from an [`AppState`], apart from `main`, so tests serve the
@@ -45,7 +46,7 @@ pub use state::AppState;
 
 use error::AppError;
 use livequeue_protocol::{Endpoint, ErrorCode};
-use routes::{admin, queue, sse, ws};
+use routes::{admin, queue, shopper, sse, ws};
 
 /// Largest request body: every body this API takes is a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -72,6 +73,9 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Poll.route(), get(queue::poll))
         .route(Endpoint::Sse.route(), get(sse::stream))
         .route(Endpoint::Redeem.route(), post(queue::redeem))
+        .route(Endpoint::Extend.route(), post(shopper::extend))
+        .route(Endpoint::Reserve.route(), post(shopper::reserve))
+        .route(Endpoint::Leave.route(), post(shopper::leave))
         .route(Endpoint::Entries.route(), get(queue::entries))
         .route(Endpoint::CreateExperience.route(), post(admin::create))
         .route(

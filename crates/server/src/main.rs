@@ -20,10 +20,14 @@ async fn main() -> std::io::Result<()> {
     let listener = bind(addr)?;
     tracing::info!("livequeue listening on http://{}", listener.local_addr()?);
     if demo_on {
+        let at = listener.local_addr()?;
         tracing::info!(
-            "demo: http://{}/?experience={}",
-            listener.local_addr()?,
+            "demo, the big drop: http://{at}/?experience={}",
             demo::EXPERIENCE
+        );
+        tracing::info!(
+            "demo, the short line (admitted within a minute; extend, reserve, leave): http://{at}/?experience={}",
+            demo::QUICK_EXPERIENCE
         );
     }
     serve(listener, state, shutdown_signal()).await

@@ -113,3 +113,41 @@ fn restock(total: u64) -> livequeue_protocol::api::PatchExperience {
         ..Default::default()
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_extended_grant_expires_at_its_new_time_not_its_old_one() {
+    let config = EngineConfig {
+        grant_ttl: Duration::from_secs(30),
+        grant_extension: Duration::from_secs(20),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(config);
+    engine.create(drop_of(1, 60.0)).unwrap();
+    let me = engine.join("drop").unwrap().0;
+    settle().await;
+    tokio::time::advance(Duration::from_millis(1_100)).await;
+    settle().await;
+    engine.extend("drop", &me).expect("an active grant extends");
+    tokio::time::advance(Duration::from_secs(35)).await;
+    settle().await;
+    let status = |engine: &Engine| {
+        engine
+            .snapshot("drop", &me)
+            .unwrap()
+            .admission
+            .unwrap()
+            .status
+    };
+    assert_eq!(
+        status(&engine),
+        AdmissionStatus::Active,
+        "expired at the old time"
+    );
+    tokio::time::advance(Duration::from_secs(16)).await;
+    settle().await;
+    assert_eq!(
+        status(&engine),
+        AdmissionStatus::Expired,
+        "outlived the extension"
+    );
+}

@@ -3,9 +3,11 @@
 //! A broadcast event is serialized once, into the bytes of an SSE frame and the text of a
 //! WebSocket message, and every connection gets a cheap clone of the same buffers. Positions
 //! differ per shopper, so the line's movement is sent as an [`Advance`] (the new head of the
-//! line) and each connection works out its own shopper's position from its ticket: one
-//! admission costs O(connections), never O(queue length × connections).
+//! line and the tickets ahead that left) and each connection works out its own shopper's
+//! position from its ticket: one move costs O(connections × log departed), never
+//! O(queue length × connections).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
@@ -39,11 +41,14 @@ pub struct Raw {
     pub ws: Utf8Bytes,
 }
 
-/// The line's head moved: shoppers with a ticket at or after `head` are still waiting.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The line moved: shoppers with a ticket at or after `head`, and not in `departed`, are
+/// still waiting.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Advance {
-    /// Tickets below this number have been admitted.
+    /// Tickets below this number have been admitted (or left before their turn came).
     pub head: u64,
+    /// Tickets at or after `head` whose shopper left, sorted (shared with the line).
+    pub departed: Arc<VecDeque<u64>>,
     /// The experience's cursor when the line moved.
     pub cursor: Cursor,
     /// Admissions per second used for wait estimates; `None` while nobody is admitted.
@@ -51,14 +56,17 @@ pub struct Advance {
 }
 
 impl Advance {
-    /// Where the shopper holding `ticket` stands, or `None` once admitted.
+    /// Where the shopper holding `ticket` stands, or `None` once admitted or gone.
     pub fn position_of(&self, ticket: u64) -> Option<Place> {
-        (ticket >= self.head).then(|| {
-            let position = ticket - self.head + 1;
-            Place {
-                position,
-                estimated_wait_seconds: estimate_wait(position, self.rate_per_sec),
-            }
+        if ticket < self.head {
+            return None;
+        }
+        // `Err` is where the ticket would go: how many who left were ahead of it.
+        let left_ahead = self.departed.binary_search(&ticket).err()? as u64;
+        let position = ticket - self.head + 1 - left_ahead;
+        Some(Place {
+            position,
+            estimated_wait_seconds: estimate_wait(position, self.rate_per_sec),
         })
     }
 }
@@ -168,6 +176,7 @@ mod tests {
     fn positions_count_from_the_head_and_end_at_admission() {
         let a = Advance {
             head: 10,
+            departed: Arc::default(),
             cursor: Cursor { epoch: 1, seq: 1 },
             rate_per_sec: Some(2.0),
         };
@@ -178,6 +187,18 @@ mod tests {
         assert_eq!(a.position_of(10), Some(place(1, Some(1))));
         assert_eq!(a.position_of(19), Some(place(10, Some(5))));
         assert_eq!(a.position_of(9), None);
+        let after_leaves = Advance {
+            departed: Arc::new(VecDeque::from([12, 15])),
+            ..a.clone()
+        };
+        assert_eq!(after_leaves.position_of(11).map(|p| p.position), Some(2));
+        assert_eq!(
+            after_leaves.position_of(12),
+            None,
+            "one who left has a place"
+        );
+        assert_eq!(after_leaves.position_of(13).map(|p| p.position), Some(3));
+        assert_eq!(after_leaves.position_of(16).map(|p| p.position), Some(5));
         assert_eq!(estimate_wait(10, None), None);
         assert_eq!(estimate_wait(10, Some(0.0)), None);
     }

@@ -9,7 +9,9 @@
 pub mod clock;
 pub mod experience;
 pub mod fanout;
+mod shopper;
 pub mod subscription;
+mod ticker;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +25,7 @@ use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
 use tokio::sync::watch;
 
 use clock::Clock;
-use experience::{ExperienceState, RedeemError, Settings};
+use experience::{ExperienceState, GrantError, GrantRules, RedeemError, Settings};
 use fanout::Fanout;
 pub use subscription::{Start, Subscription};
 
@@ -38,6 +40,10 @@ pub struct EngineConfig {
     pub heartbeat: Duration,
     /// WebSocket ping period.
     pub ws_ping: Duration,
+    /// How much later a shopper's one extension moves their grant's expiry.
+    pub grant_extension: Duration,
+    /// Most units one grant may reserve in all.
+    pub max_units_per_grant: u64,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +53,8 @@ impl Default for EngineConfig {
             tick: Duration::from_secs(1),
             heartbeat: Duration::from_secs(15),
             ws_ping: Duration::from_secs(30),
+            grant_extension: Duration::from_secs(120),
+            max_units_per_grant: 2,
         }
     }
 }
@@ -69,6 +77,9 @@ pub enum EngineError {
     /// Redemption failed.
     #[error("{0:?}")]
     Redeem(RedeemError),
+    /// A shopper's extension or reservation was refused.
+    #[error(transparent)]
+    Grant(#[from] GrantError),
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -159,14 +170,18 @@ impl Engine {
             rate_per_minute: req.admission_rate_per_minute,
             checkout_url: req.checkout_url,
         };
-        let ttl = self.config.grant_ttl.as_millis() as u64;
+        let rules = GrantRules {
+            ttl_ms: self.config.grant_ttl.as_millis() as u64,
+            extension_ms: self.config.grant_extension.as_millis() as u64,
+            max_units: self.config.max_units_per_grant,
+        };
         let experience = Arc::new(Experience {
             state: Mutex::new(ExperienceState::new(
                 id.clone(),
                 settings,
                 req.stock,
                 self.epoch,
-                ttl,
+                rules,
             )),
             connections: AtomicU64::new(0),
         });
@@ -180,42 +195,6 @@ impl Engine {
         self.spawn_ticker(experience.clone());
         let summary = experience.lock().summary(0);
         Ok(summary)
-    }
-
-    fn spawn_ticker(self: &Arc<Self>, experience: Arc<Experience>) {
-        let engine = Arc::downgrade(self);
-        let mut shutdown = self.shutdown.subscribe();
-        let config = self.config.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(config.tick);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut last = tokio::time::Instant::now();
-            let (mut last_heartbeat, mut last_ping) = (last, last);
-            loop {
-                tokio::select! {
-                    _ = interval.tick() => {}
-                    _ = shutdown.changed() => break,
-                }
-                // The engine is gone (tests drop it): nothing left to tick for.
-                let Some(engine) = engine.upgrade() else {
-                    break;
-                };
-                let now = tokio::time::Instant::now();
-                let elapsed = now.duration_since(last).as_millis() as u64;
-                last = now;
-                let now_ms = engine.clock.now_ms();
-                let mut state = experience.lock();
-                state.tick(elapsed, now_ms);
-                if now.duration_since(last_heartbeat) >= config.heartbeat {
-                    last_heartbeat = now;
-                    state.publish(Fanout::Heartbeat(fanout::heartbeat(now_ms)));
-                }
-                if now.duration_since(last_ping) >= config.ws_ping {
-                    last_ping = now;
-                    state.publish(Fanout::Ping);
-                }
-            }
-        });
     }
 
     /// Adds a shopper to the end of the line.
@@ -300,14 +279,16 @@ impl Engine {
             },
         };
         let ticket = consumer.ticket;
-        let advance = state.advance();
+        let place = state.advance().position_of(ticket);
+        let cursor = state.cursor();
         drop(state);
         experience.connections.fetch_add(1, Ordering::Relaxed);
         let sub = Subscription {
             fanout,
             private,
             ticket,
-            advance,
+            place,
+            cursor,
             experience,
             engine: self.clone(),
             consumer_id: consumer_id.into(),

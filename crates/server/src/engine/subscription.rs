@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use livequeue_protocol::QueueState;
+use livequeue_protocol::{Cursor, QueueState};
 use tokio::sync::{broadcast, watch};
 
 use super::experience::Private;
-use super::fanout::{Advance, Encoded, Fanout};
+use super::fanout::{Encoded, Fanout, Place};
 use super::{Engine, Experience};
 
 /// How a new connection starts.
@@ -34,8 +34,12 @@ pub struct Subscription {
     pub private: watch::Receiver<Private>,
     /// The shopper's ticket, to compute positions from line movements.
     pub ticket: u64,
-    /// Line state at subscription, so the first movement is compared with what was sent.
-    pub advance: Advance,
+    /// The shopper's place at subscription, so the first movement is compared with what was
+    /// sent. (Not the whole `Advance`: holding its departures for the connection's life
+    /// would keep one copy of them alive per connection.)
+    pub place: Option<Place>,
+    /// The experience's cursor at subscription.
+    pub cursor: Cursor,
     /// Whose experience; also counts this connection while it lives.
     pub(super) experience: Arc<Experience>,
     /// The clock.

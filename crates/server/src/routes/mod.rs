@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod queue;
+pub mod shopper;
 pub mod sse;
 pub mod ws;
 
@@ -11,6 +12,8 @@ use axum::http::request::Parts;
 use livequeue_protocol::ExperienceId;
 use serde::Deserialize;
 
+use crate::AppState;
+use crate::auth::{AuthError, Authorized};
 use crate::error::AppError;
 
 /// `Json` whose rejections are JSON errors.
@@ -28,7 +31,7 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
 
-/// Query parameters of the shopper's read endpoints.
+/// Query parameters of the shopper's endpoints (reads, and their own actions).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadParams {
@@ -38,6 +41,21 @@ pub struct ReadParams {
     pub token: Option<String>,
     /// SSE only: resume after this event id on a first connection.
     pub last_event_id: Option<String>,
+}
+
+impl ReadParams {
+    /// The shopper these parameters name, checked by [`AppState::authorize`].
+    pub fn authorize(
+        &self,
+        app: &AppState,
+        experience: &ExperienceId,
+    ) -> Result<Authorized, AuthError> {
+        app.authorize(
+            experience,
+            self.consumer_id.as_deref(),
+            self.token.as_deref(),
+        )
+    }
 }
 
 /// The `{experience_id}` of the path, parsed with the protocol's rule: a malformed id is a

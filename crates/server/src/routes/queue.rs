@@ -62,11 +62,7 @@ pub async fn poll(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     app.transport_allowed(TransportKind::Poll)?;
-    let who = app.authorize(
-        &experience,
-        params.consumer_id.as_deref(),
-        params.token.as_deref(),
-    )?;
+    let who = params.authorize(&app, &experience)?;
     let state = app
         .engine
         .snapshot(who.experience.as_str(), who.consumer.as_str())?;

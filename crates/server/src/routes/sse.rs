@@ -36,11 +36,7 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     app.transport_allowed(TransportKind::Sse)?;
-    let who = app.authorize(
-        &experience,
-        params.consumer_id.as_deref(),
-        params.token.as_deref(),
-    )?;
+    let who = params.authorize(&app, &experience)?;
     let resume = resume_cursor(&headers, params.last_event_id.as_deref())?;
     let (start, sub) =
         app.engine

@@ -1,12 +1,16 @@
 //! A real server on port 0 and real clients, shared by the integration tests.
 #![allow(dead_code, missing_docs)]
 
+pub mod shopper;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
 use livequeue_protocol::api::{CreateExperience, JoinResponse};
+use livequeue_protocol::paths::{CONSUMER_ID, TOKEN, query};
+use livequeue_protocol::{Endpoint, ExperienceId, QueueState};
 use livequeue_server::{AppState, Config, serve};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -135,6 +139,30 @@ impl TestServer {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+    }
+
+    /// `POST` to a shopper's own endpoint (extend, reserve, leave) with their credentials.
+    pub fn shopper(
+        &self,
+        endpoint: Endpoint,
+        experience: &str,
+        who: &JoinResponse,
+    ) -> reqwest::RequestBuilder {
+        let id: ExperienceId = experience.parse().expect("a valid experience id");
+        let credentials = query(&[(CONSUMER_ID, &who.consumer_id), (TOKEN, &who.token)]);
+        self.http
+            .post(self.url(&format!("{}{credentials}", endpoint.path(&id))))
+    }
+
+    /// The shopper's state, polled.
+    pub async fn state(&self, experience: &str, who: &JoinResponse) -> QueueState {
+        let path = format!(
+            "/api/queue/{experience}?consumerId={}&token={}",
+            who.consumer_id, who.token
+        );
+        let r = self.http.get(self.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "polling {experience}");
+        r.json().await.unwrap()
     }
 
     pub fn sse_path(experience: &str, who: &JoinResponse) -> String {

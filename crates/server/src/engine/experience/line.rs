@@ -1,8 +1,19 @@
 //! The line: tickets in join order, the head that admissions move, and every shopper of the
 //! epoch with their private channel.
 //!
-//! A shopper's position is `ticket - head + 1`, so admitting from the front moves every
-//! position at once without touching any shopper's record.
+//! A shopper's position is `ticket - head + 1`, less the shoppers ahead who left: admitting
+//! from the front moves every position at once without touching any shopper's record, and
+//! so does a departure from the middle.
+//!
+//! # Departures
+//!
+//! A shopper who leaves keeps their slot in `waiting` as a tombstone (so `waiting[i]` still
+//! holds ticket `head + i`, and leaving is O(log d)), and their ticket goes into `departed`,
+//! the sorted tickets at or after `head` whose shopper left. A position is then
+//! `ticket - head + 1 - (departed tickets below ticket)`: one binary search. Tombstones are
+//! dropped when the head passes them, so `d` counts only departures still ahead of someone.
+//! `departed` is shared (`Arc`) with every [`super::Advance`] in flight and copied on write,
+//! so a leave costs O(d) and each connection's position O(log d) per announced move.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -40,8 +51,14 @@ pub struct Line {
     /// Tickets below `head` have left the line (admitted). Positions are relative to it,
     /// which is what lets connections work out their own position from an `Advance`.
     head: u64,
-    /// Waiting shoppers in line order: `waiting[i]` holds ticket `head + i`.
+    /// Waiting shoppers in line order: `waiting[i]` holds ticket `head + i` (a tombstone when
+    /// that ticket is in `departed`).
     waiting: VecDeque<Waiting>,
+    /// Tickets at or after `head` whose shopper left, sorted; shared with line movements in
+    /// flight, copied on write.
+    departed: Arc<VecDeque<u64>>,
+    /// Changes to the order (admissions, departures), so each is announced once.
+    moves: u64,
     /// Every shopper who joined this epoch, waiting or admitted: an admitted shopper keeps
     /// their private channel (redemption and expiry still reach them) and their ticket
     /// (so joining again is recognised).
@@ -80,21 +97,55 @@ impl Line {
         self.head
     }
 
-    /// Shoppers waiting.
-    pub fn waiting(&self) -> u64 {
-        self.waiting.len() as u64
+    /// Tickets at or after the head whose shopper left, sorted.
+    pub fn departed(&self) -> Arc<VecDeque<u64>> {
+        self.departed.clone()
     }
 
-    /// Takes up to `count` shoppers off the front of the line, in order.
+    /// How many times the order changed; the ticker announces when it moved.
+    pub fn moves(&self) -> u64 {
+        self.moves
+    }
+
+    /// Shoppers waiting.
+    pub fn waiting(&self) -> u64 {
+        (self.waiting.len() - self.departed.len()) as u64
+    }
+
+    /// Takes up to `count` shoppers off the front of the line, in order, dropping the
+    /// tombstones of those who left on the way.
     pub fn take_front(&mut self, count: u64) -> Vec<Arc<str>> {
-        let count = count.min(self.waiting());
-        let taken: Vec<Arc<str>> = self
-            .waiting
-            .drain(..count as usize)
-            .map(|w| w.consumer)
-            .collect();
-        self.head += taken.len() as u64;
+        let mut taken = Vec::new();
+        while (taken.len() as u64) < count {
+            let Some(w) = self.waiting.pop_front() else {
+                break;
+            };
+            let ticket = self.head;
+            self.head += 1;
+            if self.departed.front() == Some(&ticket) {
+                Arc::make_mut(&mut self.departed).pop_front();
+            } else {
+                taken.push(w.consumer);
+            }
+        }
+        if !taken.is_empty() {
+            self.moves += 1;
+        }
         taken
+    }
+
+    /// The shopper holding `ticket` leaves the waiting line; `false` when they were not in
+    /// it (admitted, or gone already).
+    pub fn leave(&mut self, ticket: u64) -> bool {
+        if ticket < self.head || ticket >= self.next_ticket {
+            return false;
+        }
+        let Err(at) = self.departed.binary_search(&ticket) else {
+            return false;
+        };
+        Arc::make_mut(&mut self.departed).insert(at, ticket);
+        self.moves += 1;
+        true
     }
 
     /// Shoppers waiting, from `offset`, at most `limit`, with anonymous labels.
@@ -102,6 +153,9 @@ impl Line {
         let entries = self
             .waiting
             .iter()
+            .zip(self.head..)
+            .filter(|(_, ticket)| self.departed.binary_search(ticket).is_err())
+            .map(|(w, _)| w)
             .enumerate()
             .skip(offset as usize)
             .take(limit as usize)
@@ -155,5 +209,32 @@ mod tests {
         );
         assert_eq!(line.head(), 2);
         assert_eq!(line.take_front(5).len(), 1, "took more than were waiting");
+    }
+
+    #[test]
+    fn a_departure_is_skipped_by_admissions_and_the_list_and_leaving_twice_is_nothing() {
+        let mut line = Line::default();
+        for id in ["a", "b", "c", "d"] {
+            line.join(id.into(), 0);
+        }
+        let b = line.consumer("b").unwrap().ticket;
+        assert!(line.leave(b), "a waiting shopper could not leave");
+        assert!(!line.leave(b), "leaving twice changed the line again");
+        assert_eq!(line.waiting(), 3);
+        let listed: Vec<u64> = line
+            .entries(0, 10, |id| id.to_string())
+            .entries
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(listed, [1, 2, 3], "the list has a gap where b was");
+        let taken = line.take_front(2);
+        assert_eq!(
+            taken.iter().map(|c| &**c).collect::<Vec<_>>(),
+            ["a", "c"],
+            "the departed shopper was admitted"
+        );
+        assert!(line.departed().is_empty(), "a passed tombstone was kept");
+        assert!(!line.leave(b), "a ticket behind the head left again");
     }
 }

@@ -10,6 +10,7 @@
 //! - [`grants`]: grants, their expiry and outcome ([`Grants`]).
 //! - [`rate`]: admission pacing and the rate wait estimates use ([`AdmissionRate`]).
 //! - [`history`]: the cursor and the broadcasts kept for resume ([`History`]).
+//! - [`shopper`]: what a shopper does themselves: extend, reserve, leave.
 //!
 //! This file holds [`ExperienceState`], which ties them to the stock, the operator's
 //! settings and the fan-out channel.
@@ -18,6 +19,7 @@ pub mod grants;
 pub mod history;
 pub mod line;
 pub mod rate;
+pub mod shopper;
 
 use std::sync::Arc;
 
@@ -29,7 +31,7 @@ use livequeue_protocol::{
 use tokio::sync::broadcast;
 
 use super::fanout::{Advance, Encoded, Fanout};
-pub use grants::{Grants, RedeemError, is_grant_shaped};
+pub use grants::{GrantError, GrantRules, Grants, RedeemError, is_grant_shaped};
 pub use history::{HISTORY, History};
 pub use line::{Consumer, Line};
 pub use rate::AdmissionRate;
@@ -69,7 +71,8 @@ pub struct ExperienceState {
     pub id: Arc<str>,
     /// What the operator configured; the status and rate decide admissions and estimates.
     settings: Settings,
-    /// Units left and in all: admissions take, expiries give back, the operator resizes.
+    /// Units left and in all: admissions and reservations take, expiries and departures give
+    /// back, the operator resizes.
     stock: Stock,
     /// The shoppers and their order.
     line: Line,
@@ -79,8 +82,9 @@ pub struct ExperienceState {
     rate: AdmissionRate,
     /// The cursor and the broadcasts kept for SSE resume.
     history: History,
-    /// Head last announced with an [`Advance`], so a tick that moved nobody sends nothing.
-    announced_head: u64,
+    /// The line's [`Line::moves`] last announced with an [`Advance`], so a tick that moved
+    /// nobody sends nothing.
+    announced_moves: u64,
     /// Every connection of the experience subscribes here (bounded: [`FANOUT_CAPACITY`]).
     fanout: broadcast::Sender<Fanout>,
 }
@@ -92,7 +96,7 @@ impl ExperienceState {
         settings: Settings,
         stock: u64,
         epoch: u64,
-        grant_ttl_ms: u64,
+        rules: GrantRules,
     ) -> Self {
         Self {
             id,
@@ -103,9 +107,9 @@ impl ExperienceState {
                 total: stock,
             },
             line: Line::default(),
-            grants: Grants::new(grant_ttl_ms),
+            grants: Grants::new(rules),
             history: History::new(epoch),
-            announced_head: 0,
+            announced_moves: 0,
             fanout: broadcast::channel(FANOUT_CAPACITY).0,
         }
     }
@@ -155,6 +159,7 @@ impl ExperienceState {
     pub fn advance(&self) -> Advance {
         Advance {
             head: self.line.head(),
+            departed: self.line.departed(),
             cursor: self.cursor(),
             rate_per_sec: self.effective_rate(),
         }
@@ -258,12 +263,18 @@ impl ExperienceState {
         if returned.is_empty() {
             return;
         }
-        let n = returned.len() as u64;
-        self.stock.available = (self.stock.available + n).min(self.stock.total);
-        self.broadcast(ServerEvent::StockUpdate(self.stock));
-        for consumer in returned {
-            self.update_admission_status(&consumer, AdmissionStatus::Expired);
+        let units = returned.iter().map(|r| r.units).sum();
+        self.give_back(units);
+        for r in returned {
+            self.update_admission_status(&r.consumer, AdmissionStatus::Expired);
         }
+    }
+
+    /// Returns `units` to stock (never above the total, which the operator may have
+    /// lowered meanwhile) and tells everyone.
+    fn give_back(&mut self, units: u64) {
+        self.stock.available = (self.stock.available + units).min(self.stock.total);
+        self.broadcast(ServerEvent::StockUpdate(self.stock));
     }
 
     /// Redeems a grant once.
@@ -289,10 +300,10 @@ impl ExperienceState {
         self.announce(false);
     }
 
-    /// Publishes an [`Advance`] when the head moved since the last one (or when `force`).
+    /// Publishes an [`Advance`] when the line moved since the last one (or when `force`).
     pub fn announce(&mut self, force: bool) {
-        if force || self.line.head() != self.announced_head {
-            self.announced_head = self.line.head();
+        if force || self.line.moves() != self.announced_moves {
+            self.announced_moves = self.line.moves();
             self.publish(Fanout::Advance(self.advance()));
         }
     }
@@ -345,7 +356,7 @@ impl ExperienceState {
             observed_rate_per_minute: self.rate.per_sec().unwrap_or(0.0) * 60.0,
             checkout_url: self.settings.checkout_url.clone(),
             waiting: self.line.waiting(),
-            active_admissions: self.grants.active(),
+            active_admissions: self.grants.active_count(),
             redeemed: self.grants.redeemed(),
             expired: self.grants.expired(),
             connections,

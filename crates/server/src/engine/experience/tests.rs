@@ -9,7 +9,12 @@ fn experience(stock: u64, rate: f64) -> ExperienceState {
         rate_per_minute: rate,
         checkout_url: "/checkout".into(),
     };
-    ExperienceState::new("e".into(), settings, stock, 1, 60_000)
+    let rules = GrantRules {
+        ttl_ms: 60_000,
+        extension_ms: 30_000,
+        max_units: 2,
+    };
+    ExperienceState::new("e".into(), settings, stock, 1, rules)
 }
 
 fn join(e: &mut ExperienceState, n: usize) -> Vec<Arc<str>> {
