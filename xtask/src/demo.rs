@@ -21,6 +21,12 @@ pub fn run(addr: &str) -> Result {
     run_command(command("cargo").args(["build", "--release", "-p", "livequeue-server"]))?;
 
     step("serving the demo");
+    // The operator token of this demo run: `LIVEQUEUE_ADMIN_TOKEN` when set, else a fixed
+    // development one (the demo is for a laptop, never for production).
+    let operator = std::env::var("LIVEQUEUE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "demo-operator".to_owned());
     // Ctrl-C reaches the server too (same process group); xtask stays to reap it.
     ctrlc::set_handler(|| {}).map_err(|e| Error(format!("cannot handle Ctrl-C: {e}")))?;
     let binary = crate::shell::target_dir().join("release/livequeue-server");
@@ -28,10 +34,19 @@ pub fn run(addr: &str) -> Result {
         "livequeue-server",
         command(&binary.to_string_lossy())
             .args(["--demo", "--addr", addr, "--dist", "dist"])
-            .env("LIVEQUEUE_SECRET", crate::shell::demo_secret()),
+            .env("LIVEQUEUE_SECRET", crate::shell::demo_secret())
+            .env("LIVEQUEUE_ADMIN_TOKEN", &operator),
     )?;
     wait_for_http(&mut server, socket, "/healthz", Duration::from_secs(30))?;
-    println!("\nThe demo drop is live: http://{addr}/?experience=demo-drop");
+    println!("\nThe demo is live:");
+    println!("  http://{addr}/?experience=demo-quick   a short line: your turn within a minute");
+    println!(
+        "  http://{addr}/?experience=demo-drop    a big drop: more people ahead than units left"
+    );
+    println!("Operator API: Authorization: Bearer {operator}");
+    println!(
+        "  e.g. curl -H 'Authorization: Bearer {operator}' http://{addr}/api/admin/experiences/demo-drop"
+    );
     println!("Press Ctrl-C to stop.");
     let status = server.wait()?;
     println!("server exited ({status})");
