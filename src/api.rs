@@ -12,6 +12,7 @@ use livequeue_protocol::supervisor::Failure;
 use livequeue_protocol::{Endpoint, ErrorCode, EventId, http_status};
 
 use crate::config::WidgetConfig;
+use crate::fetch::{self, Answer};
 use crate::session::Credentials;
 
 pub use livequeue_protocol::paths::encode_component;
@@ -98,26 +99,20 @@ impl ApiError {
 /// `POST {api}/api/experiences/{experience}/join`: a new place at the back of the line.
 pub async fn join(config: &WidgetConfig) -> Result<JoinResponse, ApiError> {
     let url = format!("{}{}", config.api_base, path(config, Endpoint::Join));
-    let response = gloo_net::http::Request::post(&url)
-        .header("Accept", "application/json")
-        .send()
+    let answer = fetch::send("POST", &url, None, None)
         .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    if response.ok() {
-        let text = response
-            .text()
-            .await
-            .map_err(|e| ApiError::Decode(e.to_string()))?;
-        return livequeue_protocol::json::from_str::<JoinResponse>(&text).map_err(ApiError::Decode);
+        .map_err(ApiError::Network)?;
+    let text = answer.body.as_deref();
+    if answer.ok() {
+        let text = text.ok_or_else(|| ApiError::Decode("the body could not be read".into()))?;
+        return livequeue_protocol::json::from_str::<JoinResponse>(text).map_err(ApiError::Decode);
     }
-    let text = response.text().await.unwrap_or_default();
-    Err(status_error(response.status(), &text))
+    Err(status_error(answer.status, text.unwrap_or_default()))
 }
 
 /// What an error answer of a read endpoint (SSE, polling) means for the feed.
-pub async fn failure_of(response: gloo_net::http::Response) -> Failure {
-    let text = response.text().await.unwrap_or_default();
-    status_error(response.status(), &text)
+pub fn failure_of(answer: &Answer) -> Failure {
+    status_error(answer.status, answer.body.as_deref().unwrap_or_default())
         .code()
         .map_or(Failure::TRANSIENT, Failure::from_error_code)
 }

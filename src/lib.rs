@@ -7,7 +7,7 @@
 //! # Layout
 //!
 //! - [`config`]: what the page was asked to show (`?experience=`, `?api=`).
-//! - [`api`]: the HTTP calls (join) and the URLs of the read endpoints.
+//! - [`api`]: the HTTP calls (join) and the URLs of the read endpoints; [`fetch`] sends them.
 //! - [`session`]: the shopper's credentials, kept in `sessionStorage` per experience so a
 //!   reload keeps the place in line.
 //! - [`transport`]: how server messages reach the widget; one module per transport
@@ -32,7 +32,9 @@ pub mod clock;
 pub mod components;
 pub mod config;
 pub mod feed;
+pub mod fetch;
 pub mod format;
+pub mod log;
 pub mod problem;
 pub mod resources;
 pub mod session;
