@@ -1,15 +1,18 @@
 //! The widget's page: the header, the part that fits the shopper's stage, and the stock.
+//!
+//! Everything shown is the view model of [`crate::components::model`], computed in one memo
+//! from the feed; the page and its components only bind its fields.
 
 use leptos::prelude::*;
-use livequeue_protocol::supervisor::ConnectionStatus;
-use livequeue_protocol::{Stage, Stock};
 
+use crate::clock;
+use crate::components::model::{DebugInputs, Inputs, Model, Page, attr, hidden_unless, part, text};
 use crate::components::{
     AdmissionPanel, ConnectionIndicator, DebugPanel, PositionCard, StageBadge, StockMeter,
 };
 use crate::config::WidgetConfig;
 use crate::feed::use_queue_feed;
-use crate::format;
+use crate::resources;
 
 /// The whole page, configured from the address bar (`?experience=`, `?api=`).
 #[component]
@@ -26,111 +29,71 @@ pub fn QueueWidget(
 ) -> impl IntoView {
     let debug = config.debug;
     let feed = use_queue_feed(config);
-    let state = feed.state;
-
-    // Each part reads only its own slice, so a position update does not redraw the stock.
-    let experience_id =
-        Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.experience_id.clone())));
-    // A server may send an empty name: the default title then stands.
-    let name = Memo::new(move |_| {
-        state.with(|s| {
-            s.as_ref()
-                .map(|s| s.experience.name.trim())
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
+    let now = RwSignal::new(clock::local_now());
+    let model = Memo::new(move |_| {
+        let problem = feed.problem.read();
+        let state = feed.state.read();
+        Model::of(&Inputs {
+            state: state.as_ref(),
+            status: feed.status.get(),
+            problem: problem.as_ref(),
+            skew: feed.skew.get(),
+            // Read (and tracked) only while a countdown runs: the admission panel ticks it.
+            now: &|| {
+                now.track();
+                clock::local_now()
+            },
+            debug: debug.then(|| DebugInputs {
+                transport: feed.transport.get(),
+                diagnostics: feed.diagnostics.get(),
+                // Resources move when the diagnostics do, which are read just above.
+                live: resources::snapshot(),
+            }),
         })
     });
-    let has_state = Memo::new(move |_| state.with(Option::is_some));
-    let stage = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.stage)));
-    let position = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.position)));
-    let wait =
-        Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.estimated_wait_seconds)));
-    let stock = Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.stock)));
-    let admission =
-        Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.admission.clone())));
-
-    let stock_known = Memo::new(move |_| stock.with(Option::is_some));
-    let stock_or_none = Signal::derive(move || stock.get().unwrap_or(NO_STOCK));
-
-    let body = move || match stage.get() {
-        // A problem notice replaces the loading line: it says why nothing is coming.
-        None if feed.problem.with(Option::is_some) => ().into_any(),
-        None => view! {
-            <p class="lq-loading" aria-busy="true">"Finding your place in line…"</p>
-        }
-        .into_any(),
-        Some(Stage::Queued | Stage::Paused) => {
-            view! { <PositionCard position=position wait_seconds=wait /> }.into_any()
-        }
-        Some(Stage::Admitted) => {
-            // A server written from the guide may say `admitted` without an admission: the
-            // panel then shows the turn without a link or countdown it cannot stand behind.
-            view! { <AdmissionPanel admission=admission skew=feed.skew /> }.into_any()
-        }
-        Some(_) => ().into_any(),
-    };
+    let page = Page { model, now };
 
     view! {
         <main
             class="lq-widget"
-            data-experience-id=move || experience_id.get()
-            data-stage=move || stage.get().map(Stage::as_str)
+            data-experience-id=attr(page, |m| m.experience_id.as_deref())
+            data-stage=attr(page, |m| m.stage)
         >
             <header class="lq-header">
                 <div class="lq-heading">
                     <p class="lq-eyebrow">"Virtual queue"</p>
-                    <h1 class="lq-title">
-                        {move || name.get().unwrap_or_else(|| {
-                            let stuck = matches!(
-                                feed.status.get(),
-                                ConnectionStatus::Failed | ConnectionStatus::Offline
-                            );
-                            if has_state.get() {
-                                DEFAULT_TITLE
-                            } else if stuck {
-                                "Queue not reachable"
-                            } else {
-                                "Joining the queue…"
-                            }
-                            .to_owned()
-                        })}
-                    </h1>
+                    <h1 class="lq-title">{text(page, |m| &m.title)}</h1>
                 </div>
-                <ConnectionIndicator status=feed.status />
+                <ConnectionIndicator page=page />
             </header>
-            {move || {
-                feed.problem.get().map(|problem| view! { <p class="lq-problem" role="alert">{problem.to_string()}</p> })
-            }}
-            {move || (feed.status.get() == ConnectionStatus::Failed).then(|| view! {
-                <button class="lq-retry" type="button" on:click=move |_| feed.reconnect()>
-                    "Try again"
-                </button>
-            })}
-            {body}
-            {move || stage.get().map(|stage| view! {
-                <div class="lq-stage-row">
-                    <StageBadge stage=Signal::derive(move || stage) />
-                    <p class="lq-sentence">{format::stage_sentence(stage)}</p>
-                </div>
-            })}
-            {move || stock_known.get().then(|| view! { <StockMeter stock=stock_or_none /> })}
-            {debug.then(|| view! {
-                <DebugPanel
-                    transport=feed.transport
-                    status=Signal::derive(move || feed.status.get().to_string())
-                    cursor=Signal::derive(move || state.with(|s| s.as_ref().map(|s| s.cursor)))
-                    diagnostics=feed.diagnostics
-                />
-            })}
+            {part(page, |m| m.problem.is_some(), problem)}
+            <button
+                class="lq-retry"
+                type="button"
+                hidden=hidden_unless(page, |m| m.failed)
+                on:click=move |_| feed.reconnect()
+            >
+                "Try again"
+            </button>
+            <p class="lq-loading" aria-busy="true" hidden=hidden_unless(page, |m| m.loading)>
+                "Finding your place in line…"
+            </p>
+            {part(page, |m| m.in_line, |page| view! { <PositionCard page=page /> }.into_any())}
+            {part(page, |m| m.admitted, |page| view! { <AdmissionPanel page=page /> }.into_any())}
+            <StageBadge page=page />
+            <StockMeter page=page />
+            {debug.then(|| view! { <DebugPanel page=page /> })}
         </main>
     }
 }
 
-/// The title when the server names the experience with an empty name.
-const DEFAULT_TITLE: &str = "Your place in line";
-
-/// Shown only before the first state, when the meter is hidden anyway.
-const NO_STOCK: Stock = Stock {
-    available: 0,
-    total: 0,
-};
+/// The problem notice: present only while there is a problem (an empty alert would still be
+/// announced, and tests wait for its text).
+fn problem(page: Page) -> AnyView {
+    view! {
+        <p class="lq-problem" role="alert">
+            {text(page, |m| m.problem.unwrap_or_default())}
+        </p>
+    }
+    .into_any()
+}

@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use livequeue_protocol::Admission;
 
-use crate::clock::{self, ClockSkew};
-use crate::format;
+use super::model::{Page, attr, hidden_unless, text};
+use crate::clock;
 
 /// How often the countdown is redrawn. Half a second keeps the displayed second from
 /// skipping when the timer fires slightly late.
@@ -17,45 +16,34 @@ const TICK: Duration = Duration::from_millis(500);
 /// gave what it needs (a checkout URL, an expiry): never a link or a time made up.
 #[component]
 pub fn AdmissionPanel(
-    /// The admission, when the server sent one with the turn.
-    #[prop(into)]
-    admission: Signal<Option<Admission>>,
-    /// Offset of the server's clock from the local one.
-    #[prop(into)]
-    skew: Signal<ClockSkew>,
+    /// The page's model and clock; the panel ticks the clock while it is shown.
+    page: Page,
 ) -> impl IntoView {
-    let now = RwSignal::new(clock::local_now());
+    let now = page.now;
     let ticker = set_interval_with_handle(move || now.set(clock::local_now()), TICK).ok();
     on_cleanup(move || {
         if let Some(ticker) = ticker {
             ticker.clear();
         }
     });
-
-    let expires_at = Memo::new(move |_| admission.with(|a| a.as_ref().and_then(|a| a.expires_at)));
-    let href = Memo::new(move |_| {
-        admission.with(|a| {
-            a.as_ref()
-                .filter(|a| !a.checkout_url.is_empty())
-                .map(|a| format::checkout_href(&a.checkout_url, &a.grant))
-        })
-    });
     view! {
         <section class="lq-admission" aria-labelledby="lq-admission-title">
             <h2 id="lq-admission-title" class="lq-admission-title">"It's your turn!"</h2>
-            {move || href.get().map(|href| view! {
-                <a class="lq-checkout" href=href target="_top" rel="noopener">
-                    "Continue to checkout"
-                </a>
-            })}
-            {move || expires_at.get().map(|deadline| view! {
-                <p class="lq-countdown">
-                    <span class="lq-label">"Held for you for "</span>
-                    <span class="lq-countdown-value" role="timer">
-                        {move || format::countdown(skew.get().remaining_ms(deadline, now.get()))}
-                    </span>
-                </p>
-            })}
+            <a
+                class="lq-checkout"
+                href=attr(page, |m| m.checkout.as_deref())
+                hidden=hidden_unless(page, |m| m.checkout.is_some())
+                target="_top"
+                rel="noopener"
+            >
+                "Continue to checkout"
+            </a>
+            <p class="lq-countdown" hidden=hidden_unless(page, |m| m.countdown.is_some())>
+                <span class="lq-label">"Held for you for "</span>
+                <span class="lq-countdown-value" role="timer">
+                    {text(page, |m| m.countdown.as_deref().unwrap_or_default())}
+                </span>
+            </p>
         </section>
     }
 }

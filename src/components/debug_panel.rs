@@ -1,55 +1,39 @@
 //! The `?debug=1` panel: what the connection layer is doing, for integrators and support.
 
 use leptos::prelude::*;
-use livequeue_protocol::supervisor::TransportKind;
-use livequeue_protocol::{Cursor, EventId};
 
-use crate::feed::Diagnostics;
-use crate::resources;
+use super::model::{Page, text};
 
 /// Transport, status, attempts, cursor, message and drop counts, live browser resources.
+/// The values are the model's `debug` rows, in this order.
 #[component]
 pub fn DebugPanel(
-    /// The transport in use.
-    #[prop(into)]
-    transport: Signal<Option<TransportKind>>,
-    /// The status's wording.
-    #[prop(into)]
-    status: Signal<String>,
-    /// The state's cursor.
-    #[prop(into)]
-    cursor: Signal<Option<Cursor>>,
-    /// The feed's counters.
-    #[prop(into)]
-    diagnostics: Signal<Diagnostics>,
+    /// The page's model and clock.
+    page: Page,
 ) -> impl IntoView {
-    let row = |name: &'static str, value: Signal<String>| {
-        view! { <dt>{name}</dt><dd>{move || value.get()}</dd> }
+    // One `fn` pointer per row: the bindings share one closure type (see `model`).
+    let row = |name: &'static str, pick: fn(&super::model::Model) -> &str| {
+        view! { <dt>{name}</dt><dd>{text(page, pick)}</dd> }
     };
-    let d =
-        move |f: fn(&Diagnostics) -> u32| Signal::derive(move || diagnostics.with(f).to_string());
-    let live = Signal::derive(move || {
-        // Read the counters whenever the diagnostics change, which is when resources move.
-        diagnostics.track();
-        let (connections, listeners, timers, frames) = resources::snapshot();
-        format!("{connections} conn · {listeners} listeners · {timers} timers · {frames} frames")
-    });
+    fn at(m: &super::model::Model, i: usize) -> &str {
+        m.debug.get(i).map_or("", String::as_str)
+    }
     view! {
         <details class="lq-debug" open>
             <summary>"Connection details"</summary>
             <dl>
-                {row("transport", Signal::derive(move || transport.get().map(|t| t.to_string()).unwrap_or_else(|| "none".into())))}
-                {row("status", status)}
-                {row("attempts", d(|d| d.attempts))}
-                {row("opens", d(|d| d.opens))}
-                {row("cursor", Signal::derive(move || cursor.get().map(|c| EventId(c).to_string()).unwrap_or_default()))}
-                {row("messages", d(|d| d.messages))}
-                {row("renders", d(|d| d.renders))}
-                {row("dropped", d(|d| d.stale))}
-                {row("malformed", d(|d| d.malformed))}
-                {row("resyncs", d(|d| d.resyncs))}
-                {row("304s", d(|d| d.not_modified))}
-                {row("live", live)}
+                {row("transport", |m| at(m, 0))}
+                {row("status", |m| at(m, 1))}
+                {row("attempts", |m| at(m, 2))}
+                {row("opens", |m| at(m, 3))}
+                {row("cursor", |m| at(m, 4))}
+                {row("messages", |m| at(m, 5))}
+                {row("renders", |m| at(m, 6))}
+                {row("dropped", |m| at(m, 7))}
+                {row("malformed", |m| at(m, 8))}
+                {row("resyncs", |m| at(m, 9))}
+                {row("304s", |m| at(m, 10))}
+                {row("live", |m| at(m, 11))}
             </dl>
         </details>
     }

@@ -1,21 +1,22 @@
-//! The badge naming the shopper's stage.
+//! The badge naming the shopper's stage, with the sentence saying what it means.
 
 use leptos::prelude::*;
-use livequeue_protocol::Stage;
 
-use crate::format;
+use super::model::{Page, attr, hidden_unless, text};
 
-/// A pill with the stage's short name; `data-stage` carries the wire name for styling.
+/// A pill with the stage's short name (`data-stage` carries the wire name for styling) and
+/// the stage's sentence; hidden until the stage is known.
 #[component]
 pub fn StageBadge(
-    /// The shopper's stage.
-    #[prop(into)]
-    stage: Signal<Stage>,
+    /// The page's model and clock.
+    page: Page,
 ) -> impl IntoView {
-    let wire_name = move || stage.get().as_str();
     view! {
-        <span class="lq-stage" data-stage=wire_name>
-            {move || format::stage_label(stage.get())}
-        </span>
+        <div class="lq-stage-row" hidden=hidden_unless(page, |m| m.stage.is_some())>
+            <span class="lq-stage" data-stage=attr(page, |m| m.stage)>
+                {text(page, |m| m.stage_label)}
+            </span>
+            <p class="lq-sentence">{text(page, |m| m.stage_sentence)}</p>
+        </div>
     }
 }

@@ -1,35 +1,26 @@
 //! Remaining stock as a count and a bar.
 
 use leptos::prelude::*;
-use livequeue_protocol::Stock;
 
-use crate::format;
+use super::model::{Page, attr, hidden_unless, text};
 
 /// "312 of 500 left" with a meter; hidden until the stock is known.
 #[component]
 pub fn StockMeter(
-    /// Remaining and total stock.
-    #[prop(into)]
-    stock: Signal<Stock>,
+    /// The page's model and clock.
+    page: Page,
 ) -> impl IntoView {
-    let available = move || stock.get().available;
-    // The server never reports more available than total, but a meter must stay in range.
-    let total = move || stock.get().total.max(stock.get().available);
-    // Tenths of a percent in integers: formatting a float would add ~10 KB of wasm.
-    let width = move || {
-        let permille = match total() {
-            0 => 0,
-            t => available().saturating_mul(1000) / t,
-        };
-        format!("{}.{}%", permille / 10, permille % 10)
-    };
     view! {
-        <section class="lq-stock" aria-labelledby="lq-stock-label">
+        <section
+            class="lq-stock"
+            aria-labelledby="lq-stock-label"
+            hidden=hidden_unless(page, |m| m.stock_known)
+        >
             <div class="lq-stock-text">
                 <h2 id="lq-stock-label" class="lq-label">"Stock"</h2>
                 <p class="lq-stock-count">
-                    <strong>{move || format::grouped(available())}</strong>
-                    " of " {move || format::grouped(total())} " left"
+                    <strong>{text(page, |m| &m.available)}</strong>
+                    " of " {text(page, |m| &m.total)} " left"
                 </p>
             </div>
             <div
@@ -37,11 +28,11 @@ pub fn StockMeter(
                 role="meter"
                 aria-labelledby="lq-stock-label"
                 aria-valuemin="0"
-                aria-valuemax=move || total().to_string()
-                aria-valuenow=move || available().to_string()
-                aria-valuetext=move || format!("{} of {} left", available(), total())
+                aria-valuemax=attr(page, |m| Some(&m.value_max))
+                aria-valuenow=attr(page, |m| Some(&m.value_now))
+                aria-valuetext=attr(page, |m| Some(&m.value_text))
             >
-                <div class="lq-meter-fill" style:width=width></div>
+                <div class="lq-meter-fill" style=attr(page, |m| Some(&m.fill_style))></div>
             </div>
         </section>
     }
