@@ -13,19 +13,18 @@ use livequeue_protocol::{Endpoint, ErrorCode, EventId, http_status};
 
 use crate::config::WidgetConfig;
 use crate::fetch::{self, Answer};
+use crate::format;
 use crate::session::Credentials;
 
 pub use livequeue_protocol::paths::encode_component;
 
 /// Why joining failed. Each variant knows whether trying again can help and what to tell the
-/// shopper; the detail (`Display`) is for the console.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// shopper; the detail ([`ApiError::detail`], also its `Display`) is for the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// The request never got an answer (offline, server down, CORS refusal).
-    #[error("network error: {0}")]
     Network(String),
     /// The server answered with an error status.
-    #[error("server answered {status} ({code}): {message}")]
     Status {
         /// HTTP status.
         status: u16,
@@ -35,11 +34,40 @@ pub enum ApiError {
         message: String,
     },
     /// The server answered success with a body the widget cannot read.
-    #[error("unreadable answer: {0}")]
     Decode(String),
 }
 
+/// Written by hand rather than derived with `thiserror`: the derived `Display` formats the
+/// status number and the code through `core::fmt` on the widget's join path.
+impl std::error::Error for ApiError {}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail())
+    }
+}
+
 impl ApiError {
+    /// What went wrong, for the console: `server answered 404 (not_found): no such`.
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::Network(reason) => format::concat(&["network error: ", reason]),
+            ApiError::Status {
+                status,
+                code,
+                message,
+            } => format::concat(&[
+                "server answered ",
+                &format::digits(u64::from(*status)),
+                " (",
+                code.as_str(),
+                "): ",
+                message,
+            ]),
+            ApiError::Decode(reason) => format::concat(&["unreadable answer: ", reason]),
+        }
+    }
+
     /// The code the answer means: the body's, or for a body that is not ours, its status
     /// read as our server's code. `None` without an error answer.
     pub fn code(&self) -> Option<ErrorCode> {
@@ -98,7 +126,7 @@ impl ApiError {
 
 /// `POST {api}/api/experiences/{experience}/join`: a new place at the back of the line.
 pub async fn join(config: &WidgetConfig) -> Result<JoinResponse, ApiError> {
-    let url = format!("{}{}", config.api_base, path(config, Endpoint::Join));
+    let url = format::concat(&[&config.api_base, &path(config, Endpoint::Join)]);
     let answer = fetch::send("POST", &url, None, None)
         .await
         .map_err(ApiError::Network)?;
@@ -151,7 +179,12 @@ pub fn sse_url(
     credentials: &Credentials,
     resume: Option<EventId>,
 ) -> String {
-    let resume = resume.map(|id| id.to_string());
+    let resume = resume.map(|EventId(cursor)| {
+        let mut id = format::digits(cursor.epoch);
+        id.push(':');
+        format::push_digits(&mut id, cursor.seq);
+        id
+    });
     let mut pairs = vec![
         (CONSUMER_ID, credentials.consumer_id.as_str()),
         (TOKEN, credentials.token.as_str()),
@@ -159,25 +192,23 @@ pub fn sse_url(
     if let Some(id) = resume.as_deref() {
         pairs.push((LAST_EVENT_ID, id));
     }
-    format!(
-        "{}{}{}",
-        config.api_base,
-        path(config, Endpoint::Sse),
-        paths::query(&pairs)
-    )
+    format::concat(&[
+        &config.api_base,
+        &path(config, Endpoint::Sse),
+        &paths::query(&pairs),
+    ])
 }
 
 /// `{api}/api/queue/{experience}?consumerId=&token=`: the polling endpoint.
 pub fn poll_url(config: &WidgetConfig, credentials: &Credentials) -> String {
-    format!(
-        "{}{}{}",
-        config.api_base,
-        path(config, Endpoint::Poll),
-        paths::query(&[
+    format::concat(&[
+        &config.api_base,
+        &path(config, Endpoint::Poll),
+        &paths::query(&[
             (CONSUMER_ID, credentials.consumer_id.as_str()),
             (TOKEN, credentials.token.as_str()),
-        ])
-    )
+        ]),
+    ])
 }
 
 /// `ws(s)://…/ws/queue?experienceId=&consumerId=&token=`: the WebSocket endpoint, on the
@@ -191,19 +222,19 @@ pub fn ws_url(config: &WidgetConfig, credentials: &Credentials) -> String {
         config.api_base.clone()
     };
     let base = match base.split_once("://") {
-        Some(("https", rest)) => format!("wss://{rest}"),
-        Some((_, rest)) => format!("ws://{rest}"),
+        Some(("https", rest)) => format::concat(&["wss://", rest]),
+        Some((_, rest)) => format::concat(&["ws://", rest]),
         None => base,
     };
-    format!(
-        "{base}{}{}",
+    format::concat(&[
+        &base,
         Endpoint::WebSocket.route(),
-        paths::query(&[
+        &paths::query(&[
             (EXPERIENCE_ID, config.experience.as_str()),
             (CONSUMER_ID, credentials.consumer_id.as_str()),
             (TOKEN, credentials.token.as_str()),
-        ])
-    )
+        ]),
+    ])
 }
 
 #[cfg(test)]
@@ -264,6 +295,10 @@ mod tests {
             }
         );
         assert!(!known.is_transient(), "an unknown experience stays unknown");
+        assert_eq!(
+            known.to_string(),
+            "server answered 404 (not_found): no such"
+        );
         let proxy = status_error(502, &"<html>".repeat(100));
         assert!(proxy.is_transient(), "a gateway error may pass");
         assert!(matches!(proxy, ApiError::Status { message, .. } if message.len() == 200));

@@ -19,7 +19,7 @@ pub struct Credentials {
 
 /// The storage key for `experience`'s credentials.
 pub fn storage_key(experience: &str) -> String {
-    format!("livequeue:session:{experience}")
+    crate::format::concat(&["livequeue:session:", experience])
 }
 
 fn storage() -> Option<web_sys::Storage> {
