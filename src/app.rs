@@ -1,18 +1,44 @@
 //! The widget's page: the header, the part that fits the shopper's stage, and the stock.
 //!
 //! Everything shown is the view model of [`crate::components::model`], computed in one memo
-//! from the feed; the page and its components only bind its fields.
+//! from the feed. The page writes the parts' static markup once and one effect applies their
+//! binding tables ([`crate::components::bind`]) whenever the model changes.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::clock;
-use crate::components::model::{DebugInputs, Inputs, Model, Page, attr, hidden_unless, part, text};
+use crate::components::bind::{self, Bind};
+use crate::components::model::{DebugInputs, Inputs, Model};
 use crate::components::{
-    AdmissionPanel, ConnectionIndicator, DebugPanel, PositionCard, StageBadge, StockMeter,
+    admission_panel, connection_indicator, debug_panel, position_card, problem_notice, stage_badge,
+    stock_meter,
 };
 use crate::config::WidgetConfig;
 use crate::feed::use_queue_feed;
 use crate::resources;
+
+/// How often a countdown is redrawn. Half a second keeps the displayed second from skipping
+/// when the timer fires slightly late.
+const TICK: Duration = Duration::from_millis(500);
+
+/// The parts in page order: markup and bindings.
+const PARTS: [(&str, &[Bind]); 6] = [
+    (connection_indicator::HTML, connection_indicator::BINDINGS),
+    (problem_notice::HTML, problem_notice::BINDINGS),
+    (position_card::HTML, position_card::BINDINGS),
+    (admission_panel::HTML, admission_panel::BINDINGS),
+    (stage_badge::HTML, stage_badge::BINDINGS),
+    (stock_meter::HTML, stock_meter::BINDINGS),
+];
+
+/// The root's own attributes.
+const ROOT: &[Bind] = &[
+    Bind::Attr("", "data-experience-id", |m| m.experience_id.as_deref()),
+    Bind::Attr("", "data-stage", |m| m.stage),
+];
 
 /// The whole page, configured from the address bar (`?experience=`, `?api=`).
 #[component]
@@ -29,6 +55,7 @@ pub fn QueueWidget(
 ) -> impl IntoView {
     let debug = config.debug;
     let feed = use_queue_feed(config);
+    // Ticked only while a countdown shows; the model reads it only then.
     let now = RwSignal::new(clock::local_now());
     let model = Memo::new(move |_| {
         let problem = feed.problem.read();
@@ -38,7 +65,6 @@ pub fn QueueWidget(
             status: feed.status.get(),
             problem: problem.as_ref(),
             skew: feed.skew.get(),
-            // Read (and tracked) only while a countdown runs: the admission panel ticks it.
             now: &|| {
                 now.track();
                 clock::local_now()
@@ -51,49 +77,53 @@ pub fn QueueWidget(
             }),
         })
     });
-    let page = Page { model, now };
 
-    view! {
-        <main
-            class="lq-widget"
-            data-experience-id=attr(page, |m| m.experience_id.as_deref())
-            data-stage=attr(page, |m| m.stage)
-        >
-            <header class="lq-header">
-                <div class="lq-heading">
-                    <p class="lq-eyebrow">"Virtual queue"</p>
-                    <h1 class="lq-title">{text(page, |m| &m.title)}</h1>
-                </div>
-                <ConnectionIndicator page=page />
-            </header>
-            {part(page, |m| m.problem.is_some(), problem)}
-            <button
-                class="lq-retry"
-                type="button"
-                hidden=hidden_unless(page, |m| m.failed)
-                on:click=move |_| feed.reconnect()
-            >
-                "Try again"
-            </button>
-            <p class="lq-loading" aria-busy="true" hidden=hidden_unless(page, |m| m.loading)>
-                "Finding your place in line…"
-            </p>
-            {part(page, |m| m.in_line, |page| view! { <PositionCard page=page /> }.into_any())}
-            {part(page, |m| m.admitted, |page| view! { <AdmissionPanel page=page /> }.into_any())}
-            <StageBadge page=page />
-            <StockMeter page=page />
-            {debug.then(|| view! { <DebugPanel page=page /> })}
-        </main>
+    let mut markup = String::new();
+    let mut tables: Vec<&'static [Bind]> = vec![ROOT];
+    for (html, bindings) in PARTS {
+        markup.push_str(html);
+        tables.push(bindings);
     }
-}
+    if debug {
+        markup.push_str(debug_panel::HTML);
+        tables.push(debug_panel::BINDINGS);
+    }
 
-/// The problem notice: present only while there is a problem (an empty alert would still be
-/// announced, and tests wait for its text).
-fn problem(page: Page) -> AnyView {
-    view! {
-        <p class="lq-problem" role="alert">
-            {text(page, |m| m.problem.unwrap_or_default())}
-        </p>
-    }
-    .into_any()
+    let root = NodeRef::<leptos::html::Main>::new();
+    let ticker = StoredValue::new(None::<IntervalHandle>);
+    Effect::new(move |_| {
+        let Some(root) = root.get() else { return };
+        let counting = model.with(|m| {
+            bind::apply(&root, m, &tables);
+            m.countdown.is_some()
+        });
+        match (counting, ticker.get_value()) {
+            (true, None) => ticker.set_value(
+                set_interval_with_handle(move || now.set(clock::local_now()), TICK).ok(),
+            ),
+            (false, Some(handle)) => {
+                handle.clear();
+                ticker.set_value(None);
+            }
+            _ => {}
+        }
+    });
+    on_cleanup(move || {
+        if let Some(handle) = ticker.try_get_value().flatten() {
+            handle.clear();
+        }
+    });
+    // The retry button is static markup: its clicks are caught here.
+    let on_click = move |event: web_sys::MouseEvent| {
+        let on_retry = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|t| t.closest(".lq-retry").ok().flatten())
+            .is_some();
+        if on_retry {
+            feed.reconnect();
+        }
+    };
+
+    view! { <main class="lq-widget" node_ref=root inner_html=markup on:click=on_click></main> }
 }

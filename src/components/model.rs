@@ -1,16 +1,7 @@
 //! The page's view model: everything the widget shows, computed in one pure function from
-//! the feed, and the three binding shapes every component uses to read it.
-//!
-//! Why one model instead of a `Memo` per slice and a closure per binding: each distinct
-//! closure handed to the view (`move || …` as a child or attribute, a `Memo<T>` of a new
-//! `T`, an `Either` branch) monomorphizes the renderer's reactive code and its drop glue
-//! again, about 1–1.5 KB of wasm each. Here the model is one `Memo<Model>` and every
-//! binding is made by [`text`], [`attr`] or [`part`], each of which returns one closure
-//! type whatever field it reads, so the renderer is instantiated three times in all. A
-//! changed model re-runs every binding, which compares and touches the DOM only where the
-//! value changed (tachys compares strings before writing).
+//! the feed (tested natively). The page keeps it in one `Memo<Model>`; the components'
+//! binding tables ([`super::bind`]) read its fields.
 
-use leptos::prelude::*;
 use livequeue_protocol::supervisor::{ConnectionStatus, TransportKind};
 use livequeue_protocol::{QueueState, Stage};
 
@@ -234,51 +225,6 @@ fn debug_rows(
         count(d.not_modified),
         live,
     ]
-}
-
-/// What every component of the page receives: the model, and the clock the countdown ticks.
-#[derive(Clone, Copy)]
-pub struct Page {
-    /// The page's view model.
-    pub model: Memo<Model>,
-    /// The local clock the model reads for countdowns; the admission panel ticks it.
-    pub now: RwSignal<f64>,
-}
-
-/// A text binding: the field `pick` of the model.
-pub fn text(page: Page, pick: fn(&Model) -> &str) -> impl Fn() -> String + Copy + 'static {
-    let model = page.model;
-    move || model.with(|m| pick(m).to_owned())
-}
-
-/// An attribute binding: set to the field `pick` of the model, absent while it is `None`.
-pub fn attr(
-    page: Page,
-    pick: fn(&Model) -> Option<&str>,
-) -> impl Fn() -> Option<String> + Copy + 'static {
-    let model = page.model;
-    move || model.with(|m| pick(m).map(str::to_owned))
-}
-
-/// A `hidden` attribute for static markup whose DOM can stay: present unless `shown`.
-pub fn hidden_unless(
-    page: Page,
-    shown: fn(&Model) -> bool,
-) -> impl Fn() -> Option<String> + Copy + 'static {
-    let model = page.model;
-    move || (!model.with(shown)).then(String::new)
-}
-
-/// A part that must be absent, not hidden, unless `shown` (tests and screen readers rely on
-/// it): built by `make` when it appears, dropped (with its timers) when it goes.
-pub fn part(
-    page: Page,
-    shown: fn(&Model) -> bool,
-    make: fn(Page) -> AnyView,
-) -> impl Fn() -> Option<AnyView> + 'static {
-    let model = page.model;
-    let shown = Memo::new(move |_| model.with(shown));
-    move || shown.get().then(|| make(page))
 }
 
 #[cfg(test)]

@@ -1,22 +1,18 @@
 //! The badge naming the shopper's stage, with the sentence saying what it means.
 
-use leptos::prelude::*;
-
-use super::model::{Page, attr, hidden_unless, text};
+use super::bind::{Bind, hidden};
 
 /// A pill with the stage's short name (`data-stage` carries the wire name for styling) and
 /// the stage's sentence; hidden until the stage is known.
-#[component]
-pub fn StageBadge(
-    /// The page's model and clock.
-    page: Page,
-) -> impl IntoView {
-    view! {
-        <div class="lq-stage-row" hidden=hidden_unless(page, |m| m.stage.is_some())>
-            <span class="lq-stage" data-stage=attr(page, |m| m.stage)>
-                {text(page, |m| m.stage_label)}
-            </span>
-            <p class="lq-sentence">{text(page, |m| m.stage_sentence)}</p>
-        </div>
-    }
-}
+pub const HTML: &str = concat!(
+    r#"<div class="lq-stage-row" hidden><span class="lq-stage"></span>"#,
+    r#"<p class="lq-sentence"></p></div>"#,
+);
+
+/// The row, the badge and the sentence.
+pub const BINDINGS: &[Bind] = &[
+    Bind::Attr(".lq-stage-row", "hidden", |m| hidden(m.stage.is_some())),
+    Bind::Attr(".lq-stage", "data-stage", |m| m.stage),
+    Bind::Text(".lq-stage", |m| m.stage_label),
+    Bind::Text(".lq-sentence", |m| m.stage_sentence),
+];
