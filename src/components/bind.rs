@@ -76,3 +76,72 @@ pub fn apply(root: &Element, model: &Model, tables: &[&[Bind]]) {
         }
     }
 }
+
+// The tables write into a real DOM.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use crate::components::{problem_notice, stock_meter};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn root(markup: &str) -> Element {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let root = document.create_element("main").unwrap();
+        root.set_inner_html(markup);
+        root
+    }
+
+    fn text(root: &Element, selector: &str) -> Option<String> {
+        root.query_selector(selector).unwrap()?.text_content()
+    }
+
+    #[wasm_bindgen_test]
+    fn the_stock_reads_as_before_and_shows_only_once_known() {
+        let root = root(stock_meter::HTML);
+        apply(&root, &Model::default(), &[stock_meter::BINDINGS]);
+        let stock = root.query_selector(".lq-stock").unwrap().unwrap();
+        assert!(stock.has_attribute("hidden"), "unknown stock is hidden");
+        let model = Model {
+            stock_known: true,
+            available: "1,312".into(),
+            total: "2,000".into(),
+            value_text: "1312 of 2000 left".into(),
+            fill_style: "width: 65.6%".into(),
+            ..Model::default()
+        };
+        apply(&root, &model, &[stock_meter::BINDINGS]);
+        assert!(!stock.has_attribute("hidden"));
+        assert_eq!(
+            text(&root, ".lq-stock-count").as_deref(),
+            Some("1,312 of 2,000 left")
+        );
+        let meter = root.query_selector(".lq-meter").unwrap().unwrap();
+        assert_eq!(
+            meter.get_attribute("aria-valuetext").as_deref(),
+            Some("1312 of 2000 left")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_part_is_absent_until_it_applies_and_gone_after() {
+        let root = root(problem_notice::HTML);
+        let tables = [problem_notice::BINDINGS];
+        apply(&root, &Model::default(), &tables);
+        assert_eq!(text(&root, ".lq-problem"), None, "no empty alert");
+        let model = Model {
+            problem: Some("We lost the connection."),
+            failed: true,
+            ..Model::default()
+        };
+        apply(&root, &model, &tables);
+        assert_eq!(
+            text(&root, ".lq-problem").as_deref(),
+            Some("We lost the connection.")
+        );
+        let retry = root.query_selector(".lq-retry").unwrap().unwrap();
+        assert!(!retry.has_attribute("hidden"), "the retry button shows");
+        apply(&root, &Model::default(), &tables);
+        assert_eq!(text(&root, ".lq-problem"), None, "the alert is removed");
+        assert!(retry.has_attribute("hidden"));
+    }
+}
