@@ -73,8 +73,6 @@ pub struct QueueFeed {
     pub status: ReadSignal<ConnectionStatus>,
     /// The transport in use.
     pub transport: ReadSignal<Option<TransportKind>>,
-    /// When the last message arrived (local clock, ms since the Unix epoch).
-    pub last_update: ReadSignal<Option<f64>>,
     /// What keeps the widget from working; its `Display` is the sentence for the shopper.
     pub problem: ReadSignal<Option<Problem>>,
     /// Offset of the server's clock, for countdowns.
@@ -103,8 +101,6 @@ struct FeedSignals {
     status: RwSignal<ConnectionStatus>,
     /// The transport in use.
     transport: RwSignal<Option<TransportKind>>,
-    /// When the last batch was applied (local ms).
-    last_update: RwSignal<Option<f64>>,
     /// The problem shown to the shopper.
     problem: RwSignal<Option<Problem>>,
     /// Offset of the server's clock.
@@ -120,7 +116,6 @@ pub fn use_queue_feed(config: WidgetConfig) -> QueueFeed {
         feed: RwSignal::new(livequeue_protocol::FeedState::new()),
         status: RwSignal::new(ConnectionStatus::Connecting),
         transport: RwSignal::new(None),
-        last_update: RwSignal::new(None),
         problem: RwSignal::new(None),
         skew: RwSignal::new(ClockSkew::default()),
         diagnostics: RwSignal::new(Diagnostics::default()),
@@ -131,7 +126,6 @@ pub fn use_queue_feed(config: WidgetConfig) -> QueueFeed {
         state: Memo::new(move |_| feed.with(|f| f.state().cloned())),
         status: signals.status.read_only(),
         transport: signals.transport.read_only(),
-        last_update: signals.last_update.read_only(),
         problem: signals.problem.read_only(),
         skew: signals.skew.read_only(),
         diagnostics: signals.diagnostics.read_only(),
