@@ -57,27 +57,6 @@ pub fn QueueWidget(
     let feed = use_queue_feed(config);
     // Ticked only while a countdown shows; the model reads it only then.
     let now = RwSignal::new(clock::local_now());
-    let model = Memo::new(move |_| {
-        let problem = feed.problem.read();
-        let state = feed.state.read();
-        Model::of(&Inputs {
-            state: state.as_ref(),
-            status: feed.status.get(),
-            problem: problem.as_ref(),
-            skew: feed.skew.get(),
-            now: &|| {
-                now.track();
-                clock::local_now()
-            },
-            debug: debug.then(|| DebugInputs {
-                transport: feed.transport.get(),
-                diagnostics: feed.diagnostics.get(),
-                // Resources move when the diagnostics do, which are read just above.
-                live: resources::snapshot(),
-            }),
-        })
-    });
-
     let mut markup = String::new();
     let mut tables: Vec<&'static [Bind]> = vec![ROOT];
     for (html, bindings) in PARTS {
@@ -91,12 +70,34 @@ pub fn QueueWidget(
 
     let root = NodeRef::<leptos::html::Main>::new();
     let ticker = StoredValue::new(None::<IntervalHandle>);
+    // No `Memo<Model>` between the feed and the DOM: the tables compare with the DOM anyway,
+    // and a memo of the model would add its comparison, clone and arena code (measured:
+    // see the commit that removed it).
     Effect::new(move |_| {
         let Some(root) = root.get() else { return };
-        let counting = model.with(|m| {
-            bind::apply(&root, m, &tables);
-            m.countdown.is_some()
-        });
+        let model = {
+            let problem = feed.problem.read();
+            feed.with_state(|state| {
+                Model::of(&Inputs {
+                    state,
+                    status: feed.status.get(),
+                    problem: problem.as_ref(),
+                    skew: feed.skew.get(),
+                    now: &|| {
+                        now.track();
+                        clock::local_now()
+                    },
+                    debug: debug.then(|| DebugInputs {
+                        transport: feed.transport.get(),
+                        diagnostics: feed.diagnostics.get(),
+                        // Resources move when the diagnostics do, which are read just above.
+                        live: resources::snapshot(),
+                    }),
+                })
+            })
+        };
+        bind::apply(&root, &model, &tables);
+        let counting = model.countdown.is_some();
         match (counting, ticker.get_value()) {
             (true, None) => ticker.set_value(
                 set_interval_with_handle(move || now.set(clock::local_now()), TICK).ok(),

@@ -67,8 +67,11 @@ pub struct Diagnostics {
 /// What the components read: the shopper's state and the connection's health.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueFeed {
-    /// The shopper's state, once the first one arrived.
-    pub state: Memo<Option<QueueState>>,
+    /// The shopper's state, once the first one arrived. A copy on each read, for tests and
+    /// integrators; the page reads the reducer's state in place ([`QueueFeed::with_state`]).
+    /// Derived rather than memoized: the page never reads it, and a `Memo` of the state would
+    /// keep its clone, comparison and arena code in the bundle.
+    pub state: Signal<Option<QueueState>>,
     /// The connection's status.
     pub status: ReadSignal<ConnectionStatus>,
     /// The transport in use.
@@ -79,11 +82,18 @@ pub struct QueueFeed {
     pub skew: ReadSignal<ClockSkew>,
     /// Counters.
     pub diagnostics: ReadSignal<Diagnostics>,
+    /// The reducer's state, read in place by the page.
+    reducer: ReadSignal<livequeue_protocol::FeedState>,
     /// The driver, weakly: the component's cleanup owns it, `reconnect` only reaches it.
     controller: StoredValue<SendWrapper<Weak<Controller>>>,
 }
 
 impl QueueFeed {
+    /// Reads the shopper's state in place (tracked), without copying it.
+    pub fn with_state<R>(&self, f: impl FnOnce(Option<&QueueState>) -> R) -> R {
+        self.reducer.with(|feed| f(feed.state()))
+    }
+
     /// Starts again after the feed gave up (status `Failed`), or forces a new connection.
     pub fn reconnect(&self) {
         if let Some(controller) = self.controller.try_with_value(|c| c.upgrade()).flatten() {
@@ -123,7 +133,8 @@ pub fn use_queue_feed(config: WidgetConfig) -> QueueFeed {
     let feed = signals.feed;
     let controller = Controller::start(config, signals);
     let public = QueueFeed {
-        state: Memo::new(move |_| feed.with(|f| f.state().cloned())),
+        state: Signal::derive(move || feed.with(|f| f.state().cloned())),
+        reducer: feed.read_only(),
         status: signals.status.read_only(),
         transport: signals.transport.read_only(),
         problem: signals.problem.read_only(),
