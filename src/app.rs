@@ -4,9 +4,12 @@
 //! from the feed. The page writes the parts' static markup once and one effect applies their
 //! binding tables ([`crate::components::bind`]) whenever the model changes.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
+use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
 use crate::clock;
@@ -64,12 +67,15 @@ pub fn QueueWidget(
         tables.push(bindings);
     }
     if debug {
-        markup.push_str(debug_panel::HTML);
+        markup.push_str(&debug_panel::html());
         tables.push(debug_panel::BINDINGS);
     }
 
     let root = NodeRef::<leptos::html::Main>::new();
-    let ticker = StoredValue::new(None::<IntervalHandle>);
+    // The countdown's interval, owned by the effect below and cleared with the page. A plain
+    // cell rather than a `StoredValue`: one arena type less.
+    let ticker = Rc::new(Cell::new(None::<IntervalHandle>));
+    let cleanup = SendWrapper::new(Rc::clone(&ticker));
     // No `Memo<Model>` between the feed and the DOM: the tables compare with the DOM anyway,
     // and a memo of the model would add its comparison, clone and arena code (measured:
     // see the commit that removed it).
@@ -98,19 +104,20 @@ pub fn QueueWidget(
         };
         bind::apply(&root, &model, &tables);
         let counting = model.countdown.is_some();
-        match (counting, ticker.get_value()) {
-            (true, None) => ticker.set_value(
-                set_interval_with_handle(move || now.set(clock::local_now()), TICK).ok(),
-            ),
+        match (counting, ticker.get()) {
+            (true, None) => {
+                ticker.set(set_interval_with_handle(move || now.set(clock::local_now()), TICK).ok())
+            }
             (false, Some(handle)) => {
                 handle.clear();
-                ticker.set_value(None);
+                ticker.set(None);
             }
             _ => {}
         }
     });
+    // The widget runs on the browser's one thread, so the wrapper's thread check always passes.
     on_cleanup(move || {
-        if let Some(handle) = ticker.try_get_value().flatten() {
+        if let Some(handle) = Cell::take(&cleanup) {
             handle.clear();
         }
     });

@@ -26,6 +26,8 @@ pub enum Bind {
     /// The content of a slot element: the markup while the flag holds, nothing otherwise.
     /// For parts that must be absent, not hidden (tests and screen readers rely on it).
     Part(&'static str, fn(&Model) -> bool, &'static str),
+    /// The texts of every element matching the selector: the model's `debug` values, in order.
+    Rows(&'static str),
 }
 
 /// `hidden=""` unless `shown`: for static markup whose DOM can stay.
@@ -65,6 +67,18 @@ pub fn apply(root: &Element, model: &Model, tables: &[&[Bind]]) {
                     }
                 }
             }
+            Bind::Rows(selector) => {
+                let Ok(rows) = root.query_selector_all(selector) else {
+                    continue;
+                };
+                for (i, value) in model.debug.iter().enumerate() {
+                    if let Some(row) = rows.item(i as u32)
+                        && row.text_content().as_deref() != Some(value)
+                    {
+                        row.set_text_content(Some(value));
+                    }
+                }
+            }
             Bind::Part(selector, shown, markup) => {
                 if let Some(slot) = find(root, selector) {
                     let shown = shown(model);
@@ -81,7 +95,7 @@ pub fn apply(root: &Element, model: &Model, tables: &[&[Bind]]) {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
-    use crate::components::{problem_notice, stock_meter};
+    use crate::components::{debug_panel, problem_notice, stock_meter};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn root(markup: &str) -> Element {
@@ -143,5 +157,18 @@ mod tests {
         apply(&root, &Model::default(), &tables);
         assert_eq!(text(&root, ".lq-problem"), None, "the alert is removed");
         assert!(retry.has_attribute("hidden"));
+    }
+
+    #[wasm_bindgen_test]
+    fn the_debug_rows_follow_the_models_values_in_order() {
+        let root = root(&debug_panel::html());
+        let model = Model {
+            debug: (0..12).map(crate::format::digits).collect(),
+            ..Model::default()
+        };
+        apply(&root, &model, &[debug_panel::BINDINGS]);
+        assert_eq!(text(&root, "dt").as_deref(), Some("transport"));
+        assert_eq!(text(&root, "dd:nth-of-type(5)").as_deref(), Some("4"));
+        assert_eq!(text(&root, "dd:nth-of-type(12)").as_deref(), Some("11"));
     }
 }
