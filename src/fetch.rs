@@ -4,9 +4,9 @@
 //! Hand-written on `web_sys` instead of `gloo-net`: the widget needs one shape of request
 //! (a method, `Accept: application/json`, an optional `If-None-Match`, an optional abort
 //! signal) and one shape of answer (status, `ETag`, body text). `gloo-net` cost ~3 KB of
-//! wasm on its own and linked the `Display` of `serde_json::Error` and `std::io::Error`
-//! plus `wasm-streams`; see the size table in the commit that introduced this file for the
-//! measured saving.
+//! wasm on its own and linked the `Display` of `serde_json::Error` and `std::io::Error`.
+//! Measured on the release bundle (2026-12-01) when this file replaced it: raw 341295 →
+//! 331943 B, gzip 124064 → 121014 B (−3.0 KB), brotli 102985 → 100509 B.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -18,7 +18,9 @@
 //!   while alive (no leak per reconnect).
 //! - [`clock`] and [`format`]: pure arithmetic and wording (clock skew, countdowns, waits).
 //! - [`problem`]: what keeps the widget from working, as one sentence for the shopper.
-//! - [`app`] and [`components`]: the page and its parts.
+//! - [`log`]: the console lines, without `core::fmt`.
+//! - [`app`] and [`components`]: the page and its parts (static markup bound to one view
+//!   model, sized for the download).
 //!
 //! Pure parts (formatting, clock skew, configuration, URLs, frame decoding, problems) are
 //! tested natively too: `cargo test -p livequeue --lib`.

@@ -3,7 +3,8 @@
 //! `leptos::logging::{log, warn, error}!` go through `format!`, which links the formatting
 //! machinery (and each argument type's `Display`) into every call site; the widget's lines
 //! are a fixed text and at most one detail string, so they are joined by hand and handed to
-//! one `console` call.
+//! one `console` call. Measured (2026-12-01), together with the widget's URLs and numbers
+//! written without `format!`: gzip 105582 → 104350 B (−1.2 KB), raw 275569 → 272286 B.
 
 use livequeue_protocol::Resync;
 use livequeue_protocol::event::DecodeError;

@@ -6,7 +6,8 @@
 //! drop code for the exact element type around it. The widget's views cost ~15 KB gzip that
 //! way even after they shared one model and three closure shapes (measured: the page reduced
 //! to one text binding was 89.3 KB against 104.4 KB); static markup and one table walk cost a
-//! fraction of that (see the size table in the commit that introduced this file).
+//! fraction of that. Measured on the release bundle (2026-12-01) when the tables replaced the
+//! `view!` bindings: gzip 104350 → 94527 B (−9.8 KB), raw 272286 → 251272 B.
 //!
 //! Every write compares with what the DOM holds first, so an unchanged field costs a read,
 //! and a part inserted by [`Bind::Part`] gets its texts from the bindings after it in the

@@ -1,6 +1,6 @@
 //! The page's view model: everything the widget shows, computed in one pure function from
-//! the feed (tested natively). The page keeps it in one `Memo<Model>`; the components'
-//! binding tables ([`super::bind`]) read its fields.
+//! the feed (tested natively). The page's one effect computes it whenever the feed changes;
+//! the components' binding tables ([`super::bind`]) read its fields.
 
 use livequeue_protocol::supervisor::{ConnectionStatus, TransportKind};
 use livequeue_protocol::{QueueState, Stage};
