@@ -34,12 +34,48 @@ pub fn load(experience: &str) -> Option<Credentials> {
 
 /// Saves `credentials` for `experience` in this tab.
 pub fn save(experience: &str, credentials: &Credentials) {
-    let (Some(storage), text) = (storage(), livequeue_protocol::json::to_string(credentials))
-    else {
+    let Some(storage) = storage() else {
         return;
     };
     // Full or forbidden storage only costs the place on reload: nothing to do about it.
-    let _ = storage.set_item(&storage_key(experience), &text);
+    let _ = storage.set_item(&storage_key(experience), &to_json(credentials));
+}
+
+/// The credentials as the JSON their `Serialize` writes (`{"consumerId":…,"token":…}`),
+/// written by hand: this was the widget's last use of `serde_json`'s writer, which the
+/// bundle then leaves out. `load` still reads it with the protocol's JSON decoding, and the
+/// test `credentials_are_written_as_serde_writes_them` keeps the two equal.
+fn to_json(credentials: &Credentials) -> String {
+    let mut out = String::from(r#"{"consumerId":"#);
+    push_json_string(&mut out, &credentials.consumer_id);
+    out.push_str(r#","token":"#);
+    push_json_string(&mut out, &credentials.token);
+    out.push('}');
+    out
+}
+
+/// Appends `text` as a JSON string literal, escaped as `serde_json` escapes it.
+fn push_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(c as usize) >> 4]));
+                out.push(char::from(HEX[(c as usize) & 0xf]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Forgets the credentials of `experience` in this tab (the server refused them).
@@ -47,6 +83,31 @@ pub fn clear(experience: &str) {
     if let Some(storage) = storage() {
         // Failing to remove only means the next load tries the refused credentials again.
         let _ = storage.remove_item(&storage_key(experience));
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn credentials_are_written_as_serde_writes_them() {
+        for (consumer_id, token) in [
+            ("c_1", "a.b+c/="),
+            ("quote\"back\\slash", "tab\tline\nbell\u{7}\u{1f}é€"),
+        ] {
+            let credentials = Credentials {
+                consumer_id: consumer_id.into(),
+                token: token.into(),
+            };
+            assert_eq!(
+                to_json(&credentials),
+                livequeue_protocol::json::to_string(&credentials)
+            );
+        }
     }
 }
 
