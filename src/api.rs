@@ -212,10 +212,23 @@ fn read_error_body(body: &str) -> Option<(ErrorCode, String)> {
 /// The path of `endpoint` for the configured experience, encoded as one segment whatever the
 /// page's query held (the widget refuses invalid ids before any request anyway).
 fn path(config: &WidgetConfig, endpoint: Endpoint) -> String {
-    endpoint.route().replace(
-        paths::EXPERIENCE_PLACEHOLDER,
-        &encode_component(&config.experience),
-    )
+    // Split at the placeholder by hand: `str::replace` and `split_once` with a `&str` pattern
+    // link core's substring searcher for these two places only (with `ws_url`, measured
+    // 2026-12-01: gzip 89020 → 88095 B).
+    let route = endpoint.route();
+    let placeholder = paths::EXPERIENCE_PLACEHOLDER;
+    let at = route
+        .as_bytes()
+        .windows(placeholder.len())
+        .position(|w| w == placeholder.as_bytes());
+    match at {
+        Some(at) => format::concat(&[
+            &route[..at],
+            &encode_component(&config.experience),
+            &route[at + placeholder.len()..],
+        ]),
+        None => route.to_owned(),
+    }
 }
 
 /// `{api}/api/sse/queue/{experience}?consumerId=&token=`, plus `lastEventId` to resume a
@@ -268,10 +281,12 @@ pub fn ws_url(config: &WidgetConfig, credentials: &Credentials) -> String {
     } else {
         config.api_base.clone()
     };
-    let base = match base.split_once("://") {
-        Some(("https", rest)) => format::concat(&["wss://", rest]),
-        Some((_, rest)) => format::concat(&["ws://", rest]),
-        None => base,
+    let base = if let Some(rest) = base.strip_prefix("https://") {
+        format::concat(&["wss://", rest])
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format::concat(&["ws://", rest])
+    } else {
+        base
     };
     format::concat(&[
         &base,
