@@ -214,7 +214,9 @@ fn read_error_body(body: &str) -> Option<(ErrorCode, String)> {
 fn path(config: &WidgetConfig, endpoint: Endpoint) -> String {
     // Split at the placeholder by hand: `str::replace` and `split_once` with a `&str` pattern
     // link core's substring searcher for these two places only (with `ws_url`, measured
-    // 2026-12-01: gzip 89020 → 88095 B).
+    // 2026-12-01: gzip 89020 → 88095 B). `get` rather than `[..]` indexing: a `str` slice
+    // that can panic links the panic's `Debug` formatting of strings and chars, which
+    // nothing else in the widget needed (measured: gzip 86595 → 82799 B).
     let route = endpoint.route();
     let placeholder = paths::EXPERIENCE_PLACEHOLDER;
     let at = route
@@ -223,9 +225,9 @@ fn path(config: &WidgetConfig, endpoint: Endpoint) -> String {
         .position(|w| w == placeholder.as_bytes());
     match at {
         Some(at) => format::concat(&[
-            &route[..at],
+            route.get(..at).unwrap_or_default(),
             &encode_component(&config.experience),
-            &route[at + placeholder.len()..],
+            route.get(at + placeholder.len()..).unwrap_or_default(),
         ]),
         None => route.to_owned(),
     }
