@@ -4,7 +4,7 @@
 //! parts' static markup once; one effect computes the model from the feed and applies the
 //! parts' binding tables ([`crate::components::bind`]) whenever the feed changes.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use crate::components::{
 use crate::config::WidgetConfig;
 use crate::feed::use_queue_feed;
 use crate::resources;
-use crate::timer::Listener;
+use crate::timer::{Interval, Listener};
 
 /// How often a countdown is redrawn. Half a second keeps the displayed second from skipping
 /// when the timer fires slightly late.
@@ -117,24 +117,20 @@ pub fn QueueWidget(
         };
         bind::apply(&root, &model, &tables);
         let counting = model.countdown.is_some();
-        let ticker = &held.ticker;
-        match (counting, ticker.get()) {
-            (true, None) => {
-                ticker.set(set_interval_with_handle(move || now.set(clock::local_now()), TICK).ok())
+        let mut ticker = held.ticker.borrow_mut();
+        match (counting, ticker.is_some()) {
+            (true, false) => {
+                *ticker = Some(Interval::new(TICK, move || now.set(clock::local_now())));
             }
-            (false, Some(handle)) => {
-                handle.clear();
-                ticker.set(None);
-            }
+            // Dropping the guard clears the interval.
+            (false, true) => *ticker = None,
             _ => {}
         }
     });
     // The widget runs on the browser's one thread, so the wrapper's thread check always passes.
     on_cleanup(move || {
-        if let Some(handle) = cleanup.ticker.take() {
-            handle.clear();
-        }
-        // Dropping the guard removes the listener.
+        // Dropping the guards clears the interval and removes the listener.
+        cleanup.ticker.take();
         cleanup.click.take();
     });
 
@@ -149,8 +145,10 @@ pub fn QueueWidget(
 /// than `StoredValue`s: fewer arena types.
 #[derive(Default)]
 struct Held {
-    /// The countdown's interval, while a countdown shows.
-    ticker: Cell<Option<IntervalHandle>>,
+    /// The countdown's interval, while a countdown shows: the widget's own guard (counted
+    /// with the other timers), not Leptos' `set_interval`, whose closure glue would be one
+    /// more in the bundle.
+    ticker: RefCell<Option<Interval>>,
     /// The root's click listener (the retry button).
     click: RefCell<Option<Listener>>,
 }
