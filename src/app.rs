@@ -1,15 +1,48 @@
 //! The widget's page: the header, the part that fits the shopper's stage, and the stock.
+//!
+//! Everything shown is the view model of [`crate::components::model`]. The page writes the
+//! parts' static markup once; one effect computes the model from the feed and applies the
+//! parts' binding tables ([`crate::components::bind`]) whenever the feed changes.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
 
 use leptos::prelude::*;
-use livequeue_protocol::supervisor::ConnectionStatus;
-use livequeue_protocol::{Stage, Stock};
+use send_wrapper::SendWrapper;
+use wasm_bindgen::JsCast;
 
+use crate::clock;
+use crate::components::bind::{self, Bind};
+use crate::components::model::{DebugInputs, Inputs, Model};
 use crate::components::{
-    AdmissionPanel, ConnectionIndicator, DebugPanel, PositionCard, StageBadge, StockMeter,
+    admission_panel, connection_indicator, debug_panel, position_card, problem_notice, stage_badge,
+    stock_meter,
 };
 use crate::config::WidgetConfig;
 use crate::feed::use_queue_feed;
-use crate::format;
+use crate::resources;
+use crate::timer::{Interval, Listener};
+
+/// How often a countdown is redrawn. Half a second keeps the displayed second from skipping
+/// when the timer fires slightly late.
+const TICK: Duration = Duration::from_millis(500);
+
+/// The parts in page order: markup and bindings.
+const PARTS: [(&str, &[Bind]); 6] = [
+    (connection_indicator::HTML, connection_indicator::BINDINGS),
+    (problem_notice::HTML, problem_notice::BINDINGS),
+    (position_card::HTML, position_card::BINDINGS),
+    (admission_panel::HTML, admission_panel::BINDINGS),
+    (stage_badge::HTML, stage_badge::BINDINGS),
+    (stock_meter::HTML, stock_meter::BINDINGS),
+];
+
+/// The root's own attributes.
+const ROOT: &[Bind] = &[
+    Bind::Attr("", "data-experience-id", |m| m.experience_id.as_deref()),
+    Bind::Attr("", "data-stage", |m| m.stage),
+];
 
 /// The whole page, configured from the address bar (`?experience=`, `?api=`).
 #[component]
@@ -26,111 +59,96 @@ pub fn QueueWidget(
 ) -> impl IntoView {
     let debug = config.debug;
     let feed = use_queue_feed(config);
-    let state = feed.state;
-
-    // Each part reads only its own slice, so a position update does not redraw the stock.
-    let experience_id =
-        Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.experience_id.clone())));
-    // A server may send an empty name: the default title then stands.
-    let name = Memo::new(move |_| {
-        state.with(|s| {
-            s.as_ref()
-                .map(|s| s.experience.name.trim())
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-        })
-    });
-    let has_state = Memo::new(move |_| state.with(Option::is_some));
-    let stage = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.stage)));
-    let position = Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.position)));
-    let wait =
-        Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.estimated_wait_seconds)));
-    let stock = Memo::new(move |_| state.with(|s| s.as_ref().map(|s| s.stock)));
-    let admission =
-        Memo::new(move |_| state.with(|s| s.as_ref().and_then(|s| s.admission.clone())));
-
-    let stock_known = Memo::new(move |_| stock.with(Option::is_some));
-    let stock_or_none = Signal::derive(move || stock.get().unwrap_or(NO_STOCK));
-
-    let body = move || match stage.get() {
-        // A problem notice replaces the loading line: it says why nothing is coming.
-        None if feed.problem.with(Option::is_some) => ().into_any(),
-        None => view! {
-            <p class="lq-loading" aria-busy="true">"Finding your place in line…"</p>
-        }
-        .into_any(),
-        Some(Stage::Queued | Stage::Paused) => {
-            view! { <PositionCard position=position wait_seconds=wait /> }.into_any()
-        }
-        Some(Stage::Admitted) => {
-            // A server written from the guide may say `admitted` without an admission: the
-            // panel then shows the turn without a link or countdown it cannot stand behind.
-            view! { <AdmissionPanel admission=admission skew=feed.skew /> }.into_any()
-        }
-        Some(_) => ().into_any(),
-    };
-
-    view! {
-        <main
-            class="lq-widget"
-            data-experience-id=move || experience_id.get()
-            data-stage=move || stage.get().map(Stage::as_str)
-        >
-            <header class="lq-header">
-                <div class="lq-heading">
-                    <p class="lq-eyebrow">"Virtual queue"</p>
-                    <h1 class="lq-title">
-                        {move || name.get().unwrap_or_else(|| {
-                            let stuck = matches!(
-                                feed.status.get(),
-                                ConnectionStatus::Failed | ConnectionStatus::Offline
-                            );
-                            if has_state.get() {
-                                DEFAULT_TITLE
-                            } else if stuck {
-                                "Queue not reachable"
-                            } else {
-                                "Joining the queue…"
-                            }
-                            .to_owned()
-                        })}
-                    </h1>
-                </div>
-                <ConnectionIndicator status=feed.status />
-            </header>
-            {move || {
-                feed.problem.get().map(|problem| view! { <p class="lq-problem" role="alert">{problem.to_string()}</p> })
-            }}
-            {move || (feed.status.get() == ConnectionStatus::Failed).then(|| view! {
-                <button class="lq-retry" type="button" on:click=move |_| feed.reconnect()>
-                    "Try again"
-                </button>
-            })}
-            {body}
-            {move || stage.get().map(|stage| view! {
-                <div class="lq-stage-row">
-                    <StageBadge stage=Signal::derive(move || stage) />
-                    <p class="lq-sentence">{format::stage_sentence(stage)}</p>
-                </div>
-            })}
-            {move || stock_known.get().then(|| view! { <StockMeter stock=stock_or_none /> })}
-            {debug.then(|| view! {
-                <DebugPanel
-                    transport=feed.transport
-                    status=Signal::derive(move || feed.status.get().to_string())
-                    cursor=Signal::derive(move || state.with(|s| s.as_ref().map(|s| s.cursor)))
-                    diagnostics=feed.diagnostics
-                />
-            })}
-        </main>
+    // Ticked only while a countdown shows; the model reads it only then.
+    let now = RwSignal::new(clock::local_now());
+    let mut markup = String::new();
+    let mut tables: Vec<&'static [Bind]> = vec![ROOT];
+    for (html, bindings) in PARTS {
+        markup.push_str(html);
+        tables.push(bindings);
     }
+    if debug {
+        markup.push_str(&debug_panel::html());
+        tables.push(debug_panel::BINDINGS);
+    }
+
+    let root = NodeRef::<leptos::html::Main>::new();
+    let held = Rc::new(Held::default());
+    let cleanup = SendWrapper::new(Rc::clone(&held));
+    // No `Memo<Model>` between the feed and the DOM: the tables compare with the DOM anyway,
+    // and a memo of the model added its comparison, clone and arena code (measured
+    // 2026-12-01: gzip 94160 → 92995 B without it).
+    Effect::new(move |_| {
+        let Some(root) = root.get() else { return };
+        if held.click.borrow().is_none() {
+            // The retry button is static markup: its clicks are caught on the root.
+            let on_click = Listener::new(root.unchecked_ref(), "click", move |event| {
+                let on_retry = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|t| t.closest(".lq-retry").ok().flatten())
+                    .is_some();
+                if on_retry {
+                    feed.reconnect();
+                }
+            });
+            held.click.replace(Some(on_click));
+        }
+        let model = {
+            let problem = feed.problem.read();
+            feed.with_state(|state| {
+                Model::of(&Inputs {
+                    state,
+                    status: feed.status.get(),
+                    problem: problem.as_ref(),
+                    skew: feed.skew.get(),
+                    now: &|| {
+                        now.track();
+                        clock::local_now()
+                    },
+                    debug: debug.then(|| DebugInputs {
+                        transport: feed.transport.get(),
+                        diagnostics: feed.diagnostics.get(),
+                        // Resources move when the diagnostics do, which are read just above.
+                        live: resources::snapshot(),
+                    }),
+                })
+            })
+        };
+        bind::apply(&root, &model, &tables);
+        let counting = model.countdown.is_some();
+        let mut ticker = held.ticker.borrow_mut();
+        match (counting, ticker.is_some()) {
+            (true, false) => {
+                *ticker = Some(Interval::new(TICK, move || now.set(clock::local_now())));
+            }
+            // Dropping the guard clears the interval.
+            (false, true) => *ticker = None,
+            _ => {}
+        }
+    });
+    // The widget runs on the browser's one thread, so the wrapper's thread check always passes.
+    on_cleanup(move || {
+        // Dropping the guards clears the interval and removes the listener.
+        cleanup.ticker.take();
+        cleanup.click.take();
+    });
+
+    view! { <main class="lq-widget" node_ref=root inner_html=markup></main> }
 }
 
-/// The title when the server names the experience with an empty name.
-const DEFAULT_TITLE: &str = "Your place in line";
-
-/// Shown only before the first state, when the meter is hidden anyway.
-const NO_STOCK: Stock = Stock {
-    available: 0,
-    total: 0,
-};
+/// What the page's effect holds beside the DOM, released with the page.
+///
+/// The click listener is a [`Listener`] guard set up by the effect rather than an `on:click`
+/// in `view!`: the renderer's typed event code cost more than the guard, which the widget
+/// has anyway (measured 2026-12-01: gzip 82799 → 82308 B). Plain cells rather
+/// than `StoredValue`s: fewer arena types.
+#[derive(Default)]
+struct Held {
+    /// The countdown's interval, while a countdown shows: the widget's own guard (counted
+    /// with the other timers), not Leptos' `set_interval`, whose closure glue would be one
+    /// more in the bundle.
+    ticker: RefCell<Option<Interval>>,
+    /// The root's click listener (the retry button).
+    click: RefCell<Option<Listener>>,
+}

@@ -7,7 +7,7 @@
 //! # Layout
 //!
 //! - [`config`]: what the page was asked to show (`?experience=`, `?api=`).
-//! - [`api`]: the HTTP calls (join) and the URLs of the read endpoints.
+//! - [`api`]: the HTTP calls (join) and the URLs of the read endpoints; [`fetch`] sends them.
 //! - [`session`]: the shopper's credentials, kept in `sessionStorage` per experience so a
 //!   reload keeps the place in line.
 //! - [`transport`]: how server messages reach the widget; one module per transport
@@ -18,7 +18,9 @@
 //!   while alive (no leak per reconnect).
 //! - [`clock`] and [`format`]: pure arithmetic and wording (clock skew, countdowns, waits).
 //! - [`problem`]: what keeps the widget from working, as one sentence for the shopper.
-//! - [`app`] and [`components`]: the page and its parts.
+//! - [`log`]: the console lines, without `core::fmt`.
+//! - [`app`] and [`components`]: the page and its parts (static markup bound to one view
+//!   model, sized for the download).
 //!
 //! Pure parts (formatting, clock skew, configuration, URLs, frame decoding, problems) are
 //! tested natively too: `cargo test -p livequeue --lib`.
@@ -32,7 +34,9 @@ pub mod clock;
 pub mod components;
 pub mod config;
 pub mod feed;
+pub mod fetch;
 pub mod format;
+pub mod log;
 pub mod problem;
 pub mod resources;
 pub mod session;

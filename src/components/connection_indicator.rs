@@ -1,33 +1,19 @@
-//! The Live / Reconnecting… indicator.
+//! The page's header with the Live / Reconnecting… indicator.
 
-use leptos::prelude::*;
+use super::bind::Bind;
 
-use crate::transport::ConnectionStatus;
+/// The title, and a dot and a word saying whether updates are flowing. `data-status` carries
+/// the state for styling and tests.
+pub const HTML: &str = concat!(
+    r#"<header class="lq-header"><div class="lq-heading"><p class="lq-eyebrow">Virtual queue</p>"#,
+    r#"<h1 class="lq-title"></h1></div>"#,
+    r#"<p class="lq-connection" role="status"><span class="lq-connection-dot" aria-hidden="true"></span>"#,
+    r#"<span class="lq-connection-label"></span></p></header>"#,
+);
 
-/// A dot and a word saying whether updates are flowing. `data-status` carries the state for
-/// styling and tests.
-#[component]
-pub fn ConnectionIndicator(
-    /// The connection's status.
-    #[prop(into)]
-    status: Signal<ConnectionStatus>,
-) -> impl IntoView {
-    view! {
-        <p class="lq-connection" data-status=move || status_key(status.get()) role="status">
-            <span class="lq-connection-dot" aria-hidden="true"></span>
-            <span class="lq-connection-label">{move || status.get().to_string()}</span>
-        </p>
-    }
-}
-
-/// A stable lowercase name, used as `data-status` (and CSS hook).
-pub fn status_key(status: ConnectionStatus) -> &'static str {
-    match status {
-        ConnectionStatus::Connecting => "connecting",
-        ConnectionStatus::Live => "live",
-        ConnectionStatus::Reconnecting => "reconnecting",
-        ConnectionStatus::Polling => "polling",
-        ConnectionStatus::Offline => "offline",
-        ConnectionStatus::Failed => "failed",
-    }
-}
+/// The title and the status.
+pub const BINDINGS: &[Bind] = &[
+    Bind::Text(".lq-title", |m| &m.title),
+    Bind::Attr(".lq-connection", "data-status", |m| Some(m.status_key)),
+    Bind::Text(".lq-connection-label", |m| &m.status_label),
+];

@@ -1,16 +1,16 @@
-//! The parts of the widget, one component per file. Each takes reactive props (`Signal`s) and
-//! renders with `lq-`-prefixed class names styled by the matching file in `style/`.
+//! The parts of the widget, one per file. Each part is static markup (`HTML`) and a table of
+//! bindings to the page's view model (`BINDINGS`, see [`bind`]); the page (`crate::app`)
+//! writes the markup once and applies the tables whenever the [`model::Model`] changes. Class
+//! names are `lq-`-prefixed and styled by the matching file in `style/`.
 
-mod admission_panel;
-mod connection_indicator;
-mod debug_panel;
-mod position_card;
-mod stage_badge;
-mod stock_meter;
+pub mod admission_panel;
+pub mod bind;
+pub mod connection_indicator;
+pub mod debug_panel;
+pub mod model;
+pub mod position_card;
+pub mod problem_notice;
+pub mod stage_badge;
+pub mod stock_meter;
 
-pub use admission_panel::AdmissionPanel;
-pub use connection_indicator::ConnectionIndicator;
-pub use debug_panel::DebugPanel;
-pub use position_card::PositionCard;
-pub use stage_badge::StageBadge;
-pub use stock_meter::StockMeter;
+pub use model::status_key;

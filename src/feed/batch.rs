@@ -62,7 +62,6 @@ pub(super) fn apply(signals: &FeedSignals, batch: Vec<FeedMessage>) -> Option<Re
     if let Some(skew) = skew {
         signals.skew.set(skew);
     }
-    signals.last_update.set(Some(clock::local_now()));
     signals.diagnostics.update(|d| {
         d.messages = d.messages.saturating_add(count);
         d.stale = d.stale.saturating_add(stale);

@@ -27,6 +27,7 @@ use super::link::Link;
 use super::probe::UpgradeProbe;
 use crate::clock;
 use crate::config::WidgetConfig;
+use crate::log;
 use crate::problem::Problem;
 use crate::session::{self, Credentials};
 use crate::timer::Timeout;
@@ -276,7 +277,7 @@ impl Controller {
                     .schedule(&self.config, after_ms, done);
             }
             Command::Rejoin => {
-                leptos::logging::warn!("livequeue: credentials refused; joining again");
+                log::warn("livequeue: credentials refused; joining again");
                 session::clear(&self.config.experience);
                 self.inner.borrow_mut().credentials = None;
                 // Another shopper id: the old state must not mix with the new one.
@@ -300,7 +301,7 @@ impl Controller {
                 inner.pending_open = None;
             }
             Command::Silent => {
-                leptos::logging::warn!("livequeue: the event stream went silent; reopening it");
+                log::warn("livequeue: the event stream went silent; reopening it");
             }
             Command::CheckLiveness => {
                 self.with_current(Transport::check_liveness);
@@ -322,7 +323,7 @@ impl Controller {
                     let kind = link.transport.kind();
                     inner.current = Some(link);
                     drop(inner);
-                    leptos::logging::log!("livequeue: back on {kind}");
+                    log::log2("livequeue: back on ", kind.as_str());
                     self.signals.transport.set(Some(kind));
                 }
             }
@@ -333,7 +334,7 @@ impl Controller {
             }
             Command::Apply(messages) => {
                 if let Some(reason) = batch::apply(&self.signals, messages) {
-                    leptos::logging::log!("livequeue: resyncing ({reason})");
+                    log::log2("livequeue: resyncing: ", &log::resync(reason));
                     post(Input::Resync);
                 }
             }
@@ -364,7 +365,7 @@ impl Controller {
                 }
             }
             Err(error) => {
-                leptos::logging::warn!("livequeue: join failed: {error}");
+                log::warn2("livequeue: join failed: ", &error.detail());
                 let transient = error.is_transient();
                 self.signals.problem.set(Some(Problem::of_join(error)));
                 Event::JoinFailed { transient }

@@ -4,13 +4,13 @@
 use livequeue_protocol::EventId;
 use livequeue_protocol::supervisor::TransportKind;
 
-use crate::api;
 use crate::config::WidgetConfig;
 use crate::session::Credentials;
 use crate::transport::poll::PollConnection;
 use crate::transport::sse::SseConnection;
 use crate::transport::ws::WsConnection;
 use crate::transport::{Transport, TransportEvent};
+use crate::{api, format, log};
 
 /// An open transport, current or probe.
 pub(super) struct Link {
@@ -49,7 +49,10 @@ pub(super) fn open(
     opened
         .map_err(|error| {
             let detail = error.as_string().unwrap_or_default();
-            leptos::logging::error!("livequeue: cannot open {kind}: {detail}")
+            log::error2(
+                "livequeue: cannot open a transport: ",
+                &format::concat(&[kind.as_str(), ": ", &detail]),
+            )
         })
         .ok()
 }

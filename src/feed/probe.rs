@@ -8,8 +8,8 @@ use livequeue_protocol::http_status;
 use livequeue_protocol::supervisor::Failure;
 
 use super::link::Link;
-use crate::api;
 use crate::timer::Timeout;
+use crate::{api, fetch};
 
 /// The upgrade probe's resources.
 #[derive(Default)]
@@ -63,10 +63,8 @@ impl UpgradeProbe {
 /// (transient). The verdict goes to `report`.
 pub(super) fn ask_why_closed(url: String, report: impl FnOnce(Failure) + 'static) {
     leptos::task::spawn_local(async move {
-        let failure = match gloo_net::http::Request::get(&url).send().await {
-            Ok(response) if http_status::is_error(response.status()) => {
-                api::failure_of(response).await
-            }
+        let failure = match fetch::send("GET", &url, None, None).await {
+            Ok(answer) if http_status::is_error(answer.status) => api::failure_of(&answer),
             _ => Failure::TRANSIENT,
         };
         report(failure);

@@ -10,9 +10,9 @@ use livequeue_protocol::{EventId, FeedState};
 use super::controller::{Controller, Input, now_ms};
 use super::link::{self, Link};
 use super::probe;
-use crate::api;
 use crate::clock::{self, ClockSkew};
 use crate::transport::{Transport, TransportEvent};
+use crate::{api, log};
 
 impl Controller {
     /// Opens `kind` tagged with a new generation, its events posted back here.
@@ -102,7 +102,10 @@ impl Controller {
                 self.signals
                     .diagnostics
                     .update(|d| d.malformed = d.malformed.saturating_add(1));
-                leptos::logging::warn!("livequeue: skipped a malformed message: {error}");
+                log::warn2(
+                    "livequeue: skipped a malformed message: ",
+                    &log::decode_error(&error),
+                );
                 Event::Garbled { now_ms }
             }
             // The browser's EventSource reconnects by itself: open nothing beside it.

@@ -20,9 +20,9 @@ use livequeue_protocol::{QueueState, http_status};
 use web_sys::AbortController;
 
 use super::TransportEvent;
-use crate::api;
 use crate::resources::{Kind, Tracked};
 use crate::timer::Timeout;
+use crate::{api, fetch};
 
 /// What the poll loop shares with its timer and its requests.
 struct Shared {
@@ -120,33 +120,30 @@ fn poll(shared: Rc<Shared>) {
         .in_flight
         .replace(Some((controller, Tracked::new(Kind::Connection))));
     leptos::task::spawn_local(async move {
-        let mut request = gloo_net::http::Request::get(&shared.url)
-            .header("Accept", "application/json")
-            .abort_signal(Some(&signal));
-        if let Some(tag) = shared.etag.borrow().as_deref() {
-            request = request.header("If-None-Match", tag);
-        }
-        let answer = request.send().await;
+        let tag = shared.etag.borrow().clone();
+        let answer = fetch::send("GET", &shared.url, tag.as_deref(), Some(&signal)).await;
         shared.in_flight.take();
         if shared.stopped.get() {
             return;
         }
         let report = |event| (shared.on_event)(event);
-        let response = match answer {
-            Ok(response) => response,
+        let answer = match answer {
+            Ok(answer) => answer,
             Err(error) => {
-                leptos::logging::warn!("livequeue: poll failed: {error}");
+                crate::log::warn2("livequeue: poll failed: ", &error);
                 return report(TransportEvent::Closed(Failure::TRANSIENT));
             }
         };
-        let changed = if response.status() == http_status::NOT_MODIFIED {
+        let changed = if answer.status == http_status::NOT_MODIFIED {
             false
-        } else if response.ok() {
-            let tag = response.headers().get("etag");
-            let text = response.text().await.map_err(|e| e.to_string());
-            match text.and_then(|t| livequeue_protocol::json::from_str::<QueueState>(&t)) {
+        } else if answer.ok() {
+            let decoded = match answer.body.as_deref() {
+                Some(text) => livequeue_protocol::json::from_str::<QueueState>(text),
+                None => Err("the body could not be read".to_owned()),
+            };
+            match decoded {
                 Ok(state) => {
-                    shared.etag.replace(tag);
+                    shared.etag.replace(answer.etag);
                     if !shared.opened.replace(true) {
                         report(TransportEvent::Opened);
                     }
@@ -159,11 +156,7 @@ fn poll(shared: Rc<Shared>) {
                 }
             }
         } else {
-            let failure = api::failure_of(response).await;
-            if !shared.stopped.get() {
-                report(TransportEvent::Closed(failure));
-            }
-            return;
+            return report(TransportEvent::Closed(api::failure_of(&answer)));
         };
         if shared.stopped.get() {
             return;

@@ -28,6 +28,7 @@ use super::TransportEvent;
 use crate::clock::local_now;
 use crate::resources::{Kind, Tracked};
 use crate::timer::{Interval, Timeout};
+use crate::{format, log};
 
 /// Largest message the widget reads; anything longer is counted as malformed and skipped.
 pub const MAX_MESSAGE: usize = 64 * 1024;
@@ -54,10 +55,9 @@ impl Default for WsOptions {
 /// Decodes one text frame.
 pub fn decode(text: &str) -> Result<TransportEvent, DecodeError> {
     if text.len() > MAX_MESSAGE {
-        return Err(DecodeError::BadMessage(format!(
-            "{} bytes is too large",
-            text.len()
-        )));
+        let mut detail = format::digits(text.len() as u64);
+        detail.push_str(" bytes is too large");
+        return Err(DecodeError::BadMessage(detail));
     }
     Ok(match WsFrame::decode(text)? {
         WsFrame::State(state) => TransportEvent::Message(FeedMessage::Snapshot(state)),
@@ -66,7 +66,10 @@ pub fn decode(text: &str) -> Result<TransportEvent, DecodeError> {
         }
         WsFrame::Pong => TransportEvent::Alive,
         WsFrame::Error(message) => {
-            leptos::logging::warn!("livequeue: the server did not understand a message: {message}");
+            log::warn2(
+                "livequeue: the server did not understand a message: ",
+                &message,
+            );
             TransportEvent::Alive
         }
     })
@@ -155,11 +158,10 @@ impl WsConnection {
         let s = Rc::clone(&shared);
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |close: CloseEvent| {
             if !close.reason().is_empty() {
-                leptos::logging::log!(
-                    "livequeue: socket closed {}: {}",
-                    close.code(),
-                    close.reason()
-                );
+                let mut detail = format::digits(u64::from(close.code()));
+                detail.push_str(": ");
+                detail.push_str(&close.reason());
+                log::log2("livequeue: socket closed ", &detail);
             }
             s.end(Failure::from_close_code(close.code()));
         });
@@ -188,10 +190,7 @@ impl WsConnection {
         let silent_for = options.ping_every + options.grace;
         connection.ping = Some(Interval::new(options.ping_every, move || {
             if local_now() - shared.last_seen.get() > silent_for.as_millis() as f64 {
-                leptos::logging::warn!(
-                    "livequeue: socket silent for {} s; replacing it",
-                    silent_for.as_secs()
-                );
+                log::warn("livequeue: the socket went silent; replacing it");
                 let _ = socket.close();
                 shared.end(Failure::TRANSIENT);
             } else {
@@ -219,9 +218,7 @@ impl WsConnection {
         let socket = self.socket.clone();
         let probe = Timeout::new(self.options.grace, move || {
             if shared.last_seen.get() < asked_at {
-                leptos::logging::warn!(
-                    "livequeue: no answer to a liveness ping; replacing the socket"
-                );
+                log::warn("livequeue: no answer to a liveness ping; replacing the socket");
                 let _ = socket.close();
                 shared.end(Failure::TRANSIENT);
             }
@@ -233,9 +230,19 @@ impl WsConnection {
 
 fn send(socket: &WebSocket, message: WsClientMessage) {
     if socket.ready_state() == WebSocket::OPEN {
-        let text = livequeue_protocol::json::to_string(&message);
+        let text = wire_text(message);
         // A send on a socket that just closed fails; its close handler reports that.
-        let _ = socket.send_with_str(&text);
+        let _ = socket.send_with_str(text);
+    }
+}
+
+/// The JSON text of a client message, written out instead of serialized: the widget sends
+/// only these two, and serializing them linked `serde_json`'s writer into the bundle. The
+/// test `client_messages_are_the_protocols_json` keeps them equal to the protocol's serde.
+fn wire_text(message: WsClientMessage) -> &'static str {
+    match message {
+        WsClientMessage::Ping => r#"{"type":"ping"}"#,
+        WsClientMessage::Refresh => r#"{"type":"refresh"}"#,
     }
 }
 
@@ -302,5 +309,16 @@ mod tests {
             decode(&huge).is_err(),
             "oversized messages are skipped unread"
         );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn client_messages_are_the_protocols_json() {
+        for message in [WsClientMessage::Ping, WsClientMessage::Refresh] {
+            assert_eq!(
+                wire_text(message),
+                livequeue_protocol::json::to_string(&message)
+            );
+        }
     }
 }

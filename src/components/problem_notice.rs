@@ -1,0 +1,20 @@
+//! The problem notice and the retry button.
+
+use super::bind::{Bind, hidden};
+
+/// A slot for the notice, present only while there is a problem (an empty alert would still
+/// be announced, and tests wait for its text), and the retry button, shown once the feed gave
+/// up (its clicks are the page's, see `crate::app`).
+pub const HTML: &str = concat!(
+    r#"<div class="lq-slot lq-slot-problem"></div>"#,
+    r#"<button class="lq-retry" type="button" hidden>Try again</button>"#,
+);
+
+const NOTICE: &str = r#"<p class="lq-problem" role="alert"></p>"#;
+
+/// The notice and the button.
+pub const BINDINGS: &[Bind] = &[
+    Bind::Part(".lq-slot-problem", |m| m.problem.is_some(), NOTICE),
+    Bind::Text(".lq-problem", |m| m.problem.unwrap_or_default()),
+    Bind::Attr(".lq-retry", "hidden", |m| hidden(m.failed)),
+];
