@@ -11,10 +11,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
+use livequeue::WidgetConfig;
 use livequeue::config::Timings;
 use livequeue::feed::{QueueFeed, use_queue_feed};
 use livequeue::session::{self, Credentials};
-use livequeue::{QueueWidget, WidgetConfig};
 use livequeue_protocol::supervisor::{ConnectionStatus, TransportKind};
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -24,7 +24,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{eventually, fresh_container, guide, sleep};
+use common::{eventually, fresh_container, guide, mount_widget, sleep};
 
 const DEADLINE_MS: f64 = 15_000.0;
 
@@ -74,14 +74,6 @@ async fn control(request: gloo_net::http::RequestBuilder, body: Value) {
     );
 }
 
-fn mount(config: WidgetConfig) -> (HtmlElement, impl Sized) {
-    let container = fresh_container();
-    let handle = leptos::mount::mount_to(container.clone(), move || {
-        view! { <QueueWidget config=config /> }
-    });
-    (container, handle)
-}
-
 /// Runs only the feed (no view), to read its status and counters.
 fn start_feed(config: WidgetConfig) -> (QueueFeed, impl Sized) {
     let slot = Rc::new(RefCell::new(None));
@@ -117,7 +109,7 @@ async fn an_admission_with_the_guides_own_fields_shows_the_turn_with_its_countdo
     let (exp, consumer) = ("guide-admission", "c-admission");
     set_state(exp, consumer, json!({"position": 1, "estimatedWait": 10})).await;
     for transport in [TransportKind::Sse, TransportKind::WebSocket] {
-        let (root, _widget) = mount(config(exp, consumer, transport));
+        let (root, _widget) = mount_widget(config(exp, consumer, transport));
         text_when(&root, ".lq-position-value", |t| t == "1").await;
         let expires = js_sys::Date::new(&(js_sys::Date::now() + 90_000.0).into())
             .to_iso_string()
@@ -145,7 +137,7 @@ async fn an_admission_with_the_guides_own_fields_shows_the_turn_with_its_countdo
 async fn a_polled_admitted_stage_with_position_zero_is_the_turn_not_place_zero() {
     let (exp, consumer) = ("guide-poll-admitted", "c-poll");
     set_state(exp, consumer, json!({"position": 0, "stage": "admitted"})).await;
-    let (root, _widget) = mount(config(exp, consumer, TransportKind::Poll));
+    let (root, _widget) = mount_widget(config(exp, consumer, TransportKind::Poll));
     text_when(&root, ".lq-admission-title", |t| t.contains("your turn")).await;
     assert_eq!(
         text_of(&root, ".lq-position-value"),
@@ -169,7 +161,7 @@ async fn a_state_with_a_null_stage_is_shown_not_thrown_away() {
         json!({"position": 7, "estimatedWait": 60, "stage": null, "experience": {"name": ""}}),
     )
     .await;
-    let (root, _widget) = mount(config(exp, consumer, TransportKind::Sse));
+    let (root, _widget) = mount_widget(config(exp, consumer, TransportKind::Sse));
     text_when(&root, ".lq-position-value", |t| t == "7").await;
     let title = text_when(&root, ".lq-title", |t| !t.is_empty()).await;
     assert_eq!(
@@ -182,7 +174,7 @@ async fn a_state_with_a_null_stage_is_shown_not_thrown_away() {
 async fn a_position_update_without_a_wait_keeps_the_known_wait() {
     let (exp, consumer) = ("guide-wait", "c-wait");
     set_state(exp, consumer, json!({"position": 30, "estimatedWait": 600})).await;
-    let (root, _widget) = mount(config(exp, consumer, TransportKind::Sse));
+    let (root, _widget) = mount_widget(config(exp, consumer, TransportKind::Sse));
     text_when(&root, ".lq-position-value", |t| t == "30").await;
     let wait = text_of(&root, ".lq-wait").unwrap();
     publish(
@@ -221,7 +213,7 @@ async fn a_quiet_stream_with_comment_heartbeats_is_not_churned() {
 async fn joining_a_server_without_our_join_says_it_does_not_offer_joining() {
     let exp = "guide-join";
     session::clear(exp);
-    let (root, _widget) = mount(WidgetConfig::new(exp, guide()));
+    let (root, _widget) = mount_widget(WidgetConfig::new(exp, guide()));
     let problem = text_when(&root, ".lq-problem", |t| !t.is_empty()).await;
     assert!(
         !problem.contains("doesn't exist"),

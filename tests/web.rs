@@ -10,8 +10,8 @@
 
 use std::future::Future;
 
-use leptos::prelude::*;
-use livequeue::{QueueWidget, WidgetConfig, session};
+use livequeue::{WidgetConfig, session};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
@@ -19,7 +19,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{api, fresh_container};
+use common::{api, mount_widget};
 
 /// How long the widget may take to join and connect: generous, since the server, the
 /// browser and the compiler may share two cores.
@@ -27,15 +27,6 @@ const DEADLINE_MS: f64 = 10_000.0;
 
 fn demo_config() -> WidgetConfig {
     WidgetConfig::new("demo-drop", api())
-}
-
-/// Mounts the widget for `config` into a fresh element; dropping the handle unmounts it.
-fn mount(config: WidgetConfig) -> (HtmlElement, impl Sized) {
-    let container = fresh_container();
-    let handle = leptos::mount::mount_to(container.clone(), move || {
-        view! { <QueueWidget config=config /> }
-    });
-    (container, handle)
 }
 
 fn text_of(root: &HtmlElement, selector: &str) -> Option<String> {
@@ -79,7 +70,7 @@ async fn shown_live(root: &HtmlElement) {
 
 #[wasm_bindgen_test]
 async fn the_position_appears_and_the_stream_goes_live() {
-    let (root, _mounted) = mount(demo_config());
+    let (root, _mounted) = mount_widget(demo_config());
     let position = shown_position(&root).await;
     assert!(position >= 1, "positions are 1-based, got {position}");
     shown_live(&root).await;
@@ -88,7 +79,7 @@ async fn the_position_appears_and_the_stream_goes_live() {
 #[wasm_bindgen_test]
 async fn joining_shows_the_demo_drop_experience() {
     session::clear("demo-drop");
-    let (root, _mounted) = mount(demo_config());
+    let (root, _mounted) = mount_widget(demo_config());
     let root = &root;
     eventually("the widget to show experience demo-drop", || async move {
         let main = root.query_selector("main.lq-widget").ok()??;
@@ -112,12 +103,12 @@ async fn joining_shows_the_demo_drop_experience() {
 #[wasm_bindgen_test]
 async fn a_remount_keeps_the_place_instead_of_joining_again() {
     let first = {
-        let (root, _mounted) = mount(demo_config());
+        let (root, _mounted) = mount_widget(demo_config());
         shown_live(&root).await;
         session::load("demo-drop").expect("credentials saved after the first mount")
         // `_mounted` drops here: the widget unmounts and closes its stream, as a reload would.
     };
-    let (root, _mounted) = mount(demo_config());
+    let (root, _mounted) = mount_widget(demo_config());
     shown_live(&root).await;
     assert_eq!(
         session::load("demo-drop"),
@@ -128,7 +119,7 @@ async fn a_remount_keeps_the_place_instead_of_joining_again() {
 
 #[wasm_bindgen_test]
 async fn an_unknown_experience_is_explained_to_the_shopper() {
-    let (root, _mounted) = mount(WidgetConfig::new("no-such-drop", api()));
+    let (root, _mounted) = mount_widget(WidgetConfig::new("no-such-drop", api()));
     let root = &root;
     let problem = eventually("the problem notice", || async move {
         text_of(root, ".lq-problem")
@@ -138,4 +129,36 @@ async fn an_unknown_experience_is_explained_to_the_shopper() {
         problem.contains("doesn't exist"),
         "a 404 on join reads as a missing queue, got {problem:?}"
     );
+}
+
+#[wasm_bindgen_test]
+async fn the_try_again_button_starts_the_connection_again() {
+    // A consumer id without a token: the server refuses for good (4000), the feed gives up.
+    session::clear("demo-drop");
+    let config = WidgetConfig {
+        identity: Some(livequeue::session::Credentials {
+            consumer_id: "nobody".into(),
+            token: String::new(),
+        }),
+        debug: true,
+        ..demo_config()
+    };
+    let (root, _mounted) = mount_widget(config);
+    let root = &root;
+    let opens = || text_of(root, ".lq-debug dd:nth-of-type(4)").and_then(|t| t.parse::<u32>().ok());
+    let retry = eventually("the Try again button", || async move {
+        root.query_selector(".lq-retry:not([hidden])")
+            .ok()
+            .flatten()
+    })
+    .await;
+    let before = eventually("the opens counter", || async move { opens() }).await;
+    retry
+        .dyn_ref::<HtmlElement>()
+        .expect("the retry control is an element")
+        .click();
+    eventually("a new attempt after the click", || async move {
+        opens().filter(|n| *n > before)
+    })
+    .await;
 }

@@ -139,3 +139,13 @@ pub fn fresh_container() -> HtmlElement {
     document.body().unwrap().append_child(&element).unwrap();
     element
 }
+
+/// Mounts the widget for `config` into a fresh element; dropping the handle unmounts it.
+pub fn mount_widget(config: livequeue::WidgetConfig) -> (HtmlElement, impl Sized) {
+    use leptos::prelude::*;
+    let container = fresh_container();
+    let handle = leptos::mount::mount_to(container.clone(), move || {
+        view! { <livequeue::QueueWidget config=config /> }
+    });
+    (container, handle)
+}
