@@ -24,7 +24,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{eventually, fresh_container, guide, mount_widget, sleep};
+use common::{eventually, fresh_container, guide, mount_widget, sleep, text_of};
 
 const DEADLINE_MS: f64 = 15_000.0;
 
@@ -84,14 +84,6 @@ fn start_feed(config: WidgetConfig) -> (QueueFeed, impl Sized) {
     });
     let feed = slot.borrow_mut().take().expect("the feed started");
     (feed, handle)
-}
-
-fn text_of(root: &HtmlElement, selector: &str) -> Option<String> {
-    root.query_selector(selector)
-        .ok()
-        .flatten()
-        .and_then(|e| e.text_content())
-        .map(|t| t.trim().to_owned())
 }
 
 /// Waits until the element `selector` has text for which `ok` holds; returns that text.

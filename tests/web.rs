@@ -19,7 +19,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{api, mount_widget};
+use common::{api, mount_widget, text_of};
 
 /// How long the widget may take to join and connect: generous, since the server, the
 /// browser and the compiler may share two cores.
@@ -27,14 +27,6 @@ const DEADLINE_MS: f64 = 10_000.0;
 
 fn demo_config() -> WidgetConfig {
     WidgetConfig::new("demo-drop", api())
-}
-
-fn text_of(root: &HtmlElement, selector: &str) -> Option<String> {
-    root.query_selector(selector)
-        .ok()
-        .flatten()
-        .and_then(|e| e.text_content())
-        .map(|t| t.trim().to_owned())
 }
 
 /// Polls `probe` until it returns `Some`, or fails the test naming `what` after the deadline.

@@ -149,3 +149,12 @@ pub fn mount_widget(config: livequeue::WidgetConfig) -> (HtmlElement, impl Sized
     });
     (container, handle)
 }
+
+/// The trimmed text of the first element under `root` matching `selector`.
+pub fn text_of(root: &HtmlElement, selector: &str) -> Option<String> {
+    root.query_selector(selector)
+        .ok()
+        .flatten()
+        .and_then(|e| e.text_content())
+        .map(|t| t.trim().to_owned())
+}
