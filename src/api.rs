@@ -130,7 +130,7 @@ impl ApiError {
 /// `POST {api}/api/experiences/{experience}/join`: a new place at the back of the line.
 pub async fn join(config: &WidgetConfig) -> Result<JoinResponse, ApiError> {
     let url = format::concat(&[&config.api_base, &path(config, Endpoint::Join)]);
-    let answer = fetch::send("POST", &url, None, None)
+    let answer = fetch::send("POST", &url, None, None, None)
         .await
         .map_err(ApiError::Network)?;
     let text = answer.body.as_deref();
@@ -159,6 +159,75 @@ fn read_join(text: &str) -> Result<JoinResponse, String> {
         token: json::from_raw(field(1, "token")?)?,
         state: json::from_raw(field(2, "state")?)?,
     })
+}
+
+/// What a shopper's action (extend, reserve, leave) answered, when it was refused: the
+/// protocol's code says why (`conflict`: extended already, over the limit, out of stock;
+/// `gone`: the turn expired), which the page words for the shopper.
+pub type ActionResult<T> = Result<T, ApiError>;
+
+/// `POST {api}{endpoint}?consumerId=&token=` with an optional JSON body: the shopper's
+/// actions. Answers the body of a success (empty for `204`).
+async fn act(
+    config: &WidgetConfig,
+    credentials: &Credentials,
+    endpoint: Endpoint,
+    body: Option<&str>,
+) -> ActionResult<String> {
+    let url = format::concat(&[
+        &config.api_base,
+        &path(config, endpoint),
+        &paths::query(&[
+            (CONSUMER_ID, credentials.consumer_id.as_str()),
+            (TOKEN, credentials.token.as_str()),
+        ]),
+    ]);
+    let answer = fetch::send("POST", &url, None, body, None)
+        .await
+        .map_err(ApiError::Network)?;
+    let text = answer.body.unwrap_or_default();
+    if answer.status / 100 == 2 {
+        Ok(text)
+    } else {
+        Err(status_error(answer.status, &text))
+    }
+}
+
+/// `POST …/extend`: more time for the active grant, once. The later expiry reaches the page
+/// through the feed (`admission` event), so the answer's body is not needed.
+pub async fn extend(config: &WidgetConfig, credentials: &Credentials) -> ActionResult<()> {
+    act(config, credentials, Endpoint::Extend, None)
+        .await
+        .map(drop)
+}
+
+/// `POST …/leave`: gives the place (or the turn) up.
+pub async fn leave(config: &WidgetConfig, credentials: &Credentials) -> ActionResult<()> {
+    act(config, credentials, Endpoint::Leave, None)
+        .await
+        .map(drop)
+}
+
+/// `POST …/reserve` of `quantity` units under `key` (the same key for a retry of the same
+/// request, so a retry is never a second reservation). Answers the units reserved for the
+/// grant in all.
+pub async fn reserve(
+    config: &WidgetConfig,
+    credentials: &Credentials,
+    key: &str,
+    quantity: u64,
+) -> ActionResult<u64> {
+    let mut body = String::from(r#"{"idempotencyKey":""#);
+    // The key is the widget's own (hex digits and a dash): nothing to escape.
+    body.push_str(key);
+    body.push_str(r#"","quantity":"#);
+    format::push_digits(&mut body, quantity);
+    body.push('}');
+    let text = act(config, credentials, Endpoint::Reserve, Some(&body)).await?;
+    json::fields(&text, &["reserved"])
+        .and_then(|mut f| f.pop().flatten())
+        .and_then(|raw| json::from_raw::<u64>(&raw).ok())
+        .ok_or_else(|| ApiError::Decode("the reserve answer has no `reserved` count".into()))
 }
 
 /// What an error answer of a read endpoint (SSE, polling) means for the feed.

@@ -1,41 +1,60 @@
 //! The widget's page: the header, the part that fits the shopper's stage, and the stock.
 //!
 //! Everything shown is the view model of [`crate::components::model`]. The page writes the
-//! parts' static markup once; one effect computes the model from the feed and applies the
-//! parts' binding tables ([`crate::components::bind`]) whenever the feed changes.
+//! parts' static markup once; one effect computes the model from the feed and the shopper's
+//! actions and applies the parts' binding tables ([`crate::components::bind`]) whenever they
+//! change. Beside the tables the effect does what is not a binding: it hands the place to
+//! the moving number, writes the live regions when they should speak, and on the shopper's
+//! turn moves focus to the checkout, flashes the tab's title while the tab is in the
+//! background and shows the notification the shopper asked for.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
+use livequeue_protocol::{AdmissionStatus, QueueState};
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
+use web_sys::Element;
 
+use crate::actions::{self, Action, Actions, Notify, Step};
+use crate::announce::Announcer;
 use crate::clock;
+use crate::components::animated_number::{self, AnimatedNumber};
 use crate::components::bind::{self, Bind};
 use crate::components::model::{DebugInputs, Inputs, Model};
 use crate::components::{
-    admission_panel, connection_indicator, debug_panel, position_card, problem_notice, stage_badge,
-    stock_meter,
+    admission_panel, connection_indicator, debug_panel, join_panel, live_regions, position_card,
+    problem_notice, stage_badge, stock_meter,
 };
 use crate::config::WidgetConfig;
-use crate::feed::use_queue_feed;
+use crate::feed::{Presence, QueueFeed, use_queue_feed};
 use crate::resources;
 use crate::timer::{Interval, Listener};
+use crate::wait::WaitEstimate;
 
-/// How often a countdown is redrawn. Half a second keeps the displayed second from skipping
-/// when the timer fires slightly late.
-const TICK: Duration = Duration::from_millis(500);
+/// How often the page's clock ticks while a countdown shows. Half a second keeps the
+/// displayed second from skipping when the timer fires slightly late.
+const COUNTDOWN_TICK: Duration = Duration::from_millis(500);
+/// How often it ticks otherwise while the shopper holds a place ("Updated 12 s ago").
+const TICK: Duration = Duration::from_secs(1);
+/// How often the tab's title changes while it flashes.
+const FLASH: Duration = Duration::from_millis(1000);
+/// The title shown in turn with the page's own while the shopper's turn waits in a
+/// background tab.
+const FLASH_TITLE: &str = "🔔 It's your turn!";
 
 /// The parts in page order: markup and bindings.
-const PARTS: [(&str, &[Bind]); 6] = [
+const PARTS: [(&str, &[Bind]); 8] = [
     (connection_indicator::HTML, connection_indicator::BINDINGS),
     (problem_notice::HTML, problem_notice::BINDINGS),
+    (join_panel::HTML, join_panel::BINDINGS),
     (position_card::HTML, position_card::BINDINGS),
     (admission_panel::HTML, admission_panel::BINDINGS),
     (stage_badge::HTML, stage_badge::BINDINGS),
     (stock_meter::HTML, stock_meter::BINDINGS),
+    (live_regions::HTML, live_regions::BINDINGS),
 ];
 
 /// The root's own attributes.
@@ -58,9 +77,14 @@ pub fn QueueWidget(
     config: WidgetConfig,
 ) -> impl IntoView {
     let debug = config.debug;
-    let feed = use_queue_feed(config);
-    // Ticked only while a countdown shows; the model reads it only then.
+    let feed = use_queue_feed(config.clone());
+    let actions = RwSignal::new(Actions {
+        notify: notifications::initial(),
+        ..Actions::default()
+    });
+    // Ticked only while the shopper holds a place; the model reads it.
     let now = RwSignal::new(clock::local_now());
+    let hidden = RwSignal::new(notifications::page_hidden());
     let mut markup = String::new();
     let mut tables: Vec<&'static [Bind]> = vec![ROOT];
     for (html, bindings) in PARTS {
@@ -73,82 +97,340 @@ pub fn QueueWidget(
     }
 
     let root = NodeRef::<leptos::html::Main>::new();
-    let held = Rc::new(Held::default());
+    let held = Rc::new(Held::new());
     let cleanup = SendWrapper::new(Rc::clone(&held));
+    let config = Rc::new(config);
     // No `Memo<Model>` between the feed and the DOM: the tables compare with the DOM anyway,
     // and a memo of the model added its comparison, clone and arena code (measured
     // 2026-12-01: gzip 94160 → 92995 B without it).
     Effect::new(move |_| {
         let Some(root) = root.get() else { return };
-        if held.click.borrow().is_none() {
-            // The retry button is static markup: its clicks are caught on the root.
-            let on_click = Listener::new(root.unchecked_ref(), "click", move |event| {
-                let on_retry = event
-                    .target()
-                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                    .and_then(|t| t.closest(".lq-retry").ok().flatten())
-                    .is_some();
-                if on_retry {
-                    feed.reconnect();
-                }
+        if held.listeners.borrow().is_empty() {
+            let on_click = Listener::new(root.unchecked_ref(), "click", {
+                let config = Rc::clone(&config);
+                move |event| on_action(event, &config, feed, actions)
             });
-            held.click.replace(Some(on_click));
+            let mut listeners = vec![on_click];
+            if let Some(document) = document() {
+                listeners.push(Listener::new(&document, "visibilitychange", move |_| {
+                    hidden.set(notifications::page_hidden());
+                }));
+            }
+            held.listeners.replace(listeners);
         }
+        let now_ms = now.get();
+        let is_hidden = hidden.get();
+        let presence = feed.presence.get();
+        let heard = feed.heard.get();
         let model = {
             let problem = feed.problem.read();
+            let actions = actions.read();
             feed.with_state(|state| {
-                Model::of(&Inputs {
+                let wait = held.observe_wait(state, now_ms);
+                let grant = state
+                    .and_then(|s| s.admission.as_ref())
+                    .filter(|a| a.status == AdmissionStatus::Active)
+                    .map(|a| a.grant.clone());
+                let model = Model::of(&Inputs {
                     state,
                     status: feed.status.get(),
                     problem: problem.as_ref(),
                     skew: feed.skew.get(),
-                    now: &|| {
-                        now.track();
-                        clock::local_now()
-                    },
+                    now: now_ms,
+                    heard,
+                    presence,
+                    wait,
+                    actions: &actions,
                     debug: debug.then(|| DebugInputs {
                         transport: feed.transport.get(),
                         diagnostics: feed.diagnostics.get(),
                         // Resources move when the diagnostics do, which are read just above.
                         live: resources::snapshot(),
                     }),
-                })
+                });
+                (model, grant)
             })
         };
+        let (model, grant) = model;
         bind::apply(&root, &model, &tables);
-        let counting = model.countdown.is_some();
-        let mut ticker = held.ticker.borrow_mut();
-        match (counting, ticker.is_some()) {
-            (true, false) => {
-                *ticker = Some(Interval::new(TICK, move || now.set(clock::local_now())));
-            }
-            // Dropping the guard clears the interval.
-            (false, true) => *ticker = None,
-            _ => {}
+        held.show_position(&root, &model, now_ms);
+        held.show_turn(&root, &model, grant, is_hidden, actions);
+        let period = match (presence, model.countdown.is_some()) {
+            (_, true) => Some(COUNTDOWN_TICK),
+            (Presence::Holding, false) => Some(TICK),
+            _ => None,
+        };
+        if held.tick_period.get() != period {
+            held.tick_period.set(period);
+            // Replacing the guard clears the old interval.
+            *held.ticker.borrow_mut() =
+                period.map(|period| Interval::new(period, move || now.set(clock::local_now())));
         }
     });
     // The widget runs on the browser's one thread, so the wrapper's thread check always passes.
-    on_cleanup(move || {
-        // Dropping the guards clears the interval and removes the listener.
-        cleanup.ticker.take();
-        cleanup.click.take();
-    });
+    on_cleanup(move || cleanup.release());
 
     view! { <main class="lq-widget" node_ref=root inner_html=markup></main> }
 }
 
+/// The page's document (the widget runs only in one).
+fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
+/// A click on the page: the `data-action` of the button (or link) it landed in.
+fn on_action(
+    event: &web_sys::Event,
+    config: &WidgetConfig,
+    feed: QueueFeed,
+    actions: RwSignal<Actions>,
+) {
+    let action = event
+        .target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|t| t.closest("[data-action]").ok().flatten())
+        .and_then(|t| t.get_attribute("data-action"));
+    match action.as_deref() {
+        Some("retry") => feed.reconnect(),
+        Some("join") => feed.join(),
+        Some("leave") => actions::run(Action::Leave, config, feed, actions),
+        Some("extend") => actions::run(Action::Extend, config, feed, actions),
+        Some("add") => actions::run(Action::AddToCart, config, feed, actions),
+        Some("notify") => notifications::ask(actions),
+        _ => {}
+    }
+}
+
+/// The `(position, wait in seconds)` of a state, as the wait estimate took it.
+type Taken = (Option<u64>, u64);
+
 /// What the page's effect holds beside the DOM, released with the page.
 ///
-/// The click listener is a [`Listener`] guard set up by the effect rather than an `on:click`
-/// in `view!`: the renderer's typed event code cost more than the guard, which the widget
-/// has anyway (measured 2026-12-01: gzip 82799 → 82308 B). Plain cells rather
-/// than `StoredValue`s: fewer arena types.
-#[derive(Default)]
+/// The listeners are [`Listener`] guards set up by the effect rather than `on:click` in
+/// `view!`: the renderer's typed event code cost more than the guard, which the widget has
+/// anyway (measured 2026-12-01: gzip 82799 → 82308 B). Plain cells rather than
+/// `StoredValue`s: fewer arena types.
 struct Held {
-    /// The countdown's interval, while a countdown shows: the widget's own guard (counted
-    /// with the other timers), not Leptos' `set_interval`, whose closure glue would be one
-    /// more in the bundle.
+    /// The page's clock ticker while the shopper holds a place: the widget's own guard
+    /// (counted with the other timers), not Leptos' `set_interval`.
     ticker: RefCell<Option<Interval>>,
-    /// The root's click listener (the retry button).
-    click: RefCell<Option<Listener>>,
+    /// The ticker's period.
+    tick_period: Cell<Option<Duration>>,
+    /// The root's click listener and the document's visibility listener.
+    listeners: RefCell<Vec<Listener>>,
+    /// The smoothed wait, and the `(position, wait)` it last took.
+    wait: RefCell<(WaitEstimate, Option<Taken>)>,
+    /// The moving place in line.
+    number: AnimatedNumber,
+    /// When the place is read out.
+    announcer: Cell<Announcer>,
+    /// The grant of the turn the page shows, once seen (focus, alert, notification once).
+    grant: RefCell<Option<String>>,
+    /// The title flashing in a background tab, and the page's own title it alternates with.
+    flash: RefCell<Option<(Interval, String)>>,
+}
+
+impl Held {
+    fn new() -> Self {
+        Self {
+            ticker: RefCell::new(None),
+            tick_period: Cell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            wait: RefCell::new((WaitEstimate::default(), None)),
+            number: AnimatedNumber::new(animated_number::prefers_reduced_motion),
+            announcer: Cell::new(Announcer::default()),
+            grant: RefCell::new(None),
+            flash: RefCell::new(None),
+        }
+    }
+
+    /// Feeds the wait estimate each new `(position, wait)` of the state and answers what it
+    /// says at `now_ms`.
+    fn observe_wait(&self, state: Option<&QueueState>, now_ms: f64) -> crate::wait::WaitView {
+        let mut wait = self.wait.borrow_mut();
+        let seen = state.map(|s| (s.position, s.estimated_wait_seconds));
+        match seen {
+            Some((position, Some(seconds))) => {
+                if wait.1 != Some((position, seconds)) {
+                    wait.1 = Some((position, seconds));
+                    wait.0.observe(Some(seconds), now_ms);
+                }
+            }
+            _ => {
+                wait.1 = None;
+                wait.0.observe(None, now_ms);
+            }
+        }
+        wait.0.view(now_ms)
+    }
+
+    /// Hands the place to the moving number and, when due, to the polite live region.
+    fn show_position(&self, root: &Element, model: &Model, now_ms: f64) {
+        let Some(target) = model.position_target else {
+            return;
+        };
+        if let Ok(Some(element)) = root.query_selector(".lq-position-value") {
+            self.number.show(element, target);
+        }
+        let mut announcer = self.announcer.get();
+        if let Some(place) = announcer.next(target, now_ms) {
+            write(root, ".lq-announce", &crate::format::announcement(place));
+        }
+        self.announcer.set(announcer);
+    }
+
+    /// The turn, once per grant: focus on the checkout, the assertive announcement, the
+    /// notification; and the title flashing while the tab is in the background.
+    fn show_turn(
+        &self,
+        root: &Element,
+        model: &Model,
+        grant: Option<String>,
+        hidden: bool,
+        actions: RwSignal<Actions>,
+    ) {
+        // A guide-style turn without an admission object is a turn too, once.
+        let turn = model.admitted.then(|| grant.unwrap_or_default());
+        let new_turn = {
+            let mut seen = self.grant.borrow_mut();
+            let new_turn = turn.is_some() && *seen != turn;
+            if turn.is_some() || !model.admitted {
+                *seen = turn;
+            }
+            new_turn
+        };
+        if new_turn {
+            actions.update(|a| {
+                a.extend = Step::Idle;
+                a.cart = actions::Cart::default();
+            });
+            let focus = root
+                .query_selector(".lq-checkout:not([hidden])")
+                .ok()
+                .flatten()
+                .or_else(|| root.query_selector(".lq-admission-title").ok().flatten());
+            if let Some(focus) = focus.and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok()) {
+                // Focus may be refused (a page not focused yet): the alert still speaks.
+                let _ = focus.focus();
+            }
+            let sentence = match &model.countdown {
+                Some(left) => crate::format::concat(&[
+                    "It's your turn! Your item is held for ",
+                    left,
+                    ". Continue to checkout.",
+                ]),
+                None => "It's your turn! Continue to checkout.".to_owned(),
+            };
+            write(root, ".lq-alert", &sentence);
+            if hidden && actions.with_untracked(|a| a.notify == Notify::On) {
+                notifications::show(&sentence);
+            }
+        } else if !model.admitted {
+            write(root, ".lq-alert", "");
+        }
+        let flashing = model.admitted && model.countdown.as_deref() != Some("0:00") && hidden;
+        let mut flash = self.flash.borrow_mut();
+        match (flashing, flash.is_some()) {
+            (true, false) => {
+                let own = document().map(|d| d.title()).unwrap_or_default();
+                let restore = own.clone();
+                let mut on = false;
+                let interval = Interval::new(FLASH, move || {
+                    on = !on;
+                    if let Some(document) = document() {
+                        document.set_title(if on { FLASH_TITLE } else { &own });
+                    }
+                });
+                *flash = Some((interval, restore));
+            }
+            (false, true) => restore_title(flash.take()),
+            _ => {}
+        }
+    }
+
+    /// Releases every guard: the intervals, the listeners, the animation frame.
+    fn release(&self) {
+        self.ticker.take();
+        self.listeners.take();
+        restore_title(self.flash.take());
+        self.number.stop();
+    }
+}
+
+/// Ends a flashing title, putting the page's own back.
+fn restore_title(flash: Option<(Interval, String)>) {
+    if let (Some((_, own)), Some(document)) = (flash, document()) {
+        document.set_title(&own);
+    }
+}
+
+/// Writes `text` into the element `selector` under `root`, if it differs.
+fn write(root: &Element, selector: &str, text: &str) {
+    if let Ok(Some(element)) = root.query_selector(selector)
+        && element.text_content().as_deref() != Some(text)
+    {
+        element.set_text_content(Some(text));
+    }
+}
+
+/// Browser notifications and the page's visibility.
+mod notifications {
+    use leptos::prelude::*;
+    use wasm_bindgen::{JsCast, JsValue};
+    use web_sys::{Notification, NotificationOptions, NotificationPermission};
+
+    use crate::actions::{Actions, Notify};
+
+    /// Whether this page can use notifications at all.
+    fn available() -> bool {
+        web_sys::window().is_some_and(|w| {
+            js_sys::Reflect::has(&w, &JsValue::from_str("Notification")).unwrap_or(false)
+        })
+    }
+
+    fn of(permission: NotificationPermission) -> Notify {
+        match permission {
+            NotificationPermission::Granted => Notify::On,
+            NotificationPermission::Denied => Notify::Off,
+            _ => Notify::Offer,
+        }
+    }
+
+    /// What the page offers at the start.
+    pub(super) fn initial() -> Notify {
+        if available() {
+            of(Notification::permission())
+        } else {
+            Notify::Unavailable
+        }
+    }
+
+    /// Asks the browser for permission (the shopper pressed the offer).
+    pub(super) fn ask(actions: RwSignal<Actions>) {
+        let Ok(promise) = Notification::request_permission() else {
+            return actions.update(|a| a.notify = Notify::Off);
+        };
+        leptos::task::spawn_local(async move {
+            let answer = wasm_bindgen_futures::JsFuture::from(promise).await;
+            let granted = answer.ok().and_then(|a| a.as_string()).as_deref() == Some("granted");
+            actions.update(|a| a.notify = if granted { Notify::On } else { Notify::Off });
+        });
+    }
+
+    /// Shows `body` as a notification titled "It's your turn".
+    pub(super) fn show(body: &str) {
+        let options = NotificationOptions::new();
+        options.set_body(body);
+        options.set_tag("livequeue-turn");
+        // A refused notification changes nothing: the title flashes anyway.
+        let _ = Notification::new_with_options("It's your turn", &options)
+            .map(|n| n.unchecked_into::<JsValue>());
+    }
+
+    /// Whether the page is in a background tab (or minimized).
+    pub(super) fn page_hidden() -> bool {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden())
+    }
 }

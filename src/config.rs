@@ -4,8 +4,9 @@
 //! configuration: `experience` names the drop (default [`DEFAULT_EXPERIENCE`]), `api` is the
 //! base URL of the livequeue server (default: the page's own origin), `consumerId` and
 //! `token` give the shopper's identity when the host page already has one (otherwise the
-//! widget joins), `transport` forces one transport (`ws`, `sse` or `poll`), and `debug=1`
-//! shows the connection's diagnostics.
+//! widget joins), `transport` forces one transport (`ws`, `sse` or `poll`), `join=auto` joins
+//! without waiting for the shopper's click (a shop that already decided to queue its
+//! visitors), and `debug=1` shows the connection's diagnostics.
 
 use std::time::Duration;
 
@@ -34,8 +35,20 @@ pub struct WidgetConfig {
     pub transports: Vec<TransportKind>,
     /// Show the diagnostics panel.
     pub debug: bool,
+    /// When a shopper without a place joins.
+    pub join: JoinMode,
     /// Connection timings.
     pub timings: Timings,
+}
+
+/// When a shopper without a saved place joins the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinMode {
+    /// At once: a program mounting the widget (or `?join=auto`) has decided for the shopper.
+    Auto,
+    /// When the shopper presses Join: the page's default, so nobody holds a place in line
+    /// by merely opening a link.
+    OnClick,
 }
 
 /// Timings of the connection layer; the defaults are the product's, tests shorten them.
@@ -83,6 +96,7 @@ impl Default for WidgetConfig {
             identity: None,
             transports: DEFAULT_TRANSPORTS.to_vec(),
             debug: false,
+            join: JoinMode::Auto,
             timings: Timings::default(),
         }
     }
@@ -123,6 +137,11 @@ impl WidgetConfig {
             config.transports = vec![only];
         }
         config.debug = matches!(params.get("debug").as_deref(), Some("1" | "true"));
+        config.join = if params.get("join").as_deref() == Some("auto") {
+            JoinMode::Auto
+        } else {
+            JoinMode::OnClick
+        };
         config
     }
 
@@ -231,7 +250,15 @@ mod tests {
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn an_empty_query_gives_the_demo_drop_on_the_same_origin() {
-        assert_eq!(WidgetConfig::from_query(""), WidgetConfig::default());
+        assert_eq!(
+            WidgetConfig::from_query(""),
+            WidgetConfig {
+                join: JoinMode::OnClick,
+                ..WidgetConfig::default()
+            },
+            "a visitor of the page joins by pressing Join"
+        );
+        assert_eq!(WidgetConfig::from_query("?join=auto").join, JoinMode::Auto);
         assert_eq!(WidgetConfig::default().experience, "demo-drop");
         assert_eq!(WidgetConfig::default().api_base, "");
     }

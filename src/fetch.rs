@@ -29,16 +29,17 @@ impl Answer {
     }
 }
 
-/// Sends `method url` asking for JSON (with `If-None-Match: if_none_match` when given,
-/// aborted through `signal` when given) and reads the whole answer. `Err` carries the
+/// Sends `method url` asking for JSON (with `If-None-Match: if_none_match` when given, a JSON
+/// `body` when given, aborted through `signal` when given) and reads the whole answer. `Err` carries the
 /// browser's reason when no answer came (offline, CORS refusal, abort).
 pub async fn send(
     method: &str,
     url: &str,
     if_none_match: Option<&str>,
+    body: Option<&str>,
     signal: Option<&AbortSignal>,
 ) -> Result<Answer, String> {
-    let response = request(method, url, if_none_match, signal)
+    let response = request(method, url, if_none_match, body, signal)
         .await
         .map_err(|error| reason(&error))?;
     let etag = response.headers().get("etag").ok().flatten();
@@ -57,6 +58,7 @@ async fn request(
     method: &str,
     url: &str,
     if_none_match: Option<&str>,
+    body: Option<&str>,
     signal: Option<&AbortSignal>,
 ) -> Result<Response, JsValue> {
     let window = web_sys::window().ok_or(JsValue::NULL)?;
@@ -66,6 +68,10 @@ async fn request(
         headers.set("If-None-Match", tag)?;
     }
     let init = RequestInit::new();
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.set_body(&JsValue::from(body));
+    }
     init.set_method(method);
     init.set_headers(&headers);
     init.set_signal(signal);

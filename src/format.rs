@@ -1,8 +1,10 @@
 //! Words and numbers as the shopper reads them. Pure functions over plain values.
 
 use livequeue_protocol::Stage;
-
 use livequeue_protocol::paths::encode_component;
+
+use crate::odds::Odds;
+use crate::wait::WaitView;
 
 // Numbers are written digit by digit here rather than with `format!`/`to_string`: every
 // formatting call site links `core::fmt` argument plumbing into the bundle, and these run on
@@ -50,8 +52,53 @@ pub fn concat(parts: &[&str]) -> String {
     out
 }
 
-/// A count with thousands separators: `12345` → `12,345`.
+/// A count formatted for the page's locale (`Intl.NumberFormat` of the page's `lang`), in
+/// the browser; natively (tests) the English grouping of [`grouped_en`].
 pub fn grouped(n: u64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        locale::format(n).unwrap_or_else(|| grouped_en(n))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        grouped_en(n)
+    }
+}
+
+/// The page's number format, made once.
+#[cfg(target_arch = "wasm32")]
+mod locale {
+    use wasm_bindgen::JsValue;
+
+    thread_local! {
+        static FORMAT: Option<js_sys::Intl::NumberFormat> = {
+            let lang = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.document_element())
+                .and_then(|e| e.get_attribute("lang"))
+                .filter(|l| !l.is_empty());
+            let locales = js_sys::Array::new();
+            if let Some(lang) = lang {
+                locales.push(&JsValue::from(lang));
+            }
+            Some(js_sys::Intl::NumberFormat::new(&locales, &js_sys::Object::new()))
+        };
+    }
+
+    /// `n` in the page's locale, if the browser formats numbers.
+    pub(super) fn format(n: u64) -> Option<String> {
+        FORMAT.with(|f| {
+            let f = f.as_ref()?;
+            f.format()
+                .call1(&JsValue::NULL, &JsValue::from(n as f64))
+                .ok()?
+                .as_string()
+        })
+    }
+}
+
+/// A count with English thousands separators: `12345` → `12,345`.
+pub fn grouped_en(n: u64) -> String {
     let digits = digits(n);
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -63,33 +110,153 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
-/// The estimated wait in the words a shopper expects: rounded, never falsely precise.
-pub fn wait(seconds: Option<u64>) -> String {
-    let Some(seconds) = seconds else {
-        return "Calculating…".to_owned();
+/// Minutes as a shopper reads them: exact up to 15, then to the nearest 5 (a wait of 42
+/// minutes is not known to the minute).
+fn round_minutes(seconds: u64) -> u64 {
+    let minutes = (seconds + 30) / 60;
+    if minutes <= 15 {
+        minutes.max(1)
+    } else {
+        (minutes + 2) / 5 * 5
+    }
+}
+
+/// Waits longer than this read "More than 6 hours": an estimate that far out is not a time
+/// anyone can stand behind.
+const LONGEST_WAIT_S: u64 = 6 * 3600;
+
+/// Appends a wait of `seconds` (a minute or more) without "About": `4 minutes`, `1 h 30 min`.
+fn push_duration(out: &mut String, seconds: u64) {
+    let minutes = round_minutes(seconds);
+    if minutes < 60 {
+        push_digits(out, minutes);
+        out.push_str(if minutes == 1 { " minute" } else { " minutes" });
+        return;
+    }
+    let (hours, rest) = (minutes / 60, minutes % 60);
+    push_digits(out, hours);
+    match (hours, rest) {
+        (1, 0) => out.push_str(" hour"),
+        (_, 0) => out.push_str(" hours"),
+        (_, m) => {
+            out.push_str(" h ");
+            push_digits(out, m);
+            out.push_str(" min");
+        }
+    }
+}
+
+/// The estimated wait in the words a shopper expects: rounded, never falsely precise, a range
+/// while uncertain, never negative and never absurdly far.
+pub fn wait_words(view: WaitView) -> String {
+    let (low, high) = match view {
+        WaitView::Unknown => return "Calculating…".to_owned(),
+        WaitView::About(s) => (s, s),
+        WaitView::Between(low, high) => (low, high),
     };
-    let mut out = String::from("About ");
-    match seconds {
-        0..=59 => return "Less than a minute".to_owned(),
-        60..=119 => out.push_str("1 minute"),
-        120..=3599 => {
-            push_digits(&mut out, (seconds + 30) / 60);
-            out.push_str(" minutes");
+    if high < 60 {
+        return "Less than a minute".to_owned();
+    }
+    if low > LONGEST_WAIT_S {
+        return "More than 6 hours".to_owned();
+    }
+    let high = high.min(LONGEST_WAIT_S);
+    let mut out = String::new();
+    if low < 60 {
+        out.push_str("Up to ");
+        push_duration(&mut out, high);
+        return out;
+    }
+    out.push_str("About ");
+    let (a, b) = (round_minutes(low), round_minutes(high));
+    if a == b {
+        push_duration(&mut out, low);
+    } else if b < 60 {
+        // "About 4–6 minutes": one unit for both ends.
+        push_digits(&mut out, a);
+        out.push('–');
+        push_duration(&mut out, high);
+    } else {
+        push_duration(&mut out, low);
+        out.push_str(" – ");
+        push_duration(&mut out, high);
+    }
+    out
+}
+
+/// The estimated wait of the server's number alone (no smoothing): what a first state shows.
+pub fn wait(seconds: Option<u64>) -> String {
+    wait_words(seconds.map_or(WaitView::Unknown, WaitView::About))
+}
+
+/// An English ordinal: `1st`, `2nd`, `3rd`, `11th`, `22nd`, grouped (`1,001st`).
+pub fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    let mut out = grouped(n);
+    out.push_str(suffix);
+    out
+}
+
+/// What the polite live region says when the place is announced.
+pub fn announcement(position: u64) -> String {
+    if position == 1 {
+        return "You're next in line".to_owned();
+    }
+    concat(&["You are now ", &ordinal(position), " in line"])
+}
+
+/// The honest-odds sentence, or nothing when there is nothing to warn of.
+pub fn odds_sentence(odds: Odds) -> Option<String> {
+    let people = |n: u64| {
+        let mut out = grouped(n);
+        out.push_str(if n == 1 { " person" } else { " people" });
+        out
+    };
+    Some(match odds {
+        Odds::Good => return None,
+        Odds::Close { ahead, left } => concat(&[
+            &grouped(left),
+            " left and ",
+            &people(ahead),
+            " ahead of you: it will be close.",
+        ]),
+        Odds::MayNot { ahead, left } => concat(&[
+            &people(ahead),
+            " ahead of you, ",
+            &grouped(left),
+            " left: you may not get one.",
+        ]),
+        Odds::Unlikely { ahead, left } => concat(&[
+            &people(ahead),
+            " ahead of you, only ",
+            &grouped(left),
+            " left: you are unlikely to get one. Some ahead may drop out, so your place stays.",
+        ]),
+        Odds::NoneLeft => {
+            "None are left right now. Some may come back if others don't check out.".to_owned()
         }
-        _ => {
-            let hours = seconds / 3600;
-            let minutes = (seconds % 3600) / 60;
-            push_digits(&mut out, hours);
-            match (hours, minutes) {
-                (1, 0) => out.push_str(" hour"),
-                (_, 0) => out.push_str(" hours"),
-                (_, m) => {
-                    out.push_str(" h ");
-                    push_digits(&mut out, m);
-                    out.push_str(" min");
-                }
-            }
-        }
+    })
+}
+
+/// How long ago the feed last heard from the server: `Updated just now`, `Updated 12 s ago`.
+pub fn updated_ago(ms: f64) -> String {
+    let seconds = if ms > 0.0 { (ms / 1000.0) as u64 } else { 0 };
+    if seconds < 3 {
+        return "Updated just now".to_owned();
+    }
+    let mut out = String::from("Updated ");
+    if seconds < 60 {
+        push_digits(&mut out, seconds);
+        out.push_str(" s ago");
+    } else {
+        push_digits(&mut out, seconds / 60);
+        out.push_str(" min ago");
     }
     out
 }
@@ -154,16 +321,22 @@ pub fn stage_label(stage: Stage) -> &'static str {
     }
 }
 
-/// One sentence saying what the stage means for the shopper.
+/// One sentence saying what the stage means for the shopper, and what they can do.
 pub fn stage_sentence(stage: Stage) -> &'static str {
     match stage {
-        Stage::Queued => "Keep this page open. You'll keep your place if you reload.",
-        Stage::Paused => "The shop has paused the line for a moment. You keep your place.",
-        Stage::Admitted => "Your item is held for you until the timer ends.",
+        Stage::Queued => {
+            "Keep this page open: it updates by itself. You keep your place if you reload."
+        }
+        Stage::Paused => {
+            "The shop has paused the line for a moment. You keep your place; it moves again when they resume."
+        }
+        Stage::Admitted => "Your item is held for you until the timer ends. Check out before then.",
         Stage::Completed => "You're all set: your purchase went through.",
-        Stage::Expired => "Your checkout window has closed and the item went back on sale.",
+        Stage::Expired => {
+            "Your checkout time ran out and the item went back on sale. Thanks for waiting with us."
+        }
         Stage::SoldOut => "Everything has been claimed. Thanks for waiting with us.",
-        Stage::Closed => "This drop has ended.",
+        Stage::Closed => "This drop has ended. Thanks for waiting with us.",
     }
 }
 
@@ -196,11 +369,87 @@ mod tests {
     fn waits_are_rounded_to_what_a_shopper_needs() {
         assert_eq!(wait(None), "Calculating…");
         assert_eq!(wait(Some(12)), "Less than a minute");
-        assert_eq!(wait(Some(96)), "About 1 minute");
+        assert_eq!(wait(Some(96)), "About 2 minutes");
         assert_eq!(wait(Some(150)), "About 3 minutes");
+        assert_eq!(
+            wait(Some(42 * 60 + 10)),
+            "About 40 minutes",
+            "to 5 min past 15"
+        );
         assert_eq!(wait(Some(3600)), "About 1 hour");
         assert_eq!(wait(Some(5400)), "About 1 h 30 min");
         assert_eq!(wait(Some(7200)), "About 2 hours");
+        assert_eq!(wait(Some(30 * 3600)), "More than 6 hours", "never absurd");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn uncertain_waits_read_as_ranges() {
+        assert_eq!(wait_words(WaitView::Between(240, 360)), "About 4–6 minutes");
+        assert_eq!(wait_words(WaitView::Between(20, 200)), "Up to 3 minutes");
+        assert_eq!(wait_words(WaitView::Between(10, 50)), "Less than a minute");
+        assert_eq!(
+            wait_words(WaitView::Between(2700, 5400)),
+            "About 45 minutes – 1 h 30 min"
+        );
+        assert_eq!(wait_words(WaitView::Between(250, 260)), "About 4 minutes");
+        assert_eq!(
+            wait_words(WaitView::Between(3000, 99_000)),
+            "About 50 minutes – 6 hours",
+            "the far end is capped"
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn places_are_announced_as_ordinals() {
+        assert_eq!(announcement(1), "You're next in line");
+        assert_eq!(announcement(10), "You are now 10th in line");
+        for (n, s) in [
+            (2, "2nd"),
+            (3, "3rd"),
+            (11, "11th"),
+            (12, "12th"),
+            (21, "21st"),
+            (1001, "1,001st"),
+        ] {
+            assert_eq!(ordinal(n), s);
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_odds_are_said_kindly_and_plainly() {
+        assert_eq!(odds_sentence(Odds::Good), None);
+        assert_eq!(
+            odds_sentence(Odds::MayNot {
+                ahead: 412,
+                left: 380
+            })
+            .unwrap(),
+            "412 people ahead of you, 380 left: you may not get one."
+        );
+        assert!(
+            odds_sentence(Odds::Unlikely { ahead: 1, left: 0 })
+                .unwrap()
+                .starts_with("1 person ahead of you, only 0 left: you are unlikely")
+        );
+        assert!(
+            odds_sentence(Odds::Close {
+                ahead: 30,
+                left: 38
+            })
+            .unwrap()
+            .contains("close")
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_last_update_reads_in_seconds_then_minutes() {
+        assert_eq!(updated_ago(-5.0), "Updated just now");
+        assert_eq!(updated_ago(12_400.0), "Updated 12 s ago");
+        assert_eq!(updated_ago(125_000.0), "Updated 2 min ago");
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

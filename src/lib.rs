@@ -17,6 +17,8 @@
 //! - [`timer`] and [`resources`]: the gloo crates' timers, frames and listeners, each counted
 //!   while alive (no leak per reconnect).
 //! - [`clock`] and [`format`]: pure arithmetic and wording (clock skew, countdowns, waits).
+//! - [`wait`], [`odds`] and [`announce`]: the smoothed wait and its range, the honest odds,
+//!   and when the place is read out to screen readers (pure, tested natively).
 //! - [`problem`]: what keeps the widget from working, as one sentence for the shopper.
 //! - [`log`]: the console lines, without `core::fmt`.
 //! - [`app`] and [`components`]: the page and its parts (static markup bound to one view
@@ -28,6 +30,8 @@
 //! The ordering of messages (duplicates, replays, gaps) is the protocol crate's reducer
 //! (`livequeue_protocol::reducer`); this crate only feeds it and renders its result.
 
+pub mod actions;
+pub mod announce;
 pub mod api;
 pub mod app;
 pub mod clock;
@@ -37,11 +41,13 @@ pub mod feed;
 pub mod fetch;
 pub mod format;
 pub mod log;
+pub mod odds;
 pub mod problem;
 pub mod resources;
 pub mod session;
 pub mod timer;
 pub mod transport;
+pub mod wait;
 
 pub use app::{App, QueueWidget};
 pub use config::WidgetConfig;

@@ -1,7 +1,8 @@
-//! The shopper's credentials for one experience, kept in the tab's `sessionStorage`.
+//! The shopper's credentials for one experience, kept in the browser's `localStorage`.
 //!
-//! `sessionStorage` lives as long as the tab: a reload (or a crash of the page) keeps the
-//! shopper's place in line, while a new tab joins afresh, which is what a queue should do.
+//! One place per shopper and experience: a reload, a crash of the page, a second tab or a
+//! return the next morning all find the same place in line rather than joining again
+//! (a second place would be a second chance nobody else gets). Leaving the line forgets it.
 //! Storage can be missing or full (private modes, sandboxed iframes); the widget then simply
 //! forgets the place on reload, so every storage error is ignored on purpose.
 
@@ -19,14 +20,14 @@ pub struct Credentials {
 
 /// The storage key for `experience`'s credentials.
 pub fn storage_key(experience: &str) -> String {
-    crate::format::concat(&["livequeue:session:", experience])
+    crate::format::concat(&["livequeue:place:", experience])
 }
 
 fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
+    web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// The credentials saved for `experience` in this tab, if any (and readable).
+/// The credentials saved for `experience` in this browser, if any (and readable).
 pub fn load(experience: &str) -> Option<Credentials> {
     let text = storage()?.get_item(&storage_key(experience)).ok()??;
     from_json(&text)
@@ -48,7 +49,7 @@ fn from_json(text: &str) -> Option<Credentials> {
     })
 }
 
-/// Saves `credentials` for `experience` in this tab.
+/// Saves `credentials` for `experience` in this browser.
 pub fn save(experience: &str, credentials: &Credentials) {
     let Some(storage) = storage() else {
         return;
@@ -94,7 +95,7 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// Forgets the credentials of `experience` in this tab (the server refused them).
+/// Forgets the credentials of `experience` (the server refused them, or the shopper left).
 pub fn clear(experience: &str) {
     if let Some(storage) = storage() {
         // Failing to remove only means the next load tries the refused credentials again.
@@ -127,7 +128,7 @@ mod json_tests {
     }
 }
 
-// `sessionStorage` exists only in a browser.
+// `localStorage` exists only in a browser.
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;

@@ -118,9 +118,7 @@ mod tests {
         assert!(stock.has_attribute("hidden"), "unknown stock is hidden");
         let model = Model {
             stock_known: true,
-            available: "1,312".into(),
-            total: "2,000".into(),
-            value_text: "1312 of 2000 left".into(),
+            stock_text: "1,312 of 2,000 left".into(),
             fill_style: "width: 65.6%".into(),
             ..Model::default()
         };
@@ -133,8 +131,17 @@ mod tests {
         let meter = root.query_selector(".lq-meter").unwrap().unwrap();
         assert_eq!(
             meter.get_attribute("aria-valuetext").as_deref(),
-            Some("1312 of 2000 left")
+            Some("1,312 of 2,000 left")
         );
+        let sold_out = Model {
+            stock_known: true,
+            sold_out: true,
+            stock_text: "Sold out".into(),
+            ..Model::default()
+        };
+        apply(&root, &sold_out, &[stock_meter::BINDINGS]);
+        assert!(stock.has_attribute("data-sold-out"));
+        assert_eq!(text(&root, ".lq-stock-count").as_deref(), Some("Sold out"));
     }
 
     #[wasm_bindgen_test]

@@ -4,9 +4,12 @@
 //! names are `lq-`-prefixed and styled by the matching file in `style/`.
 
 pub mod admission_panel;
+pub mod animated_number;
 pub mod bind;
 pub mod connection_indicator;
 pub mod debug_panel;
+pub mod join_panel;
+pub mod live_regions;
 pub mod model;
 pub mod position_card;
 pub mod problem_notice;

@@ -1,10 +1,12 @@
-//! The loading line, then the shopper's place in line and the estimated wait.
+//! The loading line, then the shopper's place in line, the estimated wait, the honest odds,
+//! the notification offer and the Leave button.
 
 use super::bind::{Bind, hidden};
 
-/// The loading line, and a slot for the card: the place in line as a big number, announced
-/// politely to screen readers when it changes, with the estimated wait below it. The card is
-/// present only while the shopper is in line (no place-in-line number beside the turn).
+/// The loading line, and a slot for the card, present only while the shopper is in line.
+/// The big number is animated by the page (`super::animated_number`) and hidden from screen
+/// readers, which read the exact sentence beside it; changes are announced by the page's
+/// polite live region (`super::live_regions`), not here, so not on every update.
 pub const HTML: &str = concat!(
     r#"<p class="lq-loading" aria-busy="true">Finding your place in line…</p>"#,
     r#"<div class="lq-slot lq-slot-position"></div>"#,
@@ -13,18 +15,28 @@ pub const HTML: &str = concat!(
 const CARD: &str = concat!(
     r#"<section class="lq-position" aria-labelledby="lq-position-label">"#,
     r#"<h2 id="lq-position-label" class="lq-label">Your place in line</h2>"#,
-    r#"<p class="lq-position-number" aria-live="polite" aria-atomic="true">"#,
-    r#"<span class="lq-visually-hidden"></span>"#,
+    r#"<p class="lq-position-number"><span class="lq-visually-hidden"></span>"#,
     r#"<span class="lq-position-value" aria-hidden="true"></span></p>"#,
     r#"<dl class="lq-facts"><div class="lq-fact"><dt class="lq-label">Estimated wait</dt>"#,
-    r#"<dd class="lq-wait"></dd></div></dl></section>"#,
+    r#"<dd class="lq-wait"></dd></div></dl>"#,
+    r#"<p class="lq-odds" hidden></p></section>"#,
+    r#"<div class="lq-line-actions">"#,
+    r#"<button class="lq-button lq-quiet" type="button" data-action="notify" hidden>Notify me when it's my turn</button>"#,
+    r#"<p class="lq-notify-on" hidden>We'll notify you when it's your turn.</p>"#,
+    r#"<button class="lq-button lq-quiet lq-leave" type="button" data-action="leave"></button></div>"#,
 );
 
 /// The loading line and the card.
 pub const BINDINGS: &[Bind] = &[
     Bind::Attr(".lq-loading", "hidden", |m| hidden(m.loading)),
     Bind::Part(".lq-slot-position", |m| m.in_line, CARD),
+    Bind::Attr(".lq-position", "data-stale", |m| m.stale.then_some("")),
     Bind::Text(".lq-position-number .lq-visually-hidden", |m| &m.spoken),
-    Bind::Text(".lq-position-value", |m| &m.position),
     Bind::Text(".lq-wait", |m| &m.wait),
+    Bind::Attr(".lq-odds", "hidden", |m| hidden(m.odds.is_some())),
+    Bind::Attr(".lq-odds", "data-odds", |m| m.odds_key),
+    Bind::Text(".lq-odds", |m| m.odds.as_deref().unwrap_or_default()),
+    Bind::Attr("[data-action=notify]", "hidden", |m| hidden(m.notify_offer)),
+    Bind::Attr(".lq-notify-on", "hidden", |m| hidden(m.notify_on)),
+    Bind::Text(".lq-leave", |m| m.leave_label),
 ];

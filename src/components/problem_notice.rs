@@ -1,13 +1,13 @@
-//! The problem notice and the retry button.
+//! The problem notice and the Reconnect button.
 
 use super::bind::{Bind, hidden};
 
 /// A slot for the notice, present only while there is a problem (an empty alert would still
-/// be announced, and tests wait for its text), and the retry button, shown once the feed gave
-/// up (its clicks are the page's, see `crate::app`).
+/// be announced, and tests wait for its text), and the Reconnect button, shown once the feed
+/// gave up (its clicks are the page's, see `crate::app`).
 pub const HTML: &str = concat!(
     r#"<div class="lq-slot lq-slot-problem"></div>"#,
-    r#"<button class="lq-retry" type="button" hidden>Try again</button>"#,
+    r#"<button class="lq-retry lq-button" type="button" data-action="retry" hidden>Reconnect</button>"#,
 );
 
 const NOTICE: &str = r#"<p class="lq-problem" role="alert"></p>"#;

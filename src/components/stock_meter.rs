@@ -1,12 +1,13 @@
-//! Remaining stock as a count and a bar.
+//! Remaining stock as a count and a bar, and its sold-out state.
 
 use super::bind::{Bind, hidden};
 
-/// "312 of 500 left" with a meter; hidden until the stock is known.
+/// "38 of 500 left" with a meter, or "Sold out" (`data-sold-out`); hidden until the stock is
+/// known (a server that reports none shows none).
 pub const HTML: &str = concat!(
     r#"<section class="lq-stock" aria-labelledby="lq-stock-label" hidden>"#,
     r#"<div class="lq-stock-text"><h2 id="lq-stock-label" class="lq-label">Stock</h2>"#,
-    r#"<p class="lq-stock-count"><strong></strong> of <span class="lq-stock-total"></span> left</p></div>"#,
+    r#"<p class="lq-stock-count"></p></div>"#,
     r#"<div class="lq-meter" role="meter" aria-labelledby="lq-stock-label" aria-valuemin="0">"#,
     r#"<div class="lq-meter-fill"></div></div></section>"#,
 );
@@ -14,10 +15,10 @@ pub const HTML: &str = concat!(
 /// The count, the meter's values and its fill.
 pub const BINDINGS: &[Bind] = &[
     Bind::Attr(".lq-stock", "hidden", |m| hidden(m.stock_known)),
-    Bind::Text(".lq-stock-count strong", |m| &m.available),
-    Bind::Text(".lq-stock-total", |m| &m.total),
+    Bind::Attr(".lq-stock", "data-sold-out", |m| m.sold_out.then_some("")),
+    Bind::Text(".lq-stock-count", |m| &m.stock_text),
     Bind::Attr(".lq-meter", "aria-valuemax", |m| Some(&m.value_max)),
     Bind::Attr(".lq-meter", "aria-valuenow", |m| Some(&m.value_now)),
-    Bind::Attr(".lq-meter", "aria-valuetext", |m| Some(&m.value_text)),
+    Bind::Attr(".lq-meter", "aria-valuetext", |m| Some(&m.stock_text)),
     Bind::Attr(".lq-meter-fill", "style", |m| Some(&m.fill_style)),
 ];

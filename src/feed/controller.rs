@@ -19,14 +19,14 @@ use livequeue_protocol::FeedState;
 use livequeue_protocol::feed::{Command, Event, FeedConfig, FeedMachine, GiveUp};
 use livequeue_protocol::supervisor::{SupervisorConfig, TransportKind};
 
-use super::FeedSignals;
 use super::batch::{self, Flush};
 use super::join::{JoinResult, Joiner};
 use super::lifecycle::{self, PageEvent};
 use super::link::Link;
 use super::probe::UpgradeProbe;
+use super::{FeedSignals, Presence};
 use crate::clock;
-use crate::config::WidgetConfig;
+use crate::config::{JoinMode, WidgetConfig};
 use crate::log;
 use crate::problem::Problem;
 use crate::session::{self, Credentials};
@@ -108,19 +108,24 @@ pub(super) fn now_ms() -> u64 {
     clock::local_now() as u64
 }
 
+/// A machine at its start for `config`.
+fn machine_for(config: &WidgetConfig, host_identity: bool) -> FeedMachine {
+    FeedMachine::new(FeedConfig {
+        supervisor: SupervisorConfig {
+            order: config.transports.clone(),
+            switch_after: config.timings.switch_after,
+            backoff: config.timings.backoff,
+        },
+        host_identity,
+        silence_ms: config.timings.sse_silence.as_millis() as u64,
+        upgrade_every_ms: config.timings.upgrade_every.as_millis() as u64,
+        ..FeedConfig::default()
+    })
+}
+
 impl Controller {
     pub(super) fn start(config: WidgetConfig, signals: FeedSignals) -> Rc<Self> {
-        let machine = FeedMachine::new(FeedConfig {
-            supervisor: SupervisorConfig {
-                order: config.transports.clone(),
-                switch_after: config.timings.switch_after,
-                backoff: config.timings.backoff,
-            },
-            host_identity: config.identity.is_some(),
-            silence_ms: config.timings.sse_silence.as_millis() as u64,
-            upgrade_every_ms: config.timings.upgrade_every.as_millis() as u64,
-            ..FeedConfig::default()
-        });
+        let machine = machine_for(&config, config.identity.is_some());
         let this = Rc::new_cyclic(|me| Self {
             inner: RefCell::new(Inner {
                 machine,
@@ -144,17 +149,62 @@ impl Controller {
             this.signals.problem.set(Some(Problem::InvalidLink));
             return this;
         }
-        let post = this.poster();
-        this.inner.borrow_mut().lifecycle =
-            lifecycle::Watch::start(move |event| post(Input::Page(event)));
         let given = this.config.identity.clone();
         let saved = given
             .is_none()
             .then(|| session::load(&this.config.experience))
             .flatten();
+        let holding = given.is_some() || saved.is_some();
         this.inner.borrow_mut().credentials = given.or(saved);
-        this.post(Input::Start);
+        if holding || this.config.join == JoinMode::Auto {
+            this.begin();
+        } else {
+            this.signals.presence.set(Presence::Outside);
+        }
         this
+    }
+
+    /// Watches the page and starts the machine: joining, or following the known place.
+    fn begin(&self) {
+        let post = self.poster();
+        self.inner.borrow_mut().lifecycle =
+            lifecycle::Watch::start(move |event| post(Input::Page(event)));
+        self.post(Input::Start);
+    }
+
+    /// The shopper pressed Join: a place is asked for, unless one is held already.
+    pub(super) fn join(&self) {
+        if self.signals.presence.get_untracked() == Presence::Holding {
+            return;
+        }
+        self.signals.presence.set(Presence::Holding);
+        self.begin();
+    }
+
+    /// The server confirmed the shopper left: everything the feed holds is released, the
+    /// place forgotten, and a later Join starts from the beginning.
+    pub(super) fn left(&self) {
+        session::clear(&self.config.experience);
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.current = None;
+            inner.probe.clear();
+            inner.pending_open = None;
+            inner.joiner.cancel();
+            inner.flush.cancel();
+            inner.lifecycle = None;
+            inner.credentials = None;
+            inner.machine = machine_for(&self.config, false);
+        }
+        self.signals.feed.set(FeedState::new());
+        self.signals.problem.set(None);
+        self.signals.presence.set(Presence::Left);
+        self.publish_status();
+    }
+
+    /// The shopper's credentials, once known.
+    pub(super) fn credentials(&self) -> Option<Credentials> {
+        self.inner.borrow().credentials.clone()
     }
 
     pub(super) fn stop(&self) {
@@ -357,6 +407,22 @@ impl Controller {
                     consumer_id: joined.consumer_id,
                     token: joined.token,
                 };
+                if let Some(theirs) = session::load(&self.config.experience)
+                    .filter(|saved| saved.consumer_id != credentials.consumer_id)
+                {
+                    // Another tab joined while this one did: one place per shopper. This
+                    // tab gives its new place back and follows the other's.
+                    let config = self.config.clone();
+                    leptos::task::spawn_local(async move {
+                        // A place not given back only waits at the back of the line.
+                        let _ = crate::api::leave(&config, &credentials).await;
+                    });
+                    self.inner.borrow_mut().credentials = Some(theirs);
+                    return self.feed(Event::Start {
+                        credentials: true,
+                        online: lifecycle::online(),
+                    });
+                }
                 session::save(&self.config.experience, &credentials);
                 self.inner.borrow_mut().credentials = Some(credentials);
                 Event::Joined {

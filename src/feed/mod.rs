@@ -64,6 +64,29 @@ pub struct Diagnostics {
     pub not_modified: u32,
 }
 
+/// When the feed last heard from the server, and how long a silence is still normal.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Heard {
+    /// Local clock (ms) of the last message, heartbeat, pong or unchanged poll; 0 before any.
+    pub at: f64,
+    /// How long without hearing is still normal on the transport in use: its liveness
+    /// window (WebSocket ping and grace, the SSE silence limit, a poll interval and a grace).
+    pub window_ms: u64,
+    /// The polling interval, while polling.
+    pub poll_every_ms: Option<u64>,
+}
+
+/// Whether the shopper holds a place, as far as the page knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Joining, or following the place of saved or given credentials (the state says more).
+    Holding,
+    /// No place yet and the page waits for the shopper's Join.
+    Outside,
+    /// The shopper gave the place up (Leave); Join queues again, at the back.
+    Left,
+}
+
 /// What the components read: the shopper's state and the connection's health.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueFeed {
@@ -80,6 +103,10 @@ pub struct QueueFeed {
     pub skew: ReadSignal<ClockSkew>,
     /// Counters.
     pub diagnostics: ReadSignal<Diagnostics>,
+    /// When the server was last heard from.
+    pub heard: ReadSignal<Heard>,
+    /// Whether the shopper holds a place.
+    pub presence: ReadSignal<Presence>,
     /// The reducer's state, read in place by the page.
     reducer: ReadSignal<livequeue_protocol::FeedState>,
     /// The driver, weakly: the component's cleanup owns it, `reconnect` only reaches it.
@@ -92,11 +119,34 @@ impl QueueFeed {
         self.reducer.with(|feed| f(feed.state()))
     }
 
+    fn controller(&self) -> Option<Rc<Controller>> {
+        self.controller.try_with_value(|c| c.upgrade()).flatten()
+    }
+
     /// Starts again after the feed gave up (status `Failed`), or forces a new connection.
     pub fn reconnect(&self) {
-        if let Some(controller) = self.controller.try_with_value(|c| c.upgrade()).flatten() {
+        if let Some(controller) = self.controller() {
             controller.reconnect();
         }
+    }
+
+    /// Joins the line (the shopper pressed Join), when the shopper holds no place.
+    pub fn join(&self) {
+        if let Some(controller) = self.controller() {
+            controller.join();
+        }
+    }
+
+    /// The shopper left (the server confirmed): closes the feed and forgets the place.
+    pub fn left(&self) {
+        if let Some(controller) = self.controller() {
+            controller.left();
+        }
+    }
+
+    /// The shopper's credentials, once known (for the shopper's actions).
+    pub fn credentials(&self) -> Option<crate::session::Credentials> {
+        self.controller()?.credentials()
     }
 }
 
@@ -140,6 +190,10 @@ struct FeedSignals {
     skew: RwSignal<ClockSkew>,
     /// Counters.
     diagnostics: RwSignal<Diagnostics>,
+    /// When the server was last heard from.
+    heard: RwSignal<Heard>,
+    /// Whether the shopper holds a place.
+    presence: RwSignal<Presence>,
 }
 
 /// Joins (or rejoins) the queue described by `config` and follows it for as long as the
@@ -152,6 +206,8 @@ pub fn use_queue_feed(config: WidgetConfig) -> QueueFeed {
         problem: RwSignal::new(None),
         skew: RwSignal::new(ClockSkew::default()),
         diagnostics: RwSignal::new(Diagnostics::default()),
+        heard: RwSignal::new(Heard::default()),
+        presence: RwSignal::new(Presence::Holding),
     };
     let feed = signals.feed;
     let controller = Controller::start(config, signals);
@@ -163,6 +219,8 @@ pub fn use_queue_feed(config: WidgetConfig) -> QueueFeed {
         problem: signals.problem.read_only(),
         skew: signals.skew.read_only(),
         diagnostics: signals.diagnostics.read_only(),
+        heard: signals.heard.read_only(),
+        presence: signals.presence.read_only(),
         controller: StoredValue::new(SendWrapper::new(Rc::downgrade(&controller))),
     };
     // The controller holds browser handles (not `Send`); cleanup closures must be. The widget

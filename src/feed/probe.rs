@@ -63,7 +63,7 @@ impl UpgradeProbe {
 /// (transient). The verdict goes to `report`.
 pub(super) fn ask_why_closed(url: String, report: impl FnOnce(Failure) + 'static) {
     leptos::task::spawn_local(async move {
-        let failure = match fetch::send("GET", &url, None, None).await {
+        let failure = match fetch::send("GET", &url, None, None, None).await {
             Ok(answer) if http_status::is_error(answer.status) => api::failure_of(&answer),
             _ => Failure::TRANSIENT,
         };

@@ -7,12 +7,17 @@ use livequeue_protocol::feed::{Delivery, Event};
 use livequeue_protocol::supervisor::{Failure, TransportKind};
 use livequeue_protocol::{EventId, FeedState};
 
+use super::Heard;
 use super::controller::{Controller, Input, now_ms};
 use super::link::{self, Link};
 use super::probe;
 use crate::clock::{self, ClockSkew};
 use crate::transport::{Transport, TransportEvent};
 use crate::{api, log};
+
+/// How much longer than its interval a poll may take to answer before the page calls its
+/// figures stale.
+const POLL_GRACE_MS: u64 = 10_000;
 
 impl Controller {
     /// Opens `kind` tagged with a new generation, its events posted back here.
@@ -76,6 +81,15 @@ impl Controller {
             // A late event of a transport already replaced.
             return;
         }
+        if matches!(
+            event,
+            TransportEvent::Opened
+                | TransportEvent::Alive
+                | TransportEvent::ServerTime(_)
+                | TransportEvent::Message(_)
+        ) {
+            self.note_heard();
+        }
         let now_ms = now_ms();
         let delivered = |delivery| Event::Delivered { delivery, now_ms };
         let event = match event {
@@ -117,6 +131,31 @@ impl Controller {
             }
         };
         self.feed(event);
+    }
+
+    /// The server was heard from just now: the page's "Updated … ago" and staleness follow.
+    fn note_heard(&self) {
+        let timings = &self.config.timings;
+        let (window_ms, poll_every_ms) = match self.inner.borrow().current.as_ref() {
+            Some(link) => match &link.transport {
+                Transport::Poll(poll) => {
+                    let every = poll.interval_ms();
+                    // A poll may take a few seconds to answer on a slow network.
+                    (every + POLL_GRACE_MS, Some(every))
+                }
+                Transport::Sse(_) => (timings.sse_silence.as_millis() as u64, None),
+                Transport::WebSocket(_) => (
+                    (timings.ws.ping_every + timings.ws.grace).as_millis() as u64,
+                    None,
+                ),
+            },
+            None => return,
+        };
+        self.signals.heard.set(Heard {
+            at: clock::local_now(),
+            window_ms,
+            poll_every_ms,
+        });
     }
 
     /// The browser closed an `EventSource` for good: the refusal check's verdict comes back

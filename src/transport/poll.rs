@@ -94,6 +94,11 @@ impl PollConnection {
         poll(Rc::clone(&self.shared));
     }
 
+    /// The wait before the next poll as the policy sets it now, in milliseconds.
+    pub fn interval_ms(&self) -> u64 {
+        self.shared.poller.borrow().interval(hidden())
+    }
+
     /// Answers so far: `(with a changed state, 304 Not Modified)`.
     pub fn answers(&self) -> (u32, u32) {
         self.shared.answers.get()
@@ -121,7 +126,7 @@ fn poll(shared: Rc<Shared>) {
         .replace(Some((controller, Tracked::new(Kind::Connection))));
     leptos::task::spawn_local(async move {
         let tag = shared.etag.borrow().clone();
-        let answer = fetch::send("GET", &shared.url, tag.as_deref(), Some(&signal)).await;
+        let answer = fetch::send("GET", &shared.url, tag.as_deref(), None, Some(&signal)).await;
         shared.in_flight.take();
         if shared.stopped.get() {
             return;

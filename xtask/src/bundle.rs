@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::shell::{self, Error, Result, run as run_command};
+use crate::shell::{self, Error, Result, command, run as run_command};
 
 /// Extensions of the files that are precompressed.
 const COMPRESSED: [&str; 4] = ["wasm", "js", "css", "html"];
@@ -44,8 +44,52 @@ pub fn build_release() -> Result<PathBuf> {
             .envs(RELEASE_ENV),
     )?;
     let dist = shell::root().join("dist");
+    minify_glue(&dist)?;
     precompress(&dist)?;
     Ok(dist)
+}
+
+/// Minifies wasm-bindgen's JavaScript glue with terser (trunk 0.21 minifies its own assets
+/// but not this one), then puts the new file's digest into `index.html`'s `integrity`
+/// attribute (Subresource Integrity: the browser refuses a script whose digest differs).
+/// Measured 2026-12-01: the glue 44,709 → 20,030 B raw, 7,259 → 5,621 B gzip.
+fn minify_glue(dist: &Path) -> Result {
+    let index = dist.join("index.html");
+    let mut html = std::fs::read_to_string(&index)?;
+    for entry in std::fs::read_dir(dist)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("js") {
+            continue;
+        }
+        let before = integrity_of(&std::fs::read(&path)?);
+        run_command(
+            command(&crate::setup::terser_path().to_string_lossy())
+                .arg(&path)
+                .args(["--module", "--compress", "--mangle", "--output"])
+                .arg(&path),
+        )?;
+        let after = integrity_of(&std::fs::read(&path)?);
+        if !html.contains(&before) {
+            return Err(Error(format!(
+                "index.html holds no integrity digest for {}",
+                path.display()
+            )));
+        }
+        html = html.replace(&before, &after);
+    }
+    std::fs::write(&index, html)?;
+    Ok(())
+}
+
+/// The `sha384-…` Subresource Integrity value of `bytes`, as trunk writes it.
+fn integrity_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha384::digest(bytes);
+    format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 /// Writes `name.br` and `name.gz` next to each text asset of `dist`.
@@ -68,8 +112,24 @@ pub fn precompress(dist: &Path) -> Result {
     Ok(())
 }
 
-/// `bytes` gzipped at the best level.
+/// `bytes` gzipped as the server sends them: zopfli's exhaustive deflate, a valid gzip
+/// stream any browser reads, about 5 % smaller than `gzip -9` for the widget's wasm (measured
+/// 2026-12-01: 79,417 → 74,916 B). It is made once per build, so its slowness (about a
+/// second for the bundle) costs nothing at serving time.
 pub fn gzip_of(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    zopfli::compress(
+        zopfli::Options::default(),
+        zopfli::Format::Gzip,
+        bytes,
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+/// `bytes` gzipped with `gzip -9` (flate2's best level): the figure of earlier size
+/// measurements, printed beside the served one.
+pub fn gzip9_of(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
     gz.write_all(bytes)?;
     Ok(gz.finish()?)

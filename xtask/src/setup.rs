@@ -16,6 +16,9 @@ use crate::shell::{self, Error, Result, command, is_root, probe_stdout, run as r
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// The binaryen release installed from npm.
 pub const BINARYEN_VERSION: &str = "132";
+/// The terser release that minifies wasm-bindgen's JavaScript glue in release bundles
+/// (installed from npm next to binaryen).
+pub const TERSER_VERSION: &str = "5.51.4";
 /// Where apt installs chromedriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -41,6 +44,7 @@ pub fn run(needs: &Needs) -> Result {
     trunk()?;
     wasm_bindgen()?;
     binaryen(&apt)?;
+    terser()?;
     if needs.browser {
         browser(&apt)?;
     }
@@ -129,6 +133,37 @@ fn binaryen(apt: &Apt) -> Result {
         Err(Error(format!(
             "{} does not run after install",
             wasm_opt.display()
+        )))
+    }
+}
+
+/// The path of the terser installed by [`terser`].
+pub fn terser_path() -> std::path::PathBuf {
+    shell::binaryen_prefix().join("node_modules/.bin/terser")
+}
+
+fn terser() -> Result {
+    let working = || {
+        probe_stdout(std::process::Command::new(terser_path()).arg("--version"))
+            .is_some_and(|v| v.contains(TERSER_VERSION))
+    };
+    if working() {
+        println!("ok: terser {TERSER_VERSION}");
+        return Ok(());
+    }
+    run_command(
+        command("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(shell::binaryen_prefix())
+            .arg(format!("binaryen@{BINARYEN_VERSION}"))
+            .arg(format!("terser@{TERSER_VERSION}")),
+    )?;
+    if working() {
+        Ok(())
+    } else {
+        Err(Error(format!(
+            "{} does not run after install",
+            terser_path().display()
         )))
     }
 }

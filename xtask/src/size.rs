@@ -1,15 +1,15 @@
 //! The release bundle's size: what a shopper downloads, raw, gzipped and brotli'd, against
 //! the budget; and, when it is over, where the bytes are.
 //!
-//! The budget is a product figure (≤ 80 KiB gzip for `.wasm` + `.js`, the shopper's bundle),
-//! and a size, not a time: CI fails above it. [`contributors`] reads the wasm that cargo
+//! The budget is a product figure (≤ 80 KiB gzip for `.wasm` + `.js`, the shopper's bundle,
+//! measured on the gzip copies the server sends), and a size, not a time: CI fails above it. [`contributors`] reads the wasm that cargo
 //! wrote before wasm-bindgen and wasm-opt (it still has its function names) and sums the
 //! code of each crate, so a failing run says which crate to look at.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::bundle::{brotli_of, gzip_of};
+use crate::bundle::{brotli_of, gzip_of, gzip9_of};
 use crate::shell::{Error, Result};
 
 /// The shopper bundle's budget: `.wasm` + `.js`, gzip -9, in bytes (80 KiB).
@@ -22,8 +22,10 @@ pub struct FileSize {
     pub name: String,
     /// Bytes on disk.
     pub raw: u64,
-    /// Bytes after gzip at the best level.
+    /// Bytes of the gzip copy the server sends (zopfli, see `bundle::gzip_of`): the budget's.
     pub gzip: u64,
+    /// Bytes after `gzip -9`, the figure of measurements before zopfli.
+    pub gzip9: u64,
     /// Bytes after brotli at the best quality.
     pub brotli: u64,
 }
@@ -50,6 +52,7 @@ pub fn measure(dist: &Path) -> Result<Vec<FileSize>> {
                 .unwrap_or_default(),
             raw: bytes.len() as u64,
             gzip: gzip_of(&bytes)?.len() as u64,
+            gzip9: gzip9_of(&bytes)?.len() as u64,
             brotli: brotli_of(&bytes)?.len() as u64,
         });
     }
@@ -87,7 +90,11 @@ pub fn check(sizes: &[FileSize], unoptimized_wasm: &Path) -> Result {
         kib(gzip),
         kib(brotli)
     );
-    println!("(raw {raw} B, gzip {gzip} B, brotli {brotli} B; budget {GZIP_BUDGET} B gzip)");
+    let gzip9: u64 = sizes.iter().map(|s| s.gzip9).sum();
+    println!(
+        "(raw {raw} B, gzip {gzip} B as served (zopfli; gzip -9: {gzip9} B), brotli {brotli} B; \
+         budget {GZIP_BUDGET} B gzip)"
+    );
     if gzip <= GZIP_BUDGET {
         return Ok(());
     }

@@ -19,6 +19,8 @@
 //! - [`backoff`], [`polling`], [`supervisor`]: the widget's connection policies (reconnect
 //!   delays, adaptive polling intervals, transport fallback), as pure state machines.
 //! - [`feed`]: the widget feed's decisions (re-joins, silence, probe, batching) as a machine.
+//! - [`motion`]: animated numbers (the place in line, the console's figures): which whole
+//!   number to show at each frame.
 //! - [`http_status`]: HTTP statuses read as our [`ErrorCode`]s, for answers without our body.
 //!
 //! The crate has no runtime and no browser dependency: it builds for native targets and for
@@ -35,6 +37,7 @@ pub mod feed;
 pub mod http_status;
 pub mod ids;
 pub mod json;
+pub mod motion;
 pub mod paths;
 pub mod polling;
 pub mod reducer;
