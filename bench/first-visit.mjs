@@ -2,7 +2,7 @@
 // DevTools protocol. Run by `cargo xtask bench-load` against the release server; by hand:
 //
 //   LIVEQUEUE_PLAYWRIGHT=~/.cache/livequeue/playwright \
-//     node bench/first-visit.mjs 'http://127.0.0.1:PORT/?experience=demo-drop' [--runs 10] \
+//     node bench/first-visit.mjs 'http://127.0.0.1:PORT/?experience=demo-drop&join=auto' [--runs 10] \
 //       [--profiles loopback,slow4g,fast4g] [--json out.json]
 //
 // 1. Bytes on the wire. One browser context (one HTTP cache). The first visit loads the page

@@ -102,7 +102,7 @@ async fn an_admission_with_the_guides_own_fields_shows_the_turn_with_its_countdo
     set_state(exp, consumer, json!({"position": 1, "estimatedWait": 10})).await;
     for transport in [TransportKind::Sse, TransportKind::WebSocket] {
         let (root, _widget) = mount_widget(config(exp, consumer, transport));
-        text_when(&root, ".lq-position-value", |t| t == "1").await;
+        text_when(&root, ".lq-position-value", |t| t == "You're next").await;
         let expires = js_sys::Date::new(&(js_sys::Date::now() + 90_000.0).into())
             .to_iso_string()
             .as_string()

@@ -1,34 +1,104 @@
 // The README's screenshots, one per state, from a running demo (`cargo xtask demo`):
-//   NODE_PATH=~/.cache/livequeue/playwright/node_modules node docs/screenshots/states.js http://127.0.0.1:8080 docs/screenshots
-// Each state waits for what makes it that state (not a fixed time), then shoots at phone width.
+//   NODE_PATH=~/.cache/livequeue/playwright/node_modules node docs/screenshots/states.js http://127.0.0.1:8080 docs/screenshots [operator-token]
+// Each state waits for what makes it that state (not a fixed time), at phone width (390 px)
+// unless it says otherwise. The sold-out picture uses the operator API (token `demo-operator`
+// by default, as `cargo xtask demo` prints) to set the demo drop's stock to 0, then back.
 const { chromium } = require('playwright-core');
 
+const [base, out, operator = 'demo-operator'] = process.argv.slice(2);
+
+async function operatorPatch(body) {
+  const answer = await fetch(`${base}/api/admin/experiences/demo-drop`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${operator}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!answer.ok) throw new Error(`PATCH demo-drop: ${answer.status}`);
+  return answer.json();
+}
+
+// [file, query, what to do before the shot (page → Promise), viewport width]
 const states = [
-  // [file, query, the condition that makes the state, extra wait in ms for animations]
-  ['widget.png', '?experience=demo-drop', '.lq-connection[data-status="live"], .lq-position-value', 1500],
-  ['debug.png', '?experience=demo-drop&debug=1', '.lq-debug', 1500],
-  ['polling.png', '?experience=demo-drop&transport=poll', '.lq-position-value', 2500],
-  ['failed.png', '?experience=demo-drop&consumerId=nobody', '.lq-problem', 500],
-  ['admitted.png', '?experience=demo-quick', '.lq-admission-title', 1500],
+  ['join.png', '?experience=demo-drop', async page => {
+    await page.waitForSelector('[data-action=join]');
+  }],
+  ['widget.png', '?experience=demo-drop', async page => {
+    await page.click('[data-action=join]');
+    await page.waitForSelector('.lq-connection[data-status="live"]');
+    await page.waitForSelector('.lq-odds:not([hidden])');
+    await page.waitForTimeout(1500);
+  }],
+  ['wide.png', '?experience=demo-drop', async page => {
+    await page.click('[data-action=join]');
+    await page.waitForSelector('.lq-connection[data-status="live"]');
+    await page.waitForTimeout(1500);
+  }, 900],
+  ['polling.png', '?experience=demo-drop&join=auto&transport=poll', async page => {
+    await page.waitForSelector('.lq-connection[data-status="polling"]');
+    await page.waitForTimeout(2500);
+  }],
+  ['reconnecting.png', '?experience=demo-drop&join=auto', async (page, context) => {
+    await page.waitForSelector('.lq-connection[data-status="live"]');
+    // Every way to the server fails from now on; going offline and back makes the widget
+    // open a new connection, which then keeps failing: Reconnecting… with its backoff.
+    await page.route(/\/(ws|api\/sse|api\/queue)\//, route => route.abort());
+    await context.setOffline(true);
+    await page.waitForSelector('.lq-connection[data-status="offline"]');
+    await context.setOffline(false);
+    await page.waitForSelector('.lq-connection[data-status="reconnecting"]');
+    await page.waitForTimeout(12000);
+  }],
+  ['sold-out.png', '?experience=demo-drop&join=auto', async page => {
+    await page.waitForSelector('.lq-position-value');
+    const { stock } = await operatorPatch({ stock: 0 });
+    try {
+      await page.waitForSelector('main[data-stage="sold_out"]');
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: `${out}/sold-out.png` });
+    } finally {
+      await operatorPatch({ stock: Math.max(stock.total, 300) });
+    }
+    return 'shot';
+  }],
+  ['admitted.png', '?experience=demo-quick', async page => {
+    await page.click('[data-action=join]');
+    await page.waitForSelector('.lq-admission-title', { timeout: 120000 });
+    await page.click('[data-action=add]');
+    await page.waitForSelector('.lq-add:text("Add another")');
+    await page.waitForTimeout(500);
+  }],
+  ['more-time.png', '?experience=demo-quick&join=auto', async page => {
+    await page.waitForSelector('.lq-admission-title', { timeout: 120000 });
+    await page.waitForSelector('.lq-extend:not([hidden])', { timeout: 120000 });
+    await page.waitForTimeout(500);
+  }],
+  ['debug.png', '?experience=demo-drop&join=auto&debug=1', async page => {
+    await page.waitForSelector('.lq-debug');
+    await page.waitForTimeout(1500);
+  }],
+  ['failed.png', '?experience=demo-drop&consumerId=nobody', async page => {
+    await page.waitForSelector('.lq-problem');
+    await page.waitForTimeout(500);
+  }],
 ];
 
 (async () => {
-  const [base, out] = process.argv.slice(2);
+  const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  for (const [file, query, selector, settle] of states) {
+  for (const [file, query, prepare, width = 390] of states) {
+    if (only && !only.includes(file)) continue;
     // A fresh context: no saved place, so each state starts as a new shopper.
-    const context = await browser.newContext({ viewport: { width: 390, height: 720 }, deviceScaleFactor: 1 });
+    const context = await browser.newContext({ viewport: { width, height: 760 }, deviceScaleFactor: 1 });
     const page = await context.newPage();
     page.on('pageerror', e => console.log(`${file}: pageerror: ${e.message}`));
     await page.goto(base + '/' + query);
-    await page.waitForSelector(selector, { timeout: 120000 });
-    await page.waitForTimeout(settle);
-    await page.screenshot({ path: `${out}/${file}` });
-    const text = (await page.innerText('main')).replace(/\s+/g, ' ').slice(0, 160);
+    const done = await prepare(page, context);
+    if (done !== 'shot') await page.screenshot({ path: `${out}/${file}` });
+    const text = (await page.innerText('main')).replace(/\s+/g, ' ').slice(0, 200);
     console.log(`${file}: ${text}`);
     await context.close();
   }

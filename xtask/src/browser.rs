@@ -101,7 +101,12 @@ fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
         "--example",
         "guide_server",
     ]))?;
-    let main = Spec::new("server-main", &["--test-controls"])?;
+    // Turns of 75 s: the warning a minute before a turn ends (and "Need more time?") shows
+    // 15 s into a turn, so the browser tests reach it without waiting minutes.
+    let main = Spec::new(
+        "server-main",
+        &["--test-controls", "--grant-ttl-secs", "75"],
+    )?;
     let no_ws = Spec::new(
         "server-no-ws",
         &["--refuse-transports", "ws", "--test-controls"],

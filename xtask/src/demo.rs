@@ -34,6 +34,9 @@ pub fn run(addr: &str) -> Result {
         "livequeue-server",
         command(&binary.to_string_lossy())
             .args(["--demo", "--addr", addr, "--dist", "dist"])
+            // Turns held for 90 s rather than 5 min: a newcomer sees the warning before the
+            // end and "Need more time?" within the demo's two minutes.
+            .args(["--grant-ttl-secs", "90"])
             .env("LIVEQUEUE_SECRET", crate::shell::demo_secret())
             .env("LIVEQUEUE_ADMIN_TOKEN", &operator),
     )?;

@@ -97,6 +97,8 @@ pub struct Config {
     pub refuse_transports: Vec<TransportKind>,
     /// Test controls enabled.
     pub test_controls: bool,
+    /// `--demo`: serve the demo shop's checkout ([`crate::routes::checkout`]) as well.
+    pub demo: bool,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(5),
             refuse_transports: Vec::new(),
             test_controls: false,
+            demo: false,
         }
     }
 }
@@ -142,6 +145,7 @@ impl From<Args> for Config {
             token_ttl_secs: a.token_ttl_secs.max(60),
             refuse_transports: a.refuse_transports,
             test_controls: a.test_controls,
+            demo: a.demo,
             ..Config::default()
         }
     }

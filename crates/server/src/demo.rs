@@ -9,6 +9,10 @@
 //!   few synthetic shoppers leaving (so the line visibly moves up) and buyers reserving a
 //!   second unit before they pay. A newcomer is admitted within about a minute and can then
 //!   extend their grant, reserve units and check out, or leave.
+//!
+//! Each checks out at `/checkout/{id}`, the demo shop's own checkout page
+//! ([`crate::routes::checkout`], served only with `--demo`), so "Continue to checkout" lands
+//! on a page that redeems the grant.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -95,7 +99,7 @@ fn run(engine: &Arc<Engine>, scenario: Scenario) {
         name: scenario.name.into(),
         stock: scenario.stock,
         admission_rate_per_minute: scenario.rate_per_minute,
-        checkout_url: "/checkout".into(),
+        checkout_url: format!("/checkout/{id}"),
     });
     if let Err(e) = created {
         tracing::error!(%e, id, "demo experience not created");

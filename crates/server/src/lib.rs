@@ -6,7 +6,7 @@
 //!   process's memory, with the fan-out that feeds connections.
 //! - [`conn`]: what one push connection sends, independent of SSE or WebSocket framing.
 //! - [`routes`]: the HTTP surface, one file per concern (`queue`, `shopper`, `sse`, `ws`,
-//!   `admin`).
+//!   `admin`, and `checkout`, the demo shop's, served only with `--demo`).
 //! - [`auth`]: shopper tokens, the operator token, allowed origins, anonymous labels.
 //! - [`state`]: [`AppState`], and the authorization every transport shares.
 //! - [`error`]: the one JSON error type.
@@ -46,7 +46,7 @@ pub use state::AppState;
 
 use error::AppError;
 use livequeue_protocol::{Endpoint, ErrorCode};
-use routes::{admin, queue, shopper, sse, ws};
+use routes::{admin, checkout, queue, shopper, sse, ws};
 
 /// Largest request body: every body this API takes is a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -68,7 +68,7 @@ pub fn app(state: AppState) -> Router {
         .expose_headers([header::ETAG])
         .max_age(std::time::Duration::from_secs(600));
 
-    Router::new()
+    let routes = Router::new()
         .route(Endpoint::Join.route(), post(queue::join))
         .route(Endpoint::Poll.route(), get(queue::poll))
         .route(Endpoint::Sse.route(), get(sse::stream))
@@ -86,7 +86,14 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Inject.route(), post(admin::inject))
         .route(Endpoint::Transports.route(), put(admin::refuse_transports))
         .route(Endpoint::WebSocket.route(), get(ws::upgrade))
-        .route(Endpoint::Health.route(), get(|| async { "ok" }))
+        .route(Endpoint::Health.route(), get(|| async { "ok" }));
+    // The demo shop's checkout exists only with `--demo`: a real shop has its own.
+    let routes = if state.config.demo {
+        routes.merge(checkout::router())
+    } else {
+        routes
+    };
+    routes
         .method_not_allowed_fallback(|| async {
             AppError::new(
                 ErrorCode::MethodNotAllowed,

@@ -2,6 +2,7 @@
 //! request into a JSON error.
 
 pub mod admin;
+pub mod checkout;
 pub mod queue;
 pub mod shopper;
 pub mod sse;
