@@ -34,16 +34,14 @@ where
 
 /// A shopper joined over HTTP: `(consumerId, token)`.
 async fn join(id: &str) -> (String, String) {
-    let answer: Value = gloo_net::http::Request::post(&format!(
-        "{}/api/experiences/{id}/join",
-        api()
-    ))
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let answer: Value =
+        gloo_net::http::Request::post(&format!("{}/api/experiences/{id}/join", api()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     (
         answer["consumerId"].as_str().unwrap().to_owned(),
         answer["token"].as_str().unwrap().to_owned(),
@@ -95,6 +93,13 @@ fn click(root: &HtmlElement, selector: &str) {
         .click();
 }
 
+/// Clicks, then lets the page's effect run (microtasks): what the page shows right after,
+/// before any answer of the network (a task, later) can have arrived.
+async fn click_and_render(root: &HtmlElement, selector: &str) {
+    click(root, selector);
+    leptos::task::tick().await;
+}
+
 fn shown(root: &HtmlElement, selector: &str) -> bool {
     root.query_selector(selector)
         .ok()
@@ -117,7 +122,11 @@ async fn the_number_moves_in_the_next_frame_and_ends_exactly_on_its_target() {
     let element = common::fresh_container();
     let moving = AnimatedNumber::new(|| false);
     moving.show(element.clone().into(), 5_000);
-    assert_eq!(element.text_content().as_deref(), Some("5,000"), "the first number is shown at once");
+    assert_eq!(
+        element.text_content().as_deref(),
+        Some("5,000"),
+        "the first number is shown at once"
+    );
     moving.show(element.clone().into(), 4_812);
     sleep(20).await;
     let first = number(&element.text_content().unwrap());
@@ -125,10 +134,20 @@ async fn the_number_moves_in_the_next_frame_and_ends_exactly_on_its_target() {
         (4_812..5_000).contains(&first),
         "one frame after the change the number already moved: {first}"
     );
-    assert!(element.has_attribute("data-moving"), "highlighted while it moves");
+    assert!(
+        element.has_attribute("data-moving"),
+        "highlighted while it moves"
+    );
     sleep(1_000).await;
-    assert_eq!(element.text_content().as_deref(), Some("4,812"), "exactly the target at the end");
-    assert!(!element.has_attribute("data-moving"), "the highlight ends with the move");
+    assert_eq!(
+        element.text_content().as_deref(),
+        Some("4,812"),
+        "exactly the target at the end"
+    );
+    assert!(
+        !element.has_attribute("data-moving"),
+        "the highlight ends with the move"
+    );
     moving.show(element.clone().into(), 1);
     sleep(1_000).await;
     assert_eq!(element.text_content().as_deref(), Some("You're next"));
@@ -140,7 +159,11 @@ async fn under_reduced_motion_the_number_jumps() {
     let moving = AnimatedNumber::new(|| true);
     moving.show(element.clone().into(), 300);
     moving.show(element.clone().into(), 120);
-    assert_eq!(element.text_content().as_deref(), Some("120"), "no frames in between");
+    assert_eq!(
+        element.text_content().as_deref(),
+        Some("120"),
+        "no frames in between"
+    );
     assert!(!element.has_attribute("data-moving"));
 }
 
@@ -153,7 +176,9 @@ async fn the_odds_say_early_that_the_stock_may_not_reach_the_shopper_and_follow_
     let (root, _mounted) = mount_widget(WidgetConfig::new(id.clone(), api()));
     let root = &root;
     let odds = eventually("the odds sentence", || async move {
-        shown(root, ".lq-odds").then(|| text_of(root, ".lq-odds")).flatten()
+        shown(root, ".lq-odds")
+            .then(|| text_of(root, ".lq-odds"))
+            .flatten()
     })
     .await;
     assert_eq!(odds, "3 people ahead of you, 2 left: you may not get one.");
@@ -164,11 +189,15 @@ async fn the_odds_say_early_that_the_stock_may_not_reach_the_shopper_and_follow_
     )
     .await;
     assert_eq!(restocked, 200);
-    eventually("the odds to clear once the stock covers the line", || async move {
-        (!shown(root, ".lq-odds")).then_some(())
-    })
+    eventually(
+        "the odds to clear once the stock covers the line",
+        || async move { (!shown(root, ".lq-odds")).then_some(()) },
+    )
     .await;
-    assert_eq!(text_of(root, ".lq-stock-count").as_deref(), Some("100 of 100 left"));
+    assert_eq!(
+        text_of(root, ".lq-stock-count").as_deref(),
+        Some("100 of 100 left")
+    );
 }
 
 /// Mounts a widget for a new quiet experience and admits its shopper: the turn shows.
@@ -198,23 +227,42 @@ async fn a_minute_before_the_turn_ends_more_time_is_offered_once_and_given() {
     let (_id, root, _mounted) = admitted("extend").await;
     let root = &root;
     let alert = text_of(root, ".lq-alert").unwrap_or_default();
-    assert!(alert.starts_with("It's your turn!"), "announced once, assertively: {alert}");
-    assert!(!shown(root, ".lq-extend"), "no warning with more than a minute left");
-    let before = common::eventually(30_000.0, "the warning a minute before the end", || async move {
-        shown(root, ".lq-extend")
-            .then(|| text_of(root, ".lq-countdown-value"))
-            .flatten()
-    })
+    assert!(
+        alert.starts_with("It's your turn!"),
+        "announced once, assertively: {alert}"
+    );
+    assert!(
+        !shown(root, ".lq-extend"),
+        "no warning with more than a minute left"
+    );
+    let before = common::eventually(
+        30_000.0,
+        "the warning a minute before the end",
+        || async move {
+            shown(root, ".lq-extend")
+                .then(|| text_of(root, ".lq-countdown-value"))
+                .flatten()
+        },
+    )
     .await;
-    assert!(seconds(&before) <= 60, "the warning shows in the last minute: {before}");
+    assert!(
+        seconds(&before) <= 60,
+        "the warning shows in the last minute: {before}"
+    );
     assert!(shown(root, ".lq-hurry"));
     click(root, ".lq-extend");
     let after = eventually("the later expiry", || async move {
         text_of(root, ".lq-countdown-value").filter(|t| seconds(t) > 100)
     })
     .await;
-    assert!(seconds(&after) >= seconds(&before) + 100, "two more minutes: {before} → {after}");
-    assert!(!shown(root, ".lq-extend"), "extended once: not offered again");
+    assert!(
+        seconds(&after) >= seconds(&before) + 100,
+        "two more minutes: {before} → {after}"
+    );
+    assert!(
+        !shown(root, ".lq-extend"),
+        "extended once: not offered again"
+    );
     assert!(!shown(root, ".lq-hurry"), "no warning with minutes left");
 }
 
@@ -222,7 +270,7 @@ async fn a_minute_before_the_turn_ends_more_time_is_offered_once_and_given() {
 async fn add_to_cart_shows_at_once_and_rolls_back_when_refused() {
     let (id, root, _mounted) = admitted("cart").await;
     let root = &root;
-    click(root, ".lq-add");
+    click_and_render(root, ".lq-add").await;
     assert_eq!(
         text_of(root, ".lq-cart-count").as_deref(),
         Some("1 in your cart"),
@@ -232,23 +280,38 @@ async fn add_to_cart_shows_at_once_and_rolls_back_when_refused() {
         (text_of(root, ".lq-add")? == "Add another").then_some(())
     })
     .await;
-    click(root, ".lq-add");
-    assert_eq!(text_of(root, ".lq-cart-count").as_deref(), Some("2 in your cart"));
+    click_and_render(root, ".lq-add").await;
+    assert_eq!(
+        text_of(root, ".lq-cart-count").as_deref(),
+        Some("2 in your cart")
+    );
     eventually("the second unit confirmed", || async move {
         (text_of(root, ".lq-add")? == "Add another").then_some(())
     })
     .await;
     // The server allows two units per turn: the third is refused and taken back.
-    click(root, ".lq-add");
-    assert_eq!(text_of(root, ".lq-cart-count").as_deref(), Some("3 in your cart"));
+    click_and_render(root, ".lq-add").await;
+    assert_eq!(
+        text_of(root, ".lq-cart-count").as_deref(),
+        Some("3 in your cart")
+    );
     let note = eventually("the refusal", || async move {
-        shown(root, ".lq-note").then(|| text_of(root, ".lq-note")).flatten()
+        shown(root, ".lq-note")
+            .then(|| text_of(root, ".lq-note"))
+            .flatten()
     })
     .await;
     assert!(note.starts_with("That's all you can add"), "{note}");
-    assert_eq!(text_of(root, ".lq-cart-count").as_deref(), Some("2 in your cart"), "rolled back");
+    assert_eq!(
+        text_of(root, ".lq-cart-count").as_deref(),
+        Some("2 in your cart"),
+        "rolled back"
+    );
     let stock = summary(&id).await["stock"]["available"].as_u64().unwrap();
-    assert_eq!(stock, 8, "one unit held by the turn, one more reserved, none sold twice");
+    assert_eq!(
+        stock, 8,
+        "one unit held by the turn, one more reserved, none sold twice"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -301,7 +364,11 @@ async fn two_tabs_keep_one_place() {
     })
     .await;
     assert_eq!(session::load(&id), Some(saved), "the same shopper");
-    assert_eq!(summary(&id).await["waiting"], 1, "one place in line, not two");
+    assert_eq!(
+        summary(&id).await["waiting"],
+        1,
+        "one place in line, not two"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -318,7 +385,11 @@ async fn a_visitor_of_the_page_joins_by_pressing_join() {
     })
     .await;
     sleep(300).await;
-    assert_eq!(summary(&id).await["waiting"], 0, "nobody joined by opening the page");
+    assert_eq!(
+        summary(&id).await["waiting"],
+        0,
+        "nobody joined by opening the page"
+    );
     click(root, ".lq-join-button");
     eventually("the place after Join", || async move {
         (text_of(root, ".lq-position-value")? == "You're next").then_some(())
