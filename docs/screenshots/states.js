@@ -1,11 +1,21 @@
 // The README's screenshots, one per state, from a running demo (`cargo xtask demo`):
 //   NODE_PATH=~/.cache/livequeue/playwright/node_modules node docs/screenshots/states.js http://127.0.0.1:8080 docs/screenshots [operator-token]
-// Each state waits for what makes it that state (not a fixed time), at phone width (390 px)
+// With AXE=<path of axe-core's axe.min.js>, each state is also checked for WCAG 2.2 A/AA
+// violations. Each state waits for what makes it that state (not a fixed time), at phone width (390 px)
 // unless it says otherwise. The sold-out picture uses the operator API (token `demo-operator`
-// by default, as `cargo xtask demo` prints) to set the demo drop's stock to 0, then back.
+// by default, as `cargo xtask demo` prints): the demo drop's total is lowered to what is
+// already gone (nothing left of a known total is sold out), then raised back.
 const { chromium } = require('playwright-core');
 
 const [base, out, operator = 'demo-operator'] = process.argv.slice(2);
+
+async function operatorGet() {
+  const answer = await fetch(`${base}/api/admin/experiences/demo-drop`, {
+    headers: { Authorization: `Bearer ${operator}` },
+  });
+  if (!answer.ok) throw new Error(`GET demo-drop: ${answer.status}`);
+  return answer.json();
+}
 
 async function operatorPatch(body) {
   const answer = await fetch(`${base}/api/admin/experiences/demo-drop`, {
@@ -37,7 +47,8 @@ const states = [
     await page.waitForSelector('.lq-connection[data-status="polling"]');
     await page.waitForTimeout(2500);
   }],
-  ['reconnecting.png', '?experience=demo-drop&join=auto', async (page, context) => {
+  // On SSE: the page's routes can refuse its requests (a WebSocket would bypass them).
+  ['reconnecting.png', '?experience=demo-drop&join=auto&transport=sse', async (page, context) => {
     await page.waitForSelector('.lq-connection[data-status="live"]');
     // Every way to the server fails from now on; going offline and back makes the widget
     // open a new connection, which then keeps failing: Reconnecting… with its backoff.
@@ -50,13 +61,18 @@ const states = [
   }],
   ['sold-out.png', '?experience=demo-drop&join=auto', async page => {
     await page.waitForSelector('.lq-position-value');
-    const { stock } = await operatorPatch({ stock: 0 });
+    const { stock } = await operatorGet();
+    // Units come and go while this runs (turns expire, carts change): lower the total
+    // until nothing is left.
+    for (let left = stock; left.available > 0;) {
+      ({ stock: left } = await operatorPatch({ stock: left.total - left.available }));
+    }
     try {
       await page.waitForSelector('main[data-stage="sold_out"]');
       await page.waitForTimeout(800);
       await page.screenshot({ path: `${out}/sold-out.png` });
     } finally {
-      await operatorPatch({ stock: Math.max(stock.total, 300) });
+      await operatorPatch({ stock: stock.total });
     }
     return 'shot';
   }],
@@ -98,6 +114,14 @@ const states = [
     await page.goto(base + '/' + query);
     const done = await prepare(page, context);
     if (done !== 'shot') await page.screenshot({ path: `${out}/${file}` });
+    if (process.env.AXE) {
+      // WCAG 2.x A/AA rules of axe-core (npm `axe-core`), on the state as shot.
+      await page.addScriptTag({ path: process.env.AXE });
+      const found = await page.evaluate(async () =>
+        (await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa'] })).violations
+          .map(v => `${v.id} (${v.nodes.length}): ${v.nodes.map(n => n.target.join(' ')).join(', ')}`));
+      console.log(`${file}: axe: ${found.length ? found.join('; ') : 'no violations'}`);
+    }
     const text = (await page.innerText('main')).replace(/\s+/g, ' ').slice(0, 200);
     console.log(`${file}: ${text}`);
     await context.close();

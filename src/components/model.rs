@@ -194,7 +194,8 @@ impl Model {
         let position = state.and_then(|s| s.position).filter(|&p| p > 0);
         let in_line = matches!(stage, Some(Stage::Queued | Stage::Paused));
         let since = inputs.now - inputs.heard.at;
-        let heard = inputs.heard.at > 0.0 && !outside;
+        // Only a place the page shows can be "updated": not a refusal before any state.
+        let heard = inputs.heard.at > 0.0 && !outside && state.is_some();
         let mut model = Model {
             experience_id: state.map(|s| s.experience_id.clone()),
             stage: stage.map(Stage::as_str),
@@ -308,7 +309,7 @@ impl Model {
                 .expires_at
                 .map(|deadline| inputs.skew.remaining_ms(deadline, inputs.now));
             model.countdown = left.map(format::countdown);
-            model.hurry = active && left.is_some_and(|ms| ms <= HURRY_MS);
+            model.hurry = active && left.is_some_and(|ms| ms < HURRY_MS);
             model.extend_offer = model.hurry && actions.extend != Step::Done;
             model.cart_offer = active && model.checkout.is_some();
             let units = actions.cart.shown();
