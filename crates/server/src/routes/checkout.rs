@@ -179,10 +179,12 @@ impl IntoResponse for Page {
              </body>\n</html>\n",
             self.heading, self.body
         );
-        // The grant is in the URL: keep it out of caches and out of `Referer`.
+        // The grant is in the URL: keep it out of caches and out of other sites' `Referer`.
+        // Not `no-referrer`: with it browsers send the form's POST with `Origin: null`,
+        // which the origin guard rightly refuses (seen in Chromium, 2026-12-01).
         let headers = [
             (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
+            (header::REFERRER_POLICY, "same-origin"),
             (header::CONTENT_SECURITY_POLICY, CSP),
         ];
         (self.status, headers, Html(html)).into_response()
