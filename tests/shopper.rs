@@ -289,6 +289,13 @@ async fn add_to_cart_shows_at_once_and_rolls_back_when_refused() {
         (text_of(root, ".lq-add")? == "Add another").then_some(())
     })
     .await;
+    // A second tab (or a reload) shows the cart the server holds.
+    let (other, _other) = mount_widget(WidgetConfig::new(id.clone(), api()));
+    let other = &other;
+    eventually("the cart in a second tab", || async move {
+        (text_of(other, ".lq-cart-count")? == "2 in your cart").then_some(())
+    })
+    .await;
     // The server allows two units per turn: the third is refused and taken back.
     click_and_render(root, ".lq-add").await;
     assert_eq!(

@@ -164,7 +164,20 @@ fn status_label(status: ConnectionStatus, heard: Heard) -> String {
         }
         (ConnectionStatus::Polling, None) => "Updating regularly".to_owned(),
         (ConnectionStatus::Failed, _) => "Connection lost".to_owned(),
-        (status, _) => status.to_string(),
+        (status, _) => status_words(status).to_owned(),
+    }
+}
+
+/// The status as the protocol's `Display` words it, without `core::fmt`'s `to_string`
+/// (the widget's last use of the formatting machinery on every render).
+fn status_words(status: ConnectionStatus) -> &'static str {
+    match status {
+        ConnectionStatus::Connecting => "Connecting…",
+        ConnectionStatus::Live => "Live",
+        ConnectionStatus::Reconnecting => "Reconnecting…",
+        ConnectionStatus::Polling => "Live (polling)",
+        ConnectionStatus::Offline => "Offline",
+        ConnectionStatus::Failed => "Disconnected",
     }
 }
 
@@ -257,13 +270,7 @@ impl Model {
             } else {
                 "Need more time?"
             },
-            cart_label: if actions.cart.pending > 0 {
-                "Adding…"
-            } else if actions.cart.shown() > 0 {
-                "Add another"
-            } else {
-                "Add to cart"
-            },
+            cart_label: "Add to cart",
             note: actions.note,
             ..Model::default()
         };
@@ -312,7 +319,15 @@ impl Model {
             model.hurry = active && left.is_some_and(|ms| ms < HURRY_MS);
             model.extend_offer = model.hurry && actions.extend != Step::Done;
             model.cart_offer = active && model.checkout.is_some();
-            let units = actions.cart.shown();
+            model.cart_label = if actions.cart.pending > 0 {
+                "Adding…"
+            } else if actions.cart.confirmed.max(admission.reserved) > 0 {
+                "Add another"
+            } else {
+                "Add to cart"
+            };
+            // The server's cart (every tab, a reload) and this page's adds still on their way.
+            let units = actions.cart.confirmed.max(admission.reserved) + actions.cart.pending;
             if units > 0 {
                 model.cart_text = format::concat(&[&format::grouped(units), " in your cart"]);
             }
@@ -354,7 +369,7 @@ fn debug_rows(
             .transport
             .map_or("none", TransportKind::as_str)
             .to_owned(),
-        status.to_string(),
+        status_words(status).to_owned(),
         count(d.attempts),
         count(d.opens),
         cursor,
@@ -523,6 +538,21 @@ mod tests {
         });
         assert_eq!(left.join_label, "Join again");
         assert_eq!(left.title, "You left the line");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_status_words_are_the_protocols() {
+        for status in [
+            ConnectionStatus::Connecting,
+            ConnectionStatus::Live,
+            ConnectionStatus::Reconnecting,
+            ConnectionStatus::Polling,
+            ConnectionStatus::Offline,
+            ConnectionStatus::Failed,
+        ] {
+            assert_eq!(status_words(status), status.to_string());
+        }
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

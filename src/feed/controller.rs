@@ -32,6 +32,7 @@ use crate::problem::Problem;
 use crate::session::{self, Credentials};
 use crate::timer::Timeout;
 use crate::transport::{Transport, TransportEvent};
+use wasm_bindgen::JsCast;
 
 /// What the controller reacts to.
 pub(super) enum Input {
@@ -76,6 +77,8 @@ pub(super) struct Inner {
     pub(super) flush: Flush,
     /// The page's listeners and watchdog.
     pub(super) lifecycle: Option<lifecycle::Watch>,
+    /// The window's `storage` listener: another tab of the same browser joined or left.
+    pub(super) other_tabs: Option<crate::timer::Listener>,
     /// The last generation given to a transport.
     pub(super) generation: u32,
     /// The component was cleaned up: nothing more is done.
@@ -136,6 +139,7 @@ impl Controller {
                 joiner: Joiner::default(),
                 flush: Flush::default(),
                 lifecycle: None,
+                other_tabs: None,
                 generation: 0,
                 stopped: false,
             }),
@@ -155,6 +159,9 @@ impl Controller {
             .then(|| session::load(&this.config.experience))
             .flatten();
         let holding = given.is_some() || saved.is_some();
+        if given.is_none() {
+            this.follow_other_tabs();
+        }
         this.inner.borrow_mut().credentials = given.or(saved);
         if holding || this.config.join == JoinMode::Auto {
             this.begin();
@@ -162,6 +169,34 @@ impl Controller {
             this.signals.presence.set(Presence::Outside);
         }
         this
+    }
+
+    /// Follows what other tabs do with this experience's one place (`storage` events fire in
+    /// every other tab of the origin): a place saved elsewhere is followed here too, and a
+    /// place given up elsewhere is given up here.
+    fn follow_other_tabs(&self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let weak = self.me.clone();
+        let key = session::storage_key(&self.config.experience);
+        let listener = crate::timer::Listener::new(&window, "storage", move |event| {
+            let Some(this) = weak.upgrade() else { return };
+            let event: &web_sys::StorageEvent = event.unchecked_ref();
+            if event.key().as_deref() != Some(key.as_str()) {
+                return;
+            }
+            let presence = this.signals.presence.get_untracked();
+            match (session::load(&this.config.experience), presence) {
+                (None, Presence::Holding) => this.left(),
+                (Some(theirs), Presence::Outside | Presence::Left) => {
+                    this.inner.borrow_mut().credentials = Some(theirs);
+                    this.join();
+                }
+                _ => {}
+            }
+        });
+        self.inner.borrow_mut().other_tabs = Some(listener);
     }
 
     /// Watches the page and starts the machine: joining, or following the known place.
@@ -212,6 +247,7 @@ impl Controller {
         inner.stopped = true;
         // Dropping each owner releases its socket, listeners and timers.
         inner.current = None;
+        inner.other_tabs = None;
         inner.probe.clear();
         inner.pending_open = None;
         inner.joiner.cancel();

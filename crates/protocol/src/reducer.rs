@@ -86,8 +86,8 @@ struct PartSeqs {
     position: u64,
     stock: u64,
     experience: u64,
-    /// `(seq, rank of the admission status, expiry)`, see [`admission_key`].
-    admission: (u64, u8, u64),
+    /// `(seq, rank of the admission status, expiry, units reserved)`, see [`admission_key`].
+    admission: AdmissionKey,
 }
 
 /// The widget's state plus what the reducer needs to order messages.
@@ -102,17 +102,22 @@ pub struct FeedState {
     stage_said: Option<Stage>,
 }
 
+/// The ordering key of an admission: `(seq, status rank, expiry, units reserved)`.
+type AdmissionKey = (u64, u8, u64, u64);
+
 /// The ordering key of an admission set at `seq`. Statuses only move forward (no admission
 /// ranks below any); within one status a later `expiresAt` is newer, since a grant's expiry
-/// only ever moves later (an extension), and an extension need not come with a broadcast.
-fn admission_key(seq: u64, admission: Option<&Admission>) -> (u64, u8, u64) {
+/// only ever moves later (an extension), and more units reserved are newer, since a grant's
+/// cart only grows; neither an extension nor a first reservation need come with a broadcast.
+fn admission_key(seq: u64, admission: Option<&Admission>) -> AdmissionKey {
     let rank = match admission.map(|a| a.status) {
         None => 0,
         Some(AdmissionStatus::Active) => 1,
         Some(AdmissionStatus::Redeemed | AdmissionStatus::Expired) => 2,
     };
     let expires_at = admission.and_then(|a| a.expires_at).unwrap_or(0);
-    (seq, rank, expires_at)
+    let reserved = admission.map_or(0, |a| a.reserved);
+    (seq, rank, expires_at, reserved)
 }
 
 impl FeedState {

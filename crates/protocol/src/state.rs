@@ -89,6 +89,9 @@ pub struct Admission {
     pub checkout_url: String,
     /// Where the grant is in its lifecycle.
     pub status: AdmissionStatus,
+    /// Units in the grant's cart (`POST …/reserve`), so every tab and a reload show the cart
+    /// the server holds; 0 before any reservation, and from servers that do not say.
+    pub reserved: u64,
 }
 
 /// Where the shopper stands, derived from the rest of the state by [`QueueState::derive_stage`].
@@ -245,6 +248,7 @@ mod tests {
             expires_at: Some(1),
             checkout_url: "/".into(),
             status: AdmissionStatus::Active,
+            reserved: 0,
         });
         assert_eq!(s.derive_stage(), Stage::Admitted);
     }

@@ -91,6 +91,7 @@ fn server_messages(steps: &[Step]) -> Vec<FeedMessage> {
                         expires_at: Some(1),
                         checkout_url: "/checkout".into(),
                         status: AdmissionStatus::Active,
+                        reserved: 0,
                     };
                     state.position = None;
                     state.estimated_wait_seconds = None;
@@ -320,6 +321,7 @@ fn an_admission_clears_the_position_even_when_an_older_position_arrives_after_it
         expires_at: Some(9),
         checkout_url: "/c".into(),
         status: AdmissionStatus::Active,
+        reserved: 0,
     };
     feed.apply(event(ServerEvent::Admission(admission), 2));
     let late = PositionUpdate {
@@ -340,6 +342,7 @@ fn an_extended_admission_at_the_same_seq_replaces_the_earlier_expiry_and_never_g
         expires_at: Some(expires_at),
         checkout_url: "/c".into(),
         status: AdmissionStatus::Active,
+        reserved: 0,
     };
     feed.apply(event(ServerEvent::Admission(admission(100)), 2));
     feed.apply(event(ServerEvent::Admission(admission(220)), 2));
@@ -353,5 +356,26 @@ fn an_extended_admission_at_the_same_seq_replaces_the_earlier_expiry_and_never_g
     assert!(
         late.stale,
         "the pre-extension admission was not reported stale"
+    );
+}
+
+#[test]
+fn a_reservation_at_the_same_seq_updates_the_cart_and_never_shrinks_it() {
+    let mut feed = FeedState::new();
+    feed.apply(FeedMessage::Snapshot(initial()));
+    let admission = |reserved| Admission {
+        grant: "g".into(),
+        expires_at: Some(100),
+        checkout_url: "/c".into(),
+        status: AdmissionStatus::Active,
+        reserved,
+    };
+    feed.apply(event(ServerEvent::Admission(admission(0)), 2));
+    feed.apply(event(ServerEvent::Admission(admission(2)), 2));
+    feed.apply(event(ServerEvent::Admission(admission(1)), 2));
+    let reserved = feed.state().unwrap().admission.as_ref().unwrap().reserved;
+    assert_eq!(
+        reserved, 2,
+        "the cart the server holds, not a late smaller one"
     );
 }

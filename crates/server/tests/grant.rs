@@ -103,6 +103,31 @@ async fn reserving_within_the_limit_takes_stock_only_beyond_the_admissions_own_u
 }
 
 #[tokio::test]
+async fn the_cart_reaches_the_shoppers_stream_and_every_later_state() {
+    let s = TestServer::start().await;
+    s.experience("drop", 5).await;
+    let me = s.join("drop").await;
+    let mut sse = s.sse("drop", &me, None).await;
+    sse.next().await;
+    s.admit("drop", 1).await;
+    let first: Admission =
+        serde_json::from_str(&sse.until("admission").await.pop().unwrap().data).unwrap();
+    assert_eq!(first.reserved, 0);
+    reserve(&s, &me, "k1", 1).await;
+    let pushed: Admission =
+        serde_json::from_str(&sse.until("admission").await.pop().unwrap().data).unwrap();
+    assert_eq!(
+        pushed.reserved, 1,
+        "the first unit, though no stock moved, is pushed"
+    );
+    assert_eq!(
+        s.state("drop", &me).await.admission.unwrap().reserved,
+        1,
+        "a reload sees the cart"
+    );
+}
+
+#[tokio::test]
 async fn reserving_over_the_per_grant_limit_answers_409_and_takes_nothing() {
     let s = TestServer::start().await;
     let me = admitted(&s, 5).await;

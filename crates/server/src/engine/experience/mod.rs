@@ -232,6 +232,7 @@ impl ExperienceState {
                 expires_at: Some(issued.expires_at),
                 checkout_url: self.settings.checkout_url.clone(),
                 status: AdmissionStatus::Active,
+                reserved: 0,
             };
             self.set_private(&consumer, admission);
         }

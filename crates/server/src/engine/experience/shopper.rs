@@ -37,11 +37,16 @@ impl ExperienceState {
         now: u64,
     ) -> Result<ReserveResponse, GrantError> {
         self.expire_grants(now);
-        let admission = self.admission_of(consumer).ok_or(GrantError::NoGrant)?;
+        let mut admission = self.admission_of(consumer).ok_or(GrantError::NoGrant)?;
         let estimates_before = self.effective_rate();
         let reserved = self
             .grants
             .reserve(&admission.grant, key, quantity, &mut self.stock)?;
+        if reserved.answer.reserved != admission.reserved {
+            // The cart reaches the shopper's every connection (other tabs, a reload).
+            admission.reserved = reserved.answer.reserved;
+            self.set_private(consumer, admission);
+        }
         if reserved.stock_changed {
             self.broadcast(ServerEvent::StockUpdate(self.stock));
         }
