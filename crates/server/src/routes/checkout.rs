@@ -81,8 +81,10 @@ pub async fn place_order(
             "Your order is placed",
             format!(
                 "<p>{name}: one order for {who}, placed at {at} UTC. Nothing is charged and \
-                 nothing ships: this is the demo shop.</p>",
+                 nothing ships: this is the demo shop.</p>\n\
+                 <p><a href=\"/?experience={id}\">Back to the queue</a></p>",
                 name = escape_html(&name),
+                id = escape_html(id.as_str()),
                 who = escape_html(&app.auth.label(&redeemed.consumer_id)),
                 at = clock(redeemed.redeemed_at),
             ),
