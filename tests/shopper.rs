@@ -251,7 +251,10 @@ async fn a_minute_before_the_turn_ends_more_time_is_offered_once_and_given() {
     );
     assert!(shown(root, ".lq-hurry"));
     click(root, ".lq-extend");
-    let after = eventually("the later expiry", || async move {
+    // Generous: every browser test runs at once in one page, on two shared cores.
+    let after = common::eventually(30_000.0, "the later expiry", || async move {
+        let note = text_of(root, ".lq-note").filter(|_| shown(root, ".lq-note"));
+        assert!(note.is_none(), "extending was refused: {note:?}");
         text_of(root, ".lq-countdown-value").filter(|t| seconds(t) > 100)
     })
     .await;
