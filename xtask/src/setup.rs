@@ -41,6 +41,7 @@ pub fn run(needs: &Needs) -> Result {
     step("setup: checking tools");
     let apt = Apt::default();
     wasm_target()?;
+    rust_src()?;
     trunk()?;
     wasm_bindgen()?;
     binaryen(&apt)?;
@@ -62,6 +63,19 @@ fn wasm_target() -> Result {
         return Ok(());
     }
     run_command(command("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The standard library's sources, which the release widget rebuilds (`build-std`, see
+/// `bundle.rs`). Listed in `rust-toolchain.toml` too, but rustup installs a listed component
+/// by itself only where auto-install is on (`RUSTUP_AUTO_INSTALL=0` turns it off).
+fn rust_src() -> Result {
+    let installed = probe_stdout(command("rustup").args(["component", "list", "--installed"]))
+        .unwrap_or_default();
+    if installed.lines().any(|l| l.trim().starts_with("rust-src")) {
+        println!("ok: rust-src component");
+        return Ok(());
+    }
+    run_command(command("rustup").args(["component", "add", "rust-src"]))
 }
 
 fn trunk() -> Result {
