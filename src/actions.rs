@@ -1,5 +1,5 @@
-//! The shopper's actions beside watching: leave the line, ask for more time, add to cart, be
-//! notified. [`Actions`] is what the page shows of them (pure data, its transitions tested
+//! The shopper's actions beside watching: leave the line (or, after a turn ran out, join it
+//! again), ask for more time, add to cart, be notified. [`Actions`] is what the page shows of them (pure data, its transitions tested
 //! natively); [`run`] performs one against the server and records how it went.
 //!
 //! Adding to cart is optimistic (the guide's step 5): the unit shows in the cart at once and
@@ -90,6 +90,8 @@ pub struct Actions {
 pub enum Action {
     /// Leave the line.
     Leave,
+    /// Give an ended turn up and join again, at the back of the line.
+    Rejoin,
     /// More time.
     Extend,
     /// One more unit in the cart.
@@ -109,7 +111,7 @@ pub fn refusal(action: Action, error: &ApiError) -> &'static str {
         (Action::AddToCart, Some(ErrorCode::Conflict)) => {
             "That's all you can add: the most one turn allows, or no more stock."
         }
-        (Action::Leave, _) => "We couldn't take you out of the line. Try again.",
+        (Action::Leave | Action::Rejoin, _) => "We couldn't take you out of the line. Try again.",
         _ => "That didn't work. Try again.",
     }
 }
@@ -130,7 +132,7 @@ pub fn run(action: Action, config: &WidgetConfig, feed: QueueFeed, actions: RwSi
         return;
     };
     let busy = actions.with_untracked(|a| match action {
-        Action::Leave => a.leave == Step::Pending,
+        Action::Leave | Action::Rejoin => a.leave == Step::Pending,
         Action::Extend => a.extend != Step::Idle,
         Action::AddToCart => false,
     });
@@ -140,7 +142,7 @@ pub fn run(action: Action, config: &WidgetConfig, feed: QueueFeed, actions: RwSi
     actions.update(|a| {
         a.note = None;
         match action {
-            Action::Leave => a.leave = Step::Pending,
+            Action::Leave | Action::Rejoin => a.leave = Step::Pending,
             Action::Extend => a.extend = Step::Pending,
             Action::AddToCart => a.cart.add(),
         }
@@ -148,13 +150,16 @@ pub fn run(action: Action, config: &WidgetConfig, feed: QueueFeed, actions: RwSi
     let config = config.clone();
     leptos::task::spawn_local(async move {
         let failed = match action {
-            Action::Leave => match api::leave(&config, &credentials).await {
+            Action::Leave | Action::Rejoin => match api::leave(&config, &credentials).await {
                 Ok(()) => {
                     actions.set(Actions {
                         notify: actions.with_untracked(|a| a.notify),
                         ..Actions::default()
                     });
                     feed.left();
+                    if action == Action::Rejoin {
+                        feed.join();
+                    }
                     None
                 }
                 Err(error) => {

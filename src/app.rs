@@ -194,6 +194,7 @@ fn on_action(
         Some("retry") => feed.reconnect(),
         Some("join") => feed.join(),
         Some("leave") => actions::run(Action::Leave, config, feed, actions),
+        Some("rejoin") => actions::run(Action::Rejoin, config, feed, actions),
         Some("extend") => actions::run(Action::Extend, config, feed, actions),
         Some("add") => actions::run(Action::AddToCart, config, feed, actions),
         Some("notify") => notifications::ask(actions),

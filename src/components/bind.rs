@@ -96,7 +96,7 @@ pub fn apply(root: &Element, model: &Model, tables: &[&[Bind]]) {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
-    use crate::components::{debug_panel, problem_notice, stock_meter};
+    use crate::components::{debug_panel, problem_notice, stage_badge, stock_meter};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn root(markup: &str) -> Element {
@@ -165,6 +165,20 @@ mod tests {
         apply(&root, &Model::default(), &tables);
         assert_eq!(text(&root, ".lq-problem"), None, "the alert is removed");
         assert!(retry.has_attribute("hidden"));
+    }
+
+    #[wasm_bindgen_test]
+    fn only_a_turn_that_ran_out_offers_to_join_again() {
+        let root = root(stage_badge::HTML);
+        let rejoin = root.query_selector(".lq-rejoin").unwrap().unwrap();
+        for (stage, offered) in [("queued", false), ("admitted", false), ("expired", true)] {
+            let model = Model {
+                stage: Some(stage),
+                ..Model::default()
+            };
+            apply(&root, &model, &[stage_badge::BINDINGS]);
+            assert_eq!(!rejoin.has_attribute("hidden"), offered, "{stage}");
+        }
     }
 
     #[wasm_bindgen_test]

@@ -3,10 +3,12 @@
 use super::bind::{Bind, hidden};
 
 /// A pill with the stage's short name (`data-stage` carries the wire name for styling) and
-/// the stage's sentence; hidden until the stage is known.
+/// the stage's sentence; hidden until the stage is known. After a turn ran out, a button
+/// joins the line again (at the back).
 pub const HTML: &str = concat!(
     r#"<div class="lq-stage-row" hidden><span class="lq-stage"></span>"#,
-    r#"<p class="lq-sentence"></p></div>"#,
+    r#"<p class="lq-sentence"></p>"#,
+    r#"<button class="lq-button lq-rejoin" type="button" data-action="rejoin" hidden>Join the line again</button></div>"#,
 );
 
 /// The row, the badge and the sentence.
@@ -15,4 +17,7 @@ pub const BINDINGS: &[Bind] = &[
     Bind::Attr(".lq-stage", "data-stage", |m| m.stage),
     Bind::Text(".lq-stage", |m| m.stage_label),
     Bind::Text(".lq-sentence", |m| m.stage_sentence),
+    Bind::Attr(".lq-rejoin", "hidden", |m| {
+        hidden(m.stage == Some("expired"))
+    }),
 ];
