@@ -164,20 +164,7 @@ fn status_label(status: ConnectionStatus, heard: Heard) -> String {
         }
         (ConnectionStatus::Polling, None) => "Updating regularly".to_owned(),
         (ConnectionStatus::Failed, _) => "Connection lost".to_owned(),
-        (status, _) => status_words(status).to_owned(),
-    }
-}
-
-/// The status as the protocol's `Display` words it, without `core::fmt`'s `to_string`
-/// (the widget's last use of the formatting machinery on every render).
-fn status_words(status: ConnectionStatus) -> &'static str {
-    match status {
-        ConnectionStatus::Connecting => "Connecting…",
-        ConnectionStatus::Live => "Live",
-        ConnectionStatus::Reconnecting => "Reconnecting…",
-        ConnectionStatus::Polling => "Live (polling)",
-        ConnectionStatus::Offline => "Offline",
-        ConnectionStatus::Failed => "Disconnected",
+        (status, _) => status.label().to_owned(),
     }
 }
 
@@ -369,7 +356,7 @@ fn debug_rows(
             .transport
             .map_or("none", TransportKind::as_str)
             .to_owned(),
-        status_words(status).to_owned(),
+        status.label().to_owned(),
         count(d.attempts),
         count(d.opens),
         cursor,
@@ -538,21 +525,6 @@ mod tests {
         });
         assert_eq!(left.join_label, "Join again");
         assert_eq!(left.title, "You left the line");
-    }
-
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn the_status_words_are_the_protocols() {
-        for status in [
-            ConnectionStatus::Connecting,
-            ConnectionStatus::Live,
-            ConnectionStatus::Reconnecting,
-            ConnectionStatus::Polling,
-            ConnectionStatus::Offline,
-            ConnectionStatus::Failed,
-        ] {
-            assert_eq!(status_words(status), status.to_string());
-        }
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

@@ -78,16 +78,24 @@ pub enum ConnectionStatus {
     Failed,
 }
 
-impl fmt::Display for ConnectionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ConnectionStatus {
+    /// The status in words (also its `Display`), as a constant: the widget renders it
+    /// without `core::fmt`.
+    pub const fn label(self) -> &'static str {
+        match self {
             ConnectionStatus::Connecting => "Connecting…",
             ConnectionStatus::Live => "Live",
             ConnectionStatus::Reconnecting => "Reconnecting…",
             ConnectionStatus::Polling => "Live (polling)",
             ConnectionStatus::Offline => "Offline",
             ConnectionStatus::Failed => "Disconnected",
-        })
+        }
+    }
+}
+
+impl fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
     }
 }
 
