@@ -406,3 +406,43 @@ async fn a_visitor_of_the_page_joins_by_pressing_join() {
     })
     .await;
 }
+
+#[wasm_bindgen_test]
+async fn after_a_turn_ran_out_the_shopper_can_join_again() {
+    let id = format!("short-{}", (js_sys::Math::random() * 1e9) as u64);
+    let created = admin_call(
+        Method::Post,
+        &format!("{}/api/admin/experiences", api()),
+        json!({"id": id, "name": "Short turns", "stock": 5, "admissionRatePerMinute": 0.0,
+            "checkoutUrl": "/c", "grantTtlSeconds": 2}),
+    )
+    .await;
+    assert_eq!(created, 201);
+    let (root, _mounted) = mount_widget(WidgetConfig::new(id.clone(), api()));
+    let root = &root;
+    eventually("the place", || async move {
+        (text_of(root, ".lq-position-value")? == "You're next").then_some(())
+    })
+    .await;
+    let first = session::load(&id).unwrap();
+    admit_one(&id).await;
+    eventually("the turn to run out", || async move {
+        let main = root.query_selector("main.lq-widget").ok()??;
+        (main.get_attribute("data-stage")? == "expired").then_some(())
+    })
+    .await;
+    assert!(
+        shown(root, ".lq-rejoin"),
+        "an ended turn offers to join again"
+    );
+    click(root, ".lq-rejoin");
+    eventually("a new place", || async move {
+        (text_of(root, ".lq-position-value")? == "You're next").then_some(())
+    })
+    .await;
+    let second = session::load(&id).unwrap();
+    assert_ne!(
+        second.consumer_id, first.consumer_id,
+        "a new place, at the back"
+    );
+}

@@ -73,6 +73,7 @@ impl Api {
             stock,
             admission_rate_per_minute: 0.0,
             checkout_url: "/checkout".to_string(),
+            grant_ttl_seconds: None,
         };
         let sent = self
             .client

@@ -109,6 +109,10 @@ pub struct CreateExperience {
     pub admission_rate_per_minute: f64,
     /// Where admitted shoppers check out.
     pub checkout_url: String,
+    /// How long this drop's turns are held, in seconds; absent: the server's
+    /// `--grant-ttl-secs`. A short drop (or a test) may want shorter turns than the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_ttl_seconds: Option<u64>,
 }
 
 /// Body of `PATCH /api/admin/experiences/{experienceId}`: every field optional.

@@ -100,6 +100,7 @@ fn run(engine: &Arc<Engine>, scenario: Scenario) {
         stock: scenario.stock,
         admission_rate_per_minute: scenario.rate_per_minute,
         checkout_url: format!("/checkout/{id}"),
+        grant_ttl_seconds: None,
     });
     if let Err(e) = created {
         tracing::error!(%e, id, "demo experience not created");

@@ -180,6 +180,7 @@ async fn the_experience_name_is_escaped() {
         stock: 5,
         admission_rate_per_minute: 0.0,
         checkout_url: "/checkout/drop".into(),
+        grant_ttl_seconds: None,
     };
     let r = s
         .admin(reqwest::Method::POST, "/api/admin/experiences")

@@ -14,6 +14,7 @@ fn drop_of(stock: u64, rate: f64) -> CreateExperience {
         stock,
         admission_rate_per_minute: rate,
         checkout_url: "/c".into(),
+        grant_ttl_seconds: None,
     }
 }
 

@@ -292,3 +292,24 @@ async fn shopper_actions_refuse_missing_parameters_with_400_and_bad_tokens_with_
         "a refused call changed the grant"
     );
 }
+
+#[tokio::test]
+async fn an_experience_may_hold_its_turns_shorter_than_the_server() {
+    let s = TestServer::start().await;
+    let created = s
+        .admin(reqwest::Method::POST, "/api/admin/experiences")
+        .json(&json!({"id": "short", "name": "Short", "stock": 5,
+            "admissionRatePerMinute": 0.0, "checkoutUrl": "/c", "grantTtlSeconds": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let me = s.join("short").await;
+    s.admit("short", 1).await;
+    let admission = s.state("short", &me).await.admission.unwrap();
+    let left = admission.expires_at.unwrap() - s.state("short", &me).await.server_time.unwrap();
+    assert!(left <= 1_000, "held 1 s, not the server's 5 min: {left} ms");
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let status = s.state("short", &me).await.admission.unwrap().status;
+    assert_eq!(status, AdmissionStatus::Expired);
+}

@@ -64,6 +64,7 @@ async fn a_peer_that_stops_reading_is_closed_with_4008() {
             stock: 10,
             admission_rate_per_minute: 0.0,
             checkout_url: "/c".into(),
+            grant_ttl_seconds: None,
         })
         .unwrap();
     let (consumer, _) = engine.join("drop").unwrap();

@@ -170,8 +170,11 @@ impl Engine {
             rate_per_minute: req.admission_rate_per_minute,
             checkout_url: req.checkout_url,
         };
+        let ttl = req
+            .grant_ttl_seconds
+            .map_or(self.config.grant_ttl, |s| Duration::from_secs(s.max(1)));
         let rules = GrantRules {
-            ttl_ms: self.config.grant_ttl.as_millis() as u64,
+            ttl_ms: ttl.as_millis() as u64,
             extension_ms: self.config.grant_extension.as_millis() as u64,
             max_units: self.config.max_units_per_grant,
         };

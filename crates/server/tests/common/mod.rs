@@ -85,6 +85,7 @@ impl TestServer {
             stock,
             admission_rate_per_minute: 0.0,
             checkout_url: "https://shop.example/checkout".into(),
+            grant_ttl_seconds: None,
         };
         let r = self
             .admin(reqwest::Method::POST, "/api/admin/experiences")
