@@ -377,7 +377,7 @@ fn write(root: &Element, selector: &str, text: &str) {
 /// Browser notifications and the page's visibility.
 mod notifications {
     use leptos::prelude::*;
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::JsValue;
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
     use crate::actions::{Actions, Notify};
@@ -424,8 +424,7 @@ mod notifications {
         options.set_body(body);
         options.set_tag("livequeue-turn");
         // A refused notification changes nothing: the title flashes anyway.
-        let _ = Notification::new_with_options("It's your turn", &options)
-            .map(|n| n.unchecked_into::<JsValue>());
+        let _ = Notification::new_with_options("It's your turn", &options);
     }
 
     /// Whether the page is in a background tab (or minimized).

@@ -84,6 +84,15 @@ async fn admit_one(id: &str) {
     assert_eq!(status, 200, "admitting one shopper of {id}");
 }
 
+/// Waits until the big number reads `place` (`"You're next"` at place 1).
+async fn shows_place(root: &HtmlElement, place: &str) {
+    let what = format!("the place to read {place}");
+    eventually(&what, || async move {
+        (text_of(root, ".lq-position-value")? == place).then_some(())
+    })
+    .await;
+}
+
 fn click(root: &HtmlElement, selector: &str) {
     root.query_selector(selector)
         .unwrap()
@@ -330,10 +339,7 @@ async fn leaving_gives_the_place_up_and_the_line_moves_up() {
     join(&id).await;
     let (root, _mounted) = mount_widget(WidgetConfig::new(id.clone(), api()));
     let root = &root;
-    eventually("place 2", || async move {
-        (text_of(root, ".lq-position-value")? == "2").then_some(())
-    })
-    .await;
+    shows_place(root, "2").await;
     let behind = join(&id).await;
     assert_eq!(state_of(&id, &behind).await["position"], 3);
     click(root, ".lq-leave");
@@ -350,10 +356,7 @@ async fn leaving_gives_the_place_up_and_the_line_moves_up() {
     })
     .await;
     click(root, ".lq-join-button");
-    eventually("a new place at the back", || async move {
-        (text_of(root, ".lq-position-value")? == "3").then_some(())
-    })
-    .await;
+    shows_place(root, "3").await;
 }
 
 #[wasm_bindgen_test]
@@ -361,18 +364,12 @@ async fn two_tabs_keep_one_place() {
     let id = quiet_experience(api(), "tabs", 10).await;
     let (first, _one) = mount_widget(WidgetConfig::new(id.clone(), api()));
     let first = &first;
-    eventually("the first tab's place", || async move {
-        (text_of(first, ".lq-position-value")? == "You're next").then_some(())
-    })
-    .await;
+    shows_place(first, "You're next").await;
     let saved = session::load(&id).expect("the place is kept in localStorage");
     // A second widget of the same browser, as a second tab would be.
     let (second, _two) = mount_widget(WidgetConfig::new(id.clone(), api()));
     let second = &second;
-    eventually("the second tab's place", || async move {
-        (text_of(second, ".lq-position-value")? == "You're next").then_some(())
-    })
-    .await;
+    shows_place(second, "You're next").await;
     assert_eq!(session::load(&id), Some(saved), "the same shopper");
     assert_eq!(
         summary(&id).await["waiting"],
@@ -401,29 +398,15 @@ async fn a_visitor_of_the_page_joins_by_pressing_join() {
         "nobody joined by opening the page"
     );
     click(root, ".lq-join-button");
-    eventually("the place after Join", || async move {
-        (text_of(root, ".lq-position-value")? == "You're next").then_some(())
-    })
-    .await;
+    shows_place(root, "You're next").await;
 }
 
 #[wasm_bindgen_test]
 async fn after_a_turn_ran_out_the_shopper_can_join_again() {
-    let id = format!("short-{}", (js_sys::Math::random() * 1e9) as u64);
-    let created = admin_call(
-        Method::Post,
-        &format!("{}/api/admin/experiences", api()),
-        json!({"id": id, "name": "Short turns", "stock": 5, "admissionRatePerMinute": 0.0,
-            "checkoutUrl": "/c", "grantTtlSeconds": 2}),
-    )
-    .await;
-    assert_eq!(created, 201);
+    let id = common::quiet_experience_with(api(), "short", 5, json!({"grantTtlSeconds": 2})).await;
     let (root, _mounted) = mount_widget(WidgetConfig::new(id.clone(), api()));
     let root = &root;
-    eventually("the place", || async move {
-        (text_of(root, ".lq-position-value")? == "You're next").then_some(())
-    })
-    .await;
+    shows_place(root, "You're next").await;
     let first = session::load(&id).unwrap();
     admit_one(&id).await;
     eventually("the turn to run out", || async move {
@@ -436,10 +419,7 @@ async fn after_a_turn_ran_out_the_shopper_can_join_again() {
         "an ended turn offers to join again"
     );
     click(root, ".lq-rejoin");
-    eventually("a new place", || async move {
-        (text_of(root, ".lq-position-value")? == "You're next").then_some(())
-    })
-    .await;
+    shows_place(root, "You're next").await;
     let second = session::load(&id).unwrap();
     assert_ne!(
         second.consumer_id, first.consumer_id,

@@ -93,13 +93,22 @@ pub async fn admin_call(method: Method, url: &str, body: serde_json::Value) -> u
 
 /// Creates a drop where nothing happens unless an operator says so; returns its id.
 pub async fn quiet_experience(api: &str, prefix: &str, stock: u64) -> String {
+    quiet_experience_with(api, prefix, stock, serde_json::json!({})).await
+}
+
+/// [`quiet_experience`] with more fields of the creation body (`{"grantTtlSeconds": 2}`).
+pub async fn quiet_experience_with(
+    api: &str,
+    prefix: &str,
+    stock: u64,
+    more: serde_json::Value,
+) -> String {
     let id = format!("{prefix}-{}", (js_sys::Math::random() * 1e9) as u64);
-    let created = admin_call(
-        Method::Post,
-        &format!("{api}/api/admin/experiences"),
-        serde_json::json!({"id": id, "name": prefix, "stock": stock, "admissionRatePerMinute": 0.0, "checkoutUrl": "/c"}),
-    )
-    .await;
+    let mut body = serde_json::json!({"id": id, "name": prefix, "stock": stock, "admissionRatePerMinute": 0.0, "checkoutUrl": "/c"});
+    if let (Some(body), Some(more)) = (body.as_object_mut(), more.as_object()) {
+        body.extend(more.clone());
+    }
+    let created = admin_call(Method::Post, &format!("{api}/api/admin/experiences"), body).await;
     assert_eq!(created, 201, "creating the quiet experience {id}");
     id
 }
