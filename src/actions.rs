@@ -103,16 +103,15 @@ const ADD_RETRIES: u32 = 2;
 
 /// The sentence for an action the server refused (or never answered).
 pub fn refusal(action: Action, error: &ApiError) -> &'static str {
+    let t = crate::i18n::t();
     let network = matches!(error, ApiError::Network(_));
     match (action, error.code()) {
-        _ if network => "We couldn't reach the queue. Check your connection and try again.",
-        (_, Some(ErrorCode::Gone)) => "Your turn has ended.",
-        (Action::Extend, Some(ErrorCode::Conflict)) => "Your time can only be extended once.",
-        (Action::AddToCart, Some(ErrorCode::Conflict)) => {
-            "That's all you can add: the most one turn allows, or no more stock."
-        }
-        (Action::Leave | Action::Rejoin, _) => "We couldn't take you out of the line. Try again.",
-        _ => "That didn't work. Try again.",
+        _ if network => t.action_network,
+        (_, Some(ErrorCode::Gone)) => t.action_gone,
+        (Action::Extend, Some(ErrorCode::Conflict)) => t.action_extended_once,
+        (Action::AddToCart, Some(ErrorCode::Conflict)) => t.action_cart_full,
+        (Action::Leave | Action::Rejoin, _) => t.action_leave_failed,
+        _ => t.action_failed,
     }
 }
 

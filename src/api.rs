@@ -115,14 +115,13 @@ impl ApiError {
 
     /// A sentence for the shopper.
     pub fn shopper_message(&self) -> &'static str {
+        let t = crate::i18n::t();
         match self.code() {
-            Some(ErrorCode::NotFound) => "This queue doesn't exist. Check the link.",
-            Some(ErrorCode::Conflict | ErrorCode::Gone) => "This drop is no longer taking a queue.",
-            Some(ErrorCode::ForbiddenOrigin) => {
-                "This page isn't allowed to show the queue. Please open the shop's own page."
-            }
-            _ if self.is_transient() => "We can't reach the queue right now. Trying again…",
-            _ => "Something went wrong joining the queue. Please reload the page.",
+            Some(ErrorCode::NotFound) => t.join_not_found,
+            Some(ErrorCode::Conflict | ErrorCode::Gone) => t.join_closed,
+            Some(ErrorCode::ForbiddenOrigin) => t.join_forbidden,
+            _ if self.is_transient() => t.join_transient,
+            _ => t.join_failed,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::actions::{self, Action, Actions, Notify, Step};
 use crate::announce::Announcer;
 use crate::clock;
 use crate::components::animated_number::{self, AnimatedNumber};
-use crate::components::bind::{self, Bind};
+use crate::components::bind::{self, Bind, Markup};
 use crate::components::model::{DebugInputs, Inputs, Model};
 use crate::components::{
     admission_panel, connection_indicator, debug_panel, join_panel, live_regions, position_card,
@@ -41,20 +41,20 @@ const COUNTDOWN_TICK: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_secs(1);
 /// How often the tab's title changes while it flashes.
 const FLASH: Duration = Duration::from_millis(1000);
-/// The title shown in turn with the page's own while the shopper's turn waits in a
-/// background tab.
-const FLASH_TITLE: &str = "🔔 It's your turn!";
+/// Before the title shown in turn with the page's own while the shopper's turn waits in a
+/// background tab (the catalog's `turn_title`).
+const FLASH_BELL: &str = "🔔 ";
 
 /// The parts in page order: markup and bindings.
-const PARTS: [(&str, &[Bind]); 8] = [
-    (connection_indicator::HTML, connection_indicator::BINDINGS),
-    (problem_notice::HTML, problem_notice::BINDINGS),
-    (join_panel::HTML, join_panel::BINDINGS),
-    (position_card::HTML, position_card::BINDINGS),
-    (admission_panel::HTML, admission_panel::BINDINGS),
-    (stage_badge::HTML, stage_badge::BINDINGS),
-    (stock_meter::HTML, stock_meter::BINDINGS),
-    (live_regions::HTML, live_regions::BINDINGS),
+const PARTS: [(Markup, &[Bind]); 8] = [
+    (connection_indicator::html, connection_indicator::BINDINGS),
+    (problem_notice::html, problem_notice::BINDINGS),
+    (join_panel::html, join_panel::BINDINGS),
+    (position_card::html, position_card::BINDINGS),
+    (admission_panel::html, admission_panel::BINDINGS),
+    (stage_badge::html, stage_badge::BINDINGS),
+    (stock_meter::html, stock_meter::BINDINGS),
+    (live_regions::html, live_regions::BINDINGS),
 ];
 
 /// The root's own attributes.
@@ -88,7 +88,7 @@ pub fn QueueWidget(
     let mut markup = String::new();
     let mut tables: Vec<&'static [Bind]> = vec![ROOT];
     for (html, bindings) in PARTS {
-        markup.push_str(html);
+        markup.push_str(&html(crate::i18n::t()));
         tables.push(bindings);
     }
     if debug {
@@ -314,13 +314,10 @@ impl Held {
                 // Focus may be refused (a page not focused yet): the alert still speaks.
                 let _ = focus.focus();
             }
+            let t = crate::i18n::t();
             let sentence = match &model.countdown {
-                Some(left) => crate::format::concat(&[
-                    "It's your turn! Your item is held for ",
-                    left,
-                    ". Continue to checkout.",
-                ]),
-                None => "It's your turn! Continue to checkout.".to_owned(),
+                Some(left) => crate::i18n::fill(t.turn_alert_timed, &[("time", left)]),
+                None => t.turn_alert.to_owned(),
             };
             write(root, ".lq-alert", &sentence);
             if hidden && actions.with_untracked(|a| a.notify == Notify::On) {
@@ -335,11 +332,12 @@ impl Held {
             (true, false) => {
                 let own = document().map(|d| d.title()).unwrap_or_default();
                 let restore = own.clone();
+                let turn = crate::format::concat(&[FLASH_BELL, crate::i18n::t().turn_title]);
                 let mut on = false;
                 let interval = Interval::new(FLASH, move || {
                     on = !on;
                     if let Some(document) = document() {
-                        document.set_title(if on { FLASH_TITLE } else { &own });
+                        document.set_title(if on { &turn } else { &own });
                     }
                 });
                 *flash = Some((interval, restore));
@@ -424,7 +422,7 @@ mod notifications {
         options.set_body(body);
         options.set_tag("livequeue-turn");
         // A refused notification changes nothing: the title flashes anyway.
-        let _ = Notification::new_with_options("It's your turn", &options);
+        let _ = Notification::new_with_options(crate::i18n::t().turn_notification, &options);
     }
 
     /// Whether the page is in a background tab (or minimized).

@@ -3,6 +3,7 @@
 use livequeue_protocol::Stage;
 use livequeue_protocol::paths::encode_component;
 
+use crate::i18n;
 use crate::odds::Odds;
 use crate::wait::WaitView;
 
@@ -52,60 +53,15 @@ pub fn concat(parts: &[&str]) -> String {
     out
 }
 
-/// A count formatted for the page's locale (`Intl.NumberFormat` of the page's `lang`), in
-/// the browser; natively (tests) the English grouping of [`grouped_en`].
+/// A count with the thousands separator of the catalog in use: `12345` → `12,345`
+/// (English), `12.345` (German).
 pub fn grouped(n: u64) -> String {
-    #[cfg(target_arch = "wasm32")]
-    {
-        locale::format(n).unwrap_or_else(|| grouped_en(n))
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        grouped_en(n)
-    }
-}
-
-/// The page's number format, made once: `Intl.NumberFormat` of the page's `lang`, except
-/// for English (and no `lang`), whose grouping [`grouped_en`] writes: Chromium takes 20–30 ms
-/// to make a first `Intl.NumberFormat` (measured 2026-12-01), which a first place on screen
-/// should not wait for when the answer is known.
-#[cfg(target_arch = "wasm32")]
-mod locale {
-    use wasm_bindgen::JsValue;
-
-    thread_local! {
-        static FORMAT: Option<js_sys::Intl::NumberFormat> = {
-            let lang = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.document_element())
-                .and_then(|e| e.get_attribute("lang"))
-                .filter(|l| !l.is_empty() && l != "en" && !l.starts_with("en-"));
-            lang.map(|lang| {
-                let locales = js_sys::Array::of1(&JsValue::from(lang));
-                js_sys::Intl::NumberFormat::new(&locales, &js_sys::Object::new())
-            })
-        };
-    }
-
-    /// `n` in the page's locale, when it is not English.
-    pub(super) fn format(n: u64) -> Option<String> {
-        FORMAT.with(|f| {
-            let f = f.as_ref()?;
-            f.format()
-                .call1(&JsValue::NULL, &JsValue::from(n as f64))
-                .ok()?
-                .as_string()
-        })
-    }
-}
-
-/// A count with English thousands separators: `12345` → `12,345`.
-pub fn grouped_en(n: u64) -> String {
+    let separator = i18n::current().group_separator;
     let digits = digits(n);
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * separator.len());
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+            out.push_str(separator);
         }
         out.push(c);
     }
@@ -127,63 +83,47 @@ fn round_minutes(seconds: u64) -> u64 {
 /// anyone can stand behind.
 const LONGEST_WAIT_S: u64 = 6 * 3600;
 
-/// Appends a wait of `seconds` (a minute or more) without "About": `4 minutes`, `1 h 30 min`.
-fn push_duration(out: &mut String, seconds: u64) {
+/// A wait of `seconds` (a minute or more) without "About": `4 minutes`, `1 h 30 min`.
+fn duration(seconds: u64) -> String {
+    let (catalog, t) = (i18n::current(), i18n::t());
     let minutes = round_minutes(seconds);
-    if minutes < 60 {
-        push_digits(out, minutes);
-        out.push_str(if minutes == 1 { " minute" } else { " minutes" });
-        return;
-    }
     let (hours, rest) = (minutes / 60, minutes % 60);
-    push_digits(out, hours);
     match (hours, rest) {
-        (1, 0) => out.push_str(" hour"),
-        (_, 0) => out.push_str(" hours"),
-        (_, m) => {
-            out.push_str(" h ");
-            push_digits(out, m);
-            out.push_str(" min");
-        }
+        (0, m) => i18n::fill(catalog.forms(t.minutes, m), &[("n", &digits(m))]),
+        (h, 0) => i18n::fill(catalog.forms(t.hours, h), &[("n", &digits(h))]),
+        (h, m) => i18n::fill(t.hours_minutes, &[("h", &digits(h)), ("m", &digits(m))]),
     }
 }
 
 /// The estimated wait in the words a shopper expects: rounded, never falsely precise, a range
 /// while uncertain, never negative and never absurdly far.
 pub fn wait_words(view: WaitView) -> String {
+    let t = i18n::t();
     let (low, high) = match view {
-        WaitView::Unknown => return "Calculating…".to_owned(),
+        WaitView::Unknown => return t.wait_unknown.to_owned(),
         WaitView::About(s) => (s, s),
         WaitView::Between(low, high) => (low, high),
     };
     if high < 60 {
-        return "Less than a minute".to_owned();
+        return t.wait_under_minute.to_owned();
     }
     if low > LONGEST_WAIT_S {
-        return "More than 6 hours".to_owned();
+        return t.wait_over_max.to_owned();
     }
     let high = high.min(LONGEST_WAIT_S);
-    let mut out = String::new();
     if low < 60 {
-        out.push_str("Up to ");
-        push_duration(&mut out, high);
-        return out;
+        return i18n::fill(t.wait_up_to, &[("time", &duration(high))]);
     }
-    out.push_str("About ");
     let (a, b) = (round_minutes(low), round_minutes(high));
-    if a == b {
-        push_duration(&mut out, low);
+    let time = if a == b {
+        duration(low)
     } else if b < 60 {
         // "About 4–6 minutes": one unit for both ends.
-        push_digits(&mut out, a);
-        out.push('–');
-        push_duration(&mut out, high);
+        concat(&[&digits(a), "–", &duration(high)])
     } else {
-        push_duration(&mut out, low);
-        out.push_str(" – ");
-        push_duration(&mut out, high);
-    }
-    out
+        concat(&[&duration(low), " – ", &duration(high)])
+    };
+    i18n::fill(t.wait_about, &[("time", &time)])
 }
 
 /// The estimated wait of the server's number alone (no smoothing): what a first state shows.
@@ -191,76 +131,47 @@ pub fn wait(seconds: Option<u64>) -> String {
     wait_words(seconds.map_or(WaitView::Unknown, WaitView::About))
 }
 
-/// An English ordinal: `1st`, `2nd`, `3rd`, `11th`, `22nd`, grouped (`1,001st`).
+/// An ordinal in the catalog's way: `1st`, `22nd`, `1,001st` (English), `12.` (German).
 pub fn ordinal(n: u64) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
     let mut out = grouped(n);
-    out.push_str(suffix);
+    out.push_str((i18n::current().ordinal_suffix)(n));
     out
 }
 
 /// What the polite live region says when the place is announced.
 pub fn announcement(position: u64) -> String {
+    let t = i18n::t();
     if position == 1 {
-        return "You're next in line".to_owned();
+        return t.next.to_owned();
     }
-    concat(&["You are now ", &ordinal(position), " in line"])
+    i18n::fill(t.place_now, &[("n", &ordinal(position))])
 }
 
 /// The honest-odds sentence, or nothing when there is nothing to warn of.
 pub fn odds_sentence(odds: Odds) -> Option<String> {
-    let people = |n: u64| {
-        let mut out = grouped(n);
-        out.push_str(if n == 1 { " person" } else { " people" });
-        out
-    };
-    Some(match odds {
+    let (catalog, t) = (i18n::current(), i18n::t());
+    let (forms, ahead, left) = match odds {
         Odds::Good => return None,
-        Odds::Close { ahead, left } => concat(&[
-            &grouped(left),
-            " left and ",
-            &people(ahead),
-            " ahead of you: it will be close.",
-        ]),
-        Odds::MayNot { ahead, left } => concat(&[
-            &people(ahead),
-            " ahead of you, ",
-            &grouped(left),
-            " left: you may not get one.",
-        ]),
-        Odds::Unlikely { ahead, left } => concat(&[
-            &people(ahead),
-            " ahead of you, only ",
-            &grouped(left),
-            " left: you are unlikely to get one. Some ahead may drop out, so your place stays.",
-        ]),
-        Odds::NoneLeft => {
-            "None are left right now. Some may come back if others don't check out.".to_owned()
-        }
-    })
+        Odds::NoneLeft => return Some(t.odds_none_left.to_owned()),
+        Odds::Close { ahead, left } => (t.odds_close, ahead, left),
+        Odds::MayNot { ahead, left } => (t.odds_may_not, ahead, left),
+        Odds::Unlikely { ahead, left } => (t.odds_unlikely, ahead, left),
+    };
+    Some(i18n::fill(
+        catalog.forms(forms, ahead),
+        &[("ahead", &grouped(ahead)), ("left", &grouped(left))],
+    ))
 }
 
 /// How long ago the feed last heard from the server: `Updated just now`, `Updated 12 s ago`.
 pub fn updated_ago(ms: f64) -> String {
+    let t = i18n::t();
     let seconds = if ms > 0.0 { (ms / 1000.0) as u64 } else { 0 };
-    if seconds < 3 {
-        return "Updated just now".to_owned();
+    match seconds {
+        0..3 => t.updated_now.to_owned(),
+        3..60 => i18n::fill(t.updated_seconds, &[("n", &digits(seconds))]),
+        _ => i18n::fill(t.updated_minutes, &[("n", &digits(seconds / 60))]),
     }
-    let mut out = String::from("Updated ");
-    if seconds < 60 {
-        push_digits(&mut out, seconds);
-        out.push_str(" s ago");
-    } else {
-        push_digits(&mut out, seconds / 60);
-        out.push_str(" min ago");
-    }
-    out
 }
 
 /// A countdown as `m:ss` (or `h:mm:ss` past an hour), rounding up so `0:00` means over.
@@ -312,33 +223,29 @@ pub fn percent(available: u64, total: u64) -> String {
 
 /// The short name of a stage, for the badge.
 pub fn stage_label(stage: Stage) -> &'static str {
+    let t = i18n::t();
     match stage {
-        Stage::Queued => "In line",
-        Stage::Paused => "Paused",
-        Stage::Admitted => "Your turn",
-        Stage::Completed => "Completed",
-        Stage::Expired => "Expired",
-        Stage::SoldOut => "Sold out",
-        Stage::Closed => "Closed",
+        Stage::Queued => t.stage_queued,
+        Stage::Paused => t.stage_paused,
+        Stage::Admitted => t.stage_admitted,
+        Stage::Completed => t.stage_completed,
+        Stage::Expired => t.stage_expired,
+        Stage::SoldOut => t.stage_sold_out,
+        Stage::Closed => t.stage_closed,
     }
 }
 
 /// One sentence saying what the stage means for the shopper, and what they can do.
 pub fn stage_sentence(stage: Stage) -> &'static str {
+    let t = i18n::t();
     match stage {
-        Stage::Queued => {
-            "Keep this page open: it updates by itself. You keep your place if you reload."
-        }
-        Stage::Paused => {
-            "The shop has paused the line for a moment. You keep your place; it moves again when they resume."
-        }
-        Stage::Admitted => "Your item is held for you until the timer ends. Check out before then.",
-        Stage::Completed => "You're all set: your purchase went through.",
-        Stage::Expired => {
-            "Your checkout time ran out and the item went back on sale. You can join the line again."
-        }
-        Stage::SoldOut => "Everything has been claimed. Thanks for waiting with us.",
-        Stage::Closed => "This drop has ended. Thanks for waiting with us.",
+        Stage::Queued => t.about_queued,
+        Stage::Paused => t.about_paused,
+        Stage::Admitted => t.about_admitted,
+        Stage::Completed => t.about_completed,
+        Stage::Expired => t.about_expired,
+        Stage::SoldOut => t.about_sold_out,
+        Stage::Closed => t.about_closed,
     }
 }
 
@@ -475,5 +382,32 @@ mod tests {
             checkout_href("https://shop.example/c?sku=9#pay", "g+2"),
             "https://shop.example/c?sku=9&grant=g%2B2#pay"
         );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn german_reads_german_numbers_and_plurals() {
+        crate::i18n::in_language("de", || {
+            assert_eq!(grouped(1_234_567), "1.234.567");
+            assert_eq!(wait(Some(60)), "Etwa 1 Minute");
+            assert_eq!(wait(Some(96)), "Etwa 2 Minuten");
+            assert_eq!(wait(Some(3600)), "Etwa 1 Stunde");
+            assert_eq!(wait(Some(5400)), "Etwa 1 Std. 30 Min.");
+            assert_eq!(wait_words(WaitView::Between(240, 360)), "Etwa 4–6 Minuten");
+            assert_eq!(wait_words(WaitView::Between(20, 200)), "Bis zu 3 Minuten");
+            assert_eq!(announcement(1280), "Sie sind jetzt auf dem 1.280. Platz");
+            assert_eq!(
+                odds_sentence(Odds::MayNot { ahead: 1, left: 3 }).unwrap(),
+                "1 Person vor Ihnen, noch 3 übrig: Vielleicht reicht es nicht für Sie."
+            );
+            assert!(
+                odds_sentence(Odds::MayNot { ahead: 2, left: 3 })
+                    .unwrap()
+                    .starts_with("2 Personen vor Ihnen")
+            );
+            assert_eq!(updated_ago(12_400.0), "Vor 12 s aktualisiert");
+            assert_eq!(stage_label(Stage::SoldOut), "Ausverkauft");
+        });
+        assert_eq!(wait(Some(96)), "About 2 minutes", "English is back");
     }
 }

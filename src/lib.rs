@@ -40,6 +40,7 @@ pub mod config;
 pub mod feed;
 pub mod fetch;
 pub mod format;
+pub mod i18n;
 pub mod log;
 pub mod odds;
 pub mod problem;

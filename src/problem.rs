@@ -39,18 +39,13 @@ impl Problem {
 impl Problem {
     /// The sentence for the shopper, as `Display` writes it.
     pub fn sentence(&self) -> &'static str {
+        let t = crate::i18n::t();
         match self {
-            Problem::InvalidLink => "This queue link isn't valid. Check the address.",
+            Problem::InvalidLink => t.problem_invalid_link,
             Problem::JoinFailed(error) => error.shopper_message(),
-            Problem::JoinNotOffered => {
-                "This server doesn't offer joining the queue. Open the queue link the shop gave you."
-            }
-            Problem::ConnectionLost => {
-                "We lost the connection to the queue. Your place is kept: try again."
-            }
-            Problem::CredentialsRefused => {
-                "We couldn't confirm your place in this queue. Please reload the page."
-            }
+            Problem::JoinNotOffered => t.problem_no_join,
+            Problem::ConnectionLost => t.problem_lost,
+            Problem::CredentialsRefused => t.problem_credentials,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The shopper's turn: the countdown, more time, the cart and the checkout.
 
 use super::bind::{Bind, hidden};
+use crate::format::concat;
+use crate::i18n::Texts;
 
 /// A slot for the panel, present only on the shopper's turn: "It's your turn!", a countdown
 /// to the grant's expiry measured on the server's clock, a warning a minute before it ends
@@ -8,24 +10,38 @@ use super::bind::{Bind, hidden};
 /// shop's checkout carrying the grant, in the top window. Each is shown only when the server
 /// gave what it needs (a checkout URL, an expiry): never a link or a time made up. The page
 /// ticks the clock while a countdown shows, and moves focus to the checkout once.
-pub const HTML: &str = r#"<div class="lq-slot lq-slot-admission"></div>"#;
+pub fn html(_: &Texts) -> String {
+    r#"<div class="lq-slot lq-slot-admission"></div>"#.to_owned()
+}
 
-const PANEL: &str = concat!(
-    r#"<section class="lq-admission" aria-labelledby="lq-admission-title">"#,
-    r#"<h2 id="lq-admission-title" class="lq-admission-title" tabindex="-1">It's your turn!</h2>"#,
-    r#"<p class="lq-countdown" hidden><span class="lq-label">Held for you for </span>"#,
-    r#"<span class="lq-countdown-value" role="timer"></span></p>"#,
-    r#"<div class="lq-hurry" role="alert" hidden><p>Less than a minute left.</p>"#,
-    r#"<button class="lq-button lq-quiet lq-extend" type="button" data-action="extend" hidden></button></div>"#,
-    r#"<div class="lq-cart"><button class="lq-button lq-quiet lq-add" type="button" data-action="add" hidden></button>"#,
-    r#"<p class="lq-cart-count" role="status"></p></div>"#,
-    r#"<a class="lq-checkout lq-button" target="_top" rel="noopener" hidden>Continue to checkout</a>"#,
-    r#"</section>"#,
-);
+fn panel(t: &Texts) -> String {
+    concat(&[
+        concat!(
+            r#"<section class="lq-admission" aria-labelledby="lq-admission-title">"#,
+            r#"<h2 id="lq-admission-title" class="lq-admission-title" tabindex="-1">"#,
+        ),
+        t.turn_title,
+        r#"</h2><p class="lq-countdown" hidden><span class="lq-label">"#,
+        t.held_for,
+        concat!(
+            r#"</span><span class="lq-countdown-value" role="timer"></span></p>"#,
+            r#"<div class="lq-hurry" role="alert" hidden><p>"#,
+        ),
+        t.hurry,
+        concat!(
+            r#"</p><button class="lq-button lq-quiet lq-extend" type="button" data-action="extend" hidden></button></div>"#,
+            r#"<div class="lq-cart"><button class="lq-button lq-quiet lq-add" type="button" data-action="add" hidden></button>"#,
+            r#"<p class="lq-cart-count" role="status"></p></div>"#,
+            r#"<a class="lq-checkout lq-button" target="_top" rel="noopener" hidden>"#,
+        ),
+        t.checkout,
+        "</a></section>",
+    ])
+}
 
 /// The panel and its parts.
 pub const BINDINGS: &[Bind] = &[
-    Bind::Part(".lq-slot-admission", |m| m.admitted, PANEL),
+    Bind::Part(".lq-slot-admission", |m| m.admitted, panel),
     Bind::Attr(".lq-countdown", "hidden", |m| hidden(m.countdown.is_some())),
     Bind::Text(".lq-countdown-value", |m| {
         m.countdown.as_deref().unwrap_or_default()

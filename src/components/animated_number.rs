@@ -103,7 +103,7 @@ fn step(cell: &Rc<RefCell<Inner>>) {
     let shown = tween.shown_at(now);
     let moving = !tween.done(now);
     let text = if shown == 1 && tween.target() == 1 {
-        "You're next".to_owned()
+        crate::i18n::t().next_short.to_owned()
     } else {
         format::grouped(shown)
     };

@@ -16,6 +16,7 @@
 use web_sys::Element;
 
 use super::model::Model;
+use crate::i18n::{self, Texts};
 
 /// One element of the page bound to one field of the model. A selector of `""` is the
 /// page's root element itself.
@@ -24,12 +25,16 @@ pub enum Bind {
     Text(&'static str, fn(&Model) -> &str),
     /// An attribute of the element, set to the field and removed while it is `None`.
     Attr(&'static str, &'static str, fn(&Model) -> Option<&str>),
-    /// The content of a slot element: the markup while the flag holds, nothing otherwise.
-    /// For parts that must be absent, not hidden (tests and screen readers rely on it).
-    Part(&'static str, fn(&Model) -> bool, &'static str),
+    /// The content of a slot element: the markup (in the catalog's language) while the flag
+    /// holds, nothing otherwise. For parts that must be absent, not hidden (tests and screen
+    /// readers rely on it).
+    Part(&'static str, fn(&Model) -> bool, Markup),
     /// The texts of every element matching the selector: the model's `debug` values, in order.
     Rows(&'static str),
 }
+
+/// A part's static markup, with its texts from the catalog in use.
+pub type Markup = fn(&Texts) -> String;
 
 /// `hidden=""` unless `shown`: for static markup whose DOM can stay.
 pub fn hidden(shown: bool) -> Option<&'static str> {
@@ -84,7 +89,11 @@ pub fn apply(root: &Element, model: &Model, tables: &[&[Bind]]) {
                 if let Some(slot) = find(root, selector) {
                     let shown = shown(model);
                     if slot.first_element_child().is_some() != shown {
-                        slot.set_inner_html(if shown { markup } else { "" });
+                        slot.set_inner_html(&if shown {
+                            markup(i18n::t())
+                        } else {
+                            String::new()
+                        });
                     }
                 }
             }
@@ -112,7 +121,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn the_stock_reads_as_before_and_shows_only_once_known() {
-        let root = root(stock_meter::HTML);
+        let root = root(&stock_meter::html(crate::i18n::t()));
         apply(&root, &Model::default(), &[stock_meter::BINDINGS]);
         let stock = root.query_selector(".lq-stock").unwrap().unwrap();
         assert!(stock.has_attribute("hidden"), "unknown stock is hidden");
@@ -146,7 +155,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn a_part_is_absent_until_it_applies_and_gone_after() {
-        let root = root(problem_notice::HTML);
+        let root = root(&problem_notice::html(crate::i18n::t()));
         let tables = [problem_notice::BINDINGS];
         apply(&root, &Model::default(), &tables);
         assert_eq!(text(&root, ".lq-problem"), None, "no empty alert");
@@ -169,7 +178,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn only_a_turn_that_ran_out_offers_to_join_again() {
-        let root = root(stage_badge::HTML);
+        let root = root(&stage_badge::html(crate::i18n::t()));
         let rejoin = root.query_selector(".lq-rejoin").unwrap().unwrap();
         for (stage, offered) in [("queued", false), ("admitted", false), ("expired", true)] {
             let model = Model {

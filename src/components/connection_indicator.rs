@@ -2,16 +2,23 @@
 //! when the server was last heard from.
 
 use super::bind::{Bind, hidden};
+use crate::format::concat;
+use crate::i18n::Texts;
 
 /// The title, a dot and a word saying whether updates are flowing (`data-status` carries the
 /// state for styling and tests), and "Updated 12 s ago" below, which ticks.
-pub const HTML: &str = concat!(
-    r#"<header class="lq-header"><div class="lq-heading"><p class="lq-eyebrow">Virtual queue</p>"#,
-    r#"<h1 class="lq-title"></h1></div>"#,
-    r#"<div class="lq-status"><p class="lq-connection" role="status">"#,
-    r#"<span class="lq-connection-dot" aria-hidden="true"></span>"#,
-    r#"<span class="lq-connection-label"></span></p><p class="lq-updated"></p></div></header>"#,
-);
+pub fn html(t: &Texts) -> String {
+    concat(&[
+        r#"<header class="lq-header"><div class="lq-heading"><p class="lq-eyebrow">"#,
+        t.eyebrow,
+        concat!(
+            r#"</p><h1 class="lq-title"></h1></div>"#,
+            r#"<div class="lq-status"><p class="lq-connection" role="status">"#,
+            r#"<span class="lq-connection-dot" aria-hidden="true"></span>"#,
+            r#"<span class="lq-connection-label"></span></p><p class="lq-updated"></p></div></header>"#,
+        ),
+    ])
+}
 
 /// The title, the status and the last update.
 pub const BINDINGS: &[Bind] = &[

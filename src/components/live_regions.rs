@@ -4,11 +4,14 @@
 //! written once. The page writes both directly; nothing here is bound to the model.
 
 /// The two regions and the action note (a refusal, as a sentence).
-pub const HTML: &str = concat!(
-    r#"<p class="lq-visually-hidden lq-announce" aria-live="polite" aria-atomic="true"></p>"#,
-    r#"<p class="lq-visually-hidden lq-alert" aria-live="assertive" aria-atomic="true"></p>"#,
-    r#"<p class="lq-note" role="status" hidden></p>"#,
-);
+pub fn html(_: &crate::i18n::Texts) -> String {
+    concat!(
+        r#"<p class="lq-visually-hidden lq-announce" aria-live="polite" aria-atomic="true"></p>"#,
+        r#"<p class="lq-visually-hidden lq-alert" aria-live="assertive" aria-atomic="true"></p>"#,
+        r#"<p class="lq-note" role="status" hidden></p>"#,
+    )
+    .to_owned()
+}
 
 /// The note of the last refusal.
 pub const BINDINGS: &[super::bind::Bind] = &[

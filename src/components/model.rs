@@ -9,6 +9,7 @@ use crate::actions::{Actions, Notify, Step};
 use crate::clock::ClockSkew;
 use crate::feed::{Diagnostics, Heard, Presence};
 use crate::format;
+use crate::i18n;
 use crate::odds::{self, Odds};
 use crate::problem::Problem;
 use crate::wait::WaitView;
@@ -134,9 +135,6 @@ pub struct DebugInputs {
     pub live: (u32, u32, u32, u32),
 }
 
-/// The title when the server names the experience with an empty name.
-const DEFAULT_TITLE: &str = "Your place in line";
-
 /// The warning before a turn ends shows this long before (WCAG 2.2.1 asks for at least 20 s
 /// to ask for more time; a minute leaves time to read and decide).
 pub const HURRY_MS: u64 = 60_000;
@@ -155,22 +153,25 @@ pub fn status_key(status: ConnectionStatus) -> &'static str {
 
 /// The status in the shopper's words.
 fn status_label(status: ConnectionStatus, heard: Heard) -> String {
+    let t = i18n::t();
     match (status, heard.poll_every_ms) {
-        (ConnectionStatus::Polling, Some(every)) => {
-            let mut out = String::from("Updating every ");
-            format::push_digits(&mut out, every.div_ceil(1000));
-            out.push_str(" s");
-            out
-        }
-        (ConnectionStatus::Polling, None) => "Updating regularly".to_owned(),
-        (ConnectionStatus::Failed, _) => "Connection lost".to_owned(),
-        (status, _) => status.label().to_owned(),
+        (ConnectionStatus::Polling, Some(every)) => i18n::fill(
+            t.status_polling_every,
+            &[("n", &format::digits(every.div_ceil(1000)))],
+        ),
+        (ConnectionStatus::Polling, None) => t.status_polling.to_owned(),
+        (ConnectionStatus::Connecting, _) => t.status_connecting.to_owned(),
+        (ConnectionStatus::Live, _) => t.status_live.to_owned(),
+        (ConnectionStatus::Reconnecting, _) => t.status_reconnecting.to_owned(),
+        (ConnectionStatus::Offline, _) => t.status_offline.to_owned(),
+        (ConnectionStatus::Failed, _) => t.status_failed.to_owned(),
     }
 }
 
 impl Model {
     /// Everything the page shows for `inputs`.
     pub fn of(inputs: &Inputs<'_>) -> Self {
+        let t = i18n::t();
         let state = inputs.state;
         let actions = inputs.actions;
         let stage = state.and_then(|s| s.stage);
@@ -185,11 +186,11 @@ impl Model {
             .filter(|n| !n.is_empty());
         let title = match (name, state.is_some()) {
             (Some(name), _) => name,
-            (None, true) => DEFAULT_TITLE,
-            (None, false) if inputs.presence == Presence::Left => "You left the line",
-            (None, false) if outside => "Join the line",
-            (None, false) if stuck => "Queue not reachable",
-            (None, false) => "Joining the queue…",
+            (None, true) => t.place_label,
+            (None, false) if inputs.presence == Presence::Left => t.title_left,
+            (None, false) if outside => t.title_join,
+            (None, false) if stuck => t.title_unreachable,
+            (None, false) => t.title_joining,
         };
         let position = state.and_then(|s| s.position).filter(|&p| p > 0);
         let in_line = matches!(stage, Some(Stage::Queued | Stage::Paused));
@@ -222,14 +223,14 @@ impl Model {
             loading: stage.is_none() && inputs.problem.is_none() && !outside,
             outside,
             join_sentence: if inputs.presence == Presence::Left {
-                "You gave up your place. You can join again, at the back of the line."
+                t.join_sentence_left
             } else {
-                "Join to get your place in line. Keep this page open: it updates by itself."
+                t.join_sentence
             },
             join_label: if inputs.presence == Presence::Left {
-                "Join again"
+                t.join_again
             } else {
-                "Join the line"
+                t.join
             },
             in_line,
             // A server written from the guide may say `admitted` without an admission: the
@@ -239,25 +240,25 @@ impl Model {
             stage_sentence: stage.map_or("", format::stage_sentence),
             position_target: position.filter(|_| in_line),
             spoken: match position {
-                Some(1) => "You're next in line".to_owned(),
-                Some(n) => format::concat(&["You are number ", &format::grouped(n), " in line"]),
-                None => "Finding your place in line".to_owned(),
+                Some(1) => t.next.to_owned(),
+                Some(n) => i18n::fill(t.place, &[("n", &format::grouped(n))]),
+                None => t.finding.to_owned(),
             },
             wait: format::wait_words(inputs.wait),
             leave_label: if actions.leave == Step::Pending {
-                "Leaving…"
+                t.leaving
             } else {
-                "Leave the line"
+                t.leave
             },
             notify_offer: in_line && actions.notify == Notify::Offer,
             notify_on: in_line && actions.notify == Notify::On,
             stock_known: state.is_some_and(|s| s.stock.total > 0 || s.stock.available > 0),
             extend_label: if actions.extend == Step::Pending {
-                "Extending…"
+                t.extending
             } else {
-                "Need more time?"
+                t.extend
             },
-            cart_label: "Add to cart",
+            cart_label: t.add,
             note: actions.note,
             ..Model::default()
         };
@@ -267,14 +268,15 @@ impl Model {
             let total = stock.total.max(stock.available);
             model.sold_out = total > 0 && stock.available == 0;
             model.stock_text = if model.sold_out {
-                "Sold out".to_owned()
+                t.sold_out.to_owned()
             } else {
-                format::concat(&[
-                    &format::grouped(stock.available),
-                    " of ",
-                    &format::grouped(total),
-                    " left",
-                ])
+                i18n::fill(
+                    t.stock_left,
+                    &[
+                        ("left", &format::grouped(stock.available)),
+                        ("total", &format::grouped(total)),
+                    ],
+                )
             };
             model.value_now = format::digits(stock.available);
             model.value_max = format::digits(total);
@@ -307,16 +309,16 @@ impl Model {
             model.extend_offer = model.hurry && actions.extend != Step::Done;
             model.cart_offer = active && model.checkout.is_some();
             model.cart_label = if actions.cart.pending > 0 {
-                "Adding…"
+                t.adding
             } else if actions.cart.confirmed.max(admission.reserved) > 0 {
-                "Add another"
+                t.add_another
             } else {
-                "Add to cart"
+                t.add
             };
             // The server's cart (every tab, a reload) and this page's adds still on their way.
             let units = actions.cart.confirmed.max(admission.reserved) + actions.cart.pending;
             if units > 0 {
-                model.cart_text = format::concat(&[&format::grouped(units), " in your cart"]);
+                model.cart_text = i18n::fill(t.in_cart, &[("n", &format::grouped(units))]);
             }
         }
         if let Some(debug) = &inputs.debug {
