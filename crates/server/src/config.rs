@@ -8,6 +8,7 @@ use clap::Parser;
 use livequeue_protocol::supervisor::TransportKind;
 
 use crate::engine::EngineConfig;
+use crate::security::Sources;
 
 /// Command line of `livequeue-server`. Every flag has an environment variable.
 #[derive(Debug, Clone, Parser)]
@@ -65,6 +66,28 @@ pub struct Args {
     /// Enable test controls (`POST /api/admin/experiences/{id}/inject`). Off by default.
     #[arg(long, env = "LIVEQUEUE_TEST_CONTROLS")]
     pub test_controls: bool,
+    /// Pages that may frame the widget (its CSP's `frame-ancestors`), separated by spaces or
+    /// commas: origins such as `https://shop.example`, `https://*.shop.example`, `'self'`,
+    /// or `'none'`. With `--demo` the demo shop's origin is added.
+    #[arg(
+        long,
+        env = "LIVEQUEUE_FRAME_ANCESTORS",
+        default_value = "'self'",
+        value_parser = Sources::frame_ancestors
+    )]
+    pub frame_ancestors: Sources,
+    /// Origins the widget page may connect to besides its own (its CSP's `connect-src`),
+    /// for a widget given another `api`: `https://api.example` also allows
+    /// `wss://api.example`.
+    #[arg(long, env = "LIVEQUEUE_CONNECT_SRC", default_value = "", value_parser = Sources::connect)]
+    pub connect_src: Sources,
+    /// With `--demo`: where the demo shop's page listens, an origin of its own so the
+    /// widget is embedded cross-origin as in a real shop. Default: the same IP as `--addr`
+    /// on a port the system picks (a fixed neighbour such as port + 1 would collide with
+    /// `trunk serve` in `cargo xtask dev` and with test servers on free ports);
+    /// `cargo xtask demo` passes port + 1.
+    #[arg(long, env = "LIVEQUEUE_DEMO_SHOP_ADDR")]
+    pub demo_shop_addr: Option<SocketAddr>,
 }
 
 fn parse_transport(s: &str) -> Result<TransportKind, String> {
@@ -99,6 +122,10 @@ pub struct Config {
     pub test_controls: bool,
     /// `--demo`: serve the demo shop's checkout ([`crate::routes::checkout`]) as well.
     pub demo: bool,
+    /// Who may frame the widget page (`frame-ancestors`).
+    pub frame_ancestors: Sources,
+    /// Extra origins the widget page may connect to (`connect-src`).
+    pub connect_src: Sources,
 }
 
 impl Default for Config {
@@ -116,6 +143,8 @@ impl Default for Config {
             refuse_transports: Vec::new(),
             test_controls: false,
             demo: false,
+            frame_ancestors: Sources::self_only(),
+            connect_src: Sources::default(),
         }
     }
 }
@@ -146,6 +175,8 @@ impl From<Args> for Config {
             refuse_transports: a.refuse_transports,
             test_controls: a.test_controls,
             demo: a.demo,
+            frame_ancestors: a.frame_ancestors,
+            connect_src: a.connect_src,
             ..Config::default()
         }
     }

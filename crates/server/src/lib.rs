@@ -12,19 +12,25 @@
 //! - [`error`]: the one JSON error type.
 //! - [`demo`]: the synthetic experiences behind `--demo` (`demo-drop`, `demo-quick`).
 //! - [`widget`]: the built widget from `dist/`, precompressed and with cache headers.
+//! - [`security`]: the security headers of every answer and the widget page's CSP.
+//! - [`access_log`]: one `debug` line per request, with tokens redacted.
+//! - [`demo_shop`]: with `--demo`, a shop's page on its own origin embedding the widget.
 //!
 //! [`app`] builds the router from an [`AppState`], apart from `main`, so tests serve the
 //! same router on port 0; [`serve`] runs it until a shutdown signal, then ends every stream
 //! and closes every WebSocket ([`livequeue_protocol::CloseCode::Restart`]) within the grace
 //! period.
 
+pub mod access_log;
 pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod demo;
+pub mod demo_shop;
 pub mod engine;
 pub mod error;
 pub mod routes;
+pub mod security;
 pub mod state;
 pub mod widget;
 
@@ -46,7 +52,7 @@ pub use state::AppState;
 
 use error::AppError;
 use livequeue_protocol::{Endpoint, ErrorCode};
-use routes::{admin, checkout, queue, shopper, sse, ws};
+use routes::{admin, checkout, embed, queue, shopper, sse, ws};
 
 /// Largest request body: every body this API takes is a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -86,7 +92,8 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Inject.route(), post(admin::inject))
         .route(Endpoint::Transports.route(), put(admin::refuse_transports))
         .route(Endpoint::WebSocket.route(), get(ws::upgrade))
-        .route(Endpoint::Health.route(), get(|| async { "ok" }));
+        .route(Endpoint::Health.route(), get(|| async { "ok" }))
+        .route(embed::ROUTE, get(embed::script));
     // The demo shop's checkout exists only with `--demo`: a real shop has its own.
     let routes = if state.config.demo {
         routes.merge(checkout::router())
@@ -107,6 +114,9 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("handler panicked").into_response()
         }))
+        // Outside every other layer, so refusals and panics get them too.
+        .layer(security::layer())
+        .layer(access_log::layer())
         .with_state(state)
 }
 
@@ -127,7 +137,7 @@ async fn fallback(State(app): State<AppState>, request: Request) -> Response {
     if path.starts_with("/api/") || path == "/api" || path.starts_with("/ws") {
         return AppError::not_found(format!("no endpoint at {path}")).into_response();
     }
-    widget::serve(&app.config.dist, request).await
+    widget::serve(&app.config, request).await
 }
 
 /// Binds `addr` with a deep accept backlog. The default of 128 overflows when thousands of

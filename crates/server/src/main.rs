@@ -1,7 +1,9 @@
 //! `livequeue-server`: parses flags, starts the demo if asked, serves until SIGTERM/Ctrl-C.
 
 use clap::Parser;
-use livequeue_server::{AppState, Args, Config, bind, demo, serve};
+use std::net::SocketAddr;
+
+use livequeue_server::{AppState, Args, Config, bind, demo, demo_shop, serve};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -12,25 +14,64 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let (addr, demo_on) = (args.addr, args.demo);
-    let state = AppState::new(Config::from(args));
+    let (addr, demo_on, shop_addr) = (args.addr, args.demo, args.demo_shop_addr);
+    let mut config = Config::from(args);
+    let listener = bind(addr)?;
+    let widget = origin(listener.local_addr()?);
+    // The demo shop listens before the widget serves, so its origin is in the widget's
+    // `frame-ancestors` from the first answer.
+    let shop = if demo_on {
+        let shop_addr = shop_addr.unwrap_or_else(|| std::net::SocketAddr::new(addr.ip(), 0));
+        let shop_listener = bind(shop_addr).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("the demo shop cannot listen on {shop_addr} (--demo-shop-addr): {e}"),
+            )
+        })?;
+        let shop = origin(shop_listener.local_addr()?);
+        config.frame_ancestors.add(shop.clone());
+        let app = demo_shop::app(&widget);
+        // It lives as long as the process: `main` returning after `serve` ends it.
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(shop_listener, app).await {
+                tracing::error!(%e, "the demo shop stopped");
+            }
+        });
+        Some(shop)
+    } else {
+        None
+    };
+    let state = AppState::new(config);
     if demo_on {
         demo::start(&state.engine);
     }
-    let listener = bind(addr)?;
-    tracing::info!("livequeue listening on http://{}", listener.local_addr()?);
+    if let Some(shop) = &shop {
+        tracing::info!("demo shop (open this): {shop}/ embeds the widget from {widget}");
+    }
+    tracing::info!("livequeue listening on {widget}");
+    tracing::info!("widget frame-ancestors: {}", state.config.frame_ancestors);
     if demo_on {
-        let at = listener.local_addr()?;
         tracing::info!(
-            "demo, the big drop: http://{at}/?experience={}",
+            "demo, the big drop: {widget}/?experience={}",
             demo::EXPERIENCE
         );
         tracing::info!(
-            "demo, the short line (admitted within a minute; extend, reserve, leave): http://{at}/?experience={}",
+            "demo, the short line (admitted within a minute; extend, reserve, leave): {widget}/?experience={}",
             demo::QUICK_EXPERIENCE
         );
     }
     serve(listener, state, shutdown_signal()).await
+}
+
+/// The browser origin of a listening address: an unspecified IP (`0.0.0.0`, `::`) is
+/// reached as loopback from this machine.
+fn origin(at: SocketAddr) -> String {
+    let ip = match at.ip() {
+        ip if !ip.is_unspecified() => ip,
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+    };
+    format!("http://{}", SocketAddr::new(ip, at.port()))
 }
 
 async fn shutdown_signal() {

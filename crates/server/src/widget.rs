@@ -8,6 +8,10 @@
 //!   hashed files, so a browser must revalidate it to find a new release.
 //! - Every file varies on `Accept-Encoding`, so a cache never hands a brotli body to a client
 //!   that did not ask for one.
+//! - HTML carries the widget's Content-Security-Policy ([`crate::security::widget_csp`]),
+//!   computed from the `index.html` being served, so the hash of trunk's inline module
+//!   script is always the current build's (the page is 2 KB: it is read again per page
+//!   answer rather than cached, so a rebuilt `dist/` needs no restart).
 
 use std::path::Path;
 
@@ -17,7 +21,9 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::config::Config;
 use crate::error::AppError;
+use crate::security;
 
 /// `Cache-Control` of a file whose name carries its content hash.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -27,8 +33,10 @@ pub const REVALIDATE: &str = "no-cache";
 /// Length of trunk's content hash in file names, in hex digits.
 const HASH_LEN: usize = 16;
 
-/// Serves `request` from `dist`, falling back to `index.html` for paths that name no file.
-pub async fn serve(dist: &Path, request: Request) -> Response {
+/// Serves `request` from `config.dist`, falling back to `index.html` for paths that name no
+/// file; every HTML answer carries the widget's Content-Security-Policy.
+pub async fn serve(config: &Config, request: Request) -> Response {
+    let dist: &Path = &config.dist;
     let index = dist.join("index.html");
     if !index.exists() {
         return (
@@ -42,7 +50,7 @@ pub async fn serve(dist: &Path, request: Request) -> Response {
         .precompressed_br()
         .precompressed_gzip()
         .fallback(
-            ServeFile::new(index)
+            ServeFile::new(&index)
                 .precompressed_br()
                 .precompressed_gzip(),
         );
@@ -54,17 +62,42 @@ pub async fn serve(dist: &Path, request: Request) -> Response {
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         set_cache_headers(response.headers_mut(), hashed);
     }
+    // A `304` has no `Content-Type`, yet a browser replaces the cached page's headers with
+    // its headers: it must carry the page's policy too (rather than the deny-all default of
+    // `security::layer`, which would then block the cached page).
+    if is_html(response.headers()) || status == StatusCode::NOT_MODIFIED {
+        match tokio::fs::read_to_string(&index).await {
+            Ok(page) => {
+                let csp = security::widget_csp(&page, &config.connect_src, &config.frame_ancestors);
+                match HeaderValue::try_from(csp) {
+                    Ok(csp) => {
+                        response
+                            .headers_mut()
+                            .insert(header::CONTENT_SECURITY_POLICY, csp);
+                    }
+                    Err(e) => return AppError::internal(e).into_response(),
+                }
+            }
+            // Without the page's hashes the page could not run: refuse rather than serve it
+            // with a policy that blocks it (or none).
+            Err(e) => return AppError::internal(e).into_response(),
+        }
+    }
     response
+}
+
+/// Whether an answer is HTML.
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"))
 }
 
 /// Sets `Cache-Control` and `Vary` on a file answer: immutable only for a hashed name that
 /// was answered with itself (never for HTML, which a fallback may have answered instead).
 fn set_cache_headers(headers: &mut HeaderMap, hashed: bool) {
-    let html = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
-    let cache = if hashed && !html {
+    let cache = if hashed && !is_html(headers) {
         IMMUTABLE
     } else {
         REVALIDATE

@@ -2,39 +2,30 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::TestServer;
+use common::{TempDir, TestServer};
 
 const WASM: &str = "/livequeue-0123456789abcdef_bg.wasm";
 
 /// A `dist/` with a hashed `.wasm`, its `.br` and `.gz` (bodies that say which one was
 /// sent), and an `index.html`; removed on drop.
-struct Dist(PathBuf);
+struct Dist(TempDir);
 
 impl Dist {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("lq-dist-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = TempDir::new(&format!("dist-{name}"));
+        let dir = &tmp.0;
         let wasm = dir.join(WASM.trim_start_matches('/'));
         std::fs::write(&wasm, "identity").unwrap();
         std::fs::write(wasm.with_extension("wasm.br"), "brotli").unwrap();
         std::fs::write(wasm.with_extension("wasm.gz"), "gzip").unwrap();
         std::fs::write(dir.join("index.html"), "<html>widget</html>").unwrap();
-        Self(dir)
+        Self(tmp)
     }
 
     async fn server(&self) -> TestServer {
         let mut config = common::config();
-        config.dist = self.0.clone();
+        config.dist = self.0.0.clone();
         TestServer::with_config(config).await
-    }
-}
-
-impl Drop for Dist {
-    fn drop(&mut self) {
-        // A leftover temporary directory harms nothing.
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod checkout;
+pub mod embed;
 pub mod queue;
 pub mod shopper;
 pub mod sse;

@@ -17,6 +17,24 @@ use tokio::task::JoinHandle;
 
 pub const ADMIN: &str = "test-admin-token";
 
+/// A fresh temporary directory (a test's `dist/`), removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("lq-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // A leftover temporary directory harms nothing.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
