@@ -1,4 +1,6 @@
-//! `cargo xtask demo`: the widget and the server built for release, serving the demo drop.
+//! `cargo xtask demo`: the widget and the server built for release, serving the demo drop
+//! and the demo shop, which embeds the widget from an origin of its own (the server's port
+//! + 1) as a real shop would.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,6 +14,13 @@ pub fn run(addr: &str) -> Result {
     let socket: SocketAddr = addr
         .parse()
         .map_err(|e| Error(format!("--addr {addr}: {e}")))?;
+    let shop = SocketAddr::new(
+        socket.ip(),
+        socket
+            .port()
+            .checked_add(1)
+            .ok_or_else(|| Error(format!("--addr {addr}: no port after it for the demo shop")))?,
+    );
     setup::run(&Needs::for_tests(false))?;
 
     step("widget: trunk build --release (dist/)");
@@ -34,6 +43,7 @@ pub fn run(addr: &str) -> Result {
         "livequeue-server",
         command(&binary.to_string_lossy())
             .args(["--demo", "--addr", addr, "--dist", "dist"])
+            .args(["--demo-shop-addr", &shop.to_string()])
             // Turns held for 90 s rather than 5 min: a newcomer sees the warning before the
             // end and "Need more time?" within the demo's two minutes.
             .args(["--grant-ttl-secs", "90"])
@@ -41,7 +51,11 @@ pub fn run(addr: &str) -> Result {
             .env("LIVEQUEUE_ADMIN_TOKEN", &operator),
     )?;
     wait_for_http(&mut server, socket, "/healthz", Duration::from_secs(30))?;
-    println!("\nThe demo is live:");
+    println!(
+        "\nThe demo is live. Open this: the demo shop, embedding the queue from another origin:"
+    );
+    println!("  http://{shop}/");
+    println!("The widget on its own:");
     println!("  http://{addr}/?experience=demo-quick   a short line: your turn within a minute");
     println!(
         "  http://{addr}/?experience=demo-drop    a big drop: more people ahead than units left"

@@ -12,6 +12,8 @@
 //! - [`size`]: the release bundle's size against its budget, and where the bytes are.
 //! - [`trunk`]: running trunk on the widget, the workspace's root package.
 //! - [`browser`]: the widget's browser tests against real servers.
+//! - [`e2e`]: the embedding tests (`crates/e2e`): the widget in shops' pages on other
+//!   origins, in headless Chromium.
 //! - [`bench_load`]: what a first and a repeat visit cost (bytes, time to first position).
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
 
@@ -24,6 +26,7 @@ mod browser;
 mod bundle;
 mod demo;
 mod dev;
+mod e2e;
 mod process;
 mod setup;
 mod shell;
@@ -62,6 +65,9 @@ enum Command {
     Size,
     /// Only the widget's browser tests, against freshly started servers.
     BrowserTests,
+    /// The embedding tests: the release bundle, then the widget in shops' pages on other
+    /// origins in headless Chromium (loader, messages, fragment credentials, headers).
+    E2e,
     /// The widget's benchmarks in headless Chromium: publish-to-signal latency per
     /// transport, page memory after many reconnects.
     BenchWidget,
@@ -82,6 +88,9 @@ fn main() -> ExitCode {
         }
         Command::BrowserTests => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::run())
+        }
+        Command::E2e => {
+            setup::run(&setup::Needs::for_tests(true)).and_then(|()| e2e::run_with_bundle())
         }
         Command::BenchWidget => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::bench())

@@ -5,6 +5,7 @@
 //!    URLs, frame decoding, problems) natively.
 //! 3. The widget's tests in headless Chromium, against real servers (see `browser.rs`).
 //! 4. The release bundle, precompressed, and its size: over the budget fails.
+//! 5. The embedding tests against that bundle (see `e2e.rs`).
 //!
 //! Clippy and the native tests run on every crate but the widget, which is a wasm32 crate
 //! checked and tested for that target in its own steps.
@@ -16,6 +17,16 @@ use crate::size;
 /// The crates checked and tested on the host: all but the widget, which targets wasm32 and
 /// is checked and tested for it in its own steps.
 const HOST_CRATES: [&str; 3] = ["--workspace", "--exclude", "livequeue"];
+
+/// The host crates whose tests run in the native step: all but the embedding tests, which
+/// need the release bundle and run after it ([`crate::e2e`]).
+const HOST_TEST_CRATES: [&str; 5] = [
+    "--workspace",
+    "--exclude",
+    "livequeue",
+    "--exclude",
+    "livequeue-e2e",
+];
 
 /// Runs every check; the first failure stops the run.
 pub fn run() -> Result {
@@ -46,7 +57,7 @@ pub fn run() -> Result {
     ]))?;
 
     step("tests: host crates");
-    run_command(command("cargo").arg("test").args(HOST_CRATES))?;
+    run_command(command("cargo").arg("test").args(HOST_TEST_CRATES))?;
 
     step("tests: the widget's pure logic, natively");
     run_command(command("cargo").args(["test", "-p", "livequeue", "--lib"]))?;
@@ -56,6 +67,8 @@ pub fn run() -> Result {
 
     step("release bundle and its budget");
     bundle_size()?;
+
+    crate::e2e::run()?;
 
     println!("\nall checks passed");
     Ok(())

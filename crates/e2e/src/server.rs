@@ -1,0 +1,186 @@
+//! The real `livequeue-server --demo`, as a child process on a free port.
+//!
+//! Its output (`RUST_LOG=debug`, so the access log is on) goes to a file that the tests
+//! read, to check that no token ever reaches it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use livequeue_protocol::api::{CreateExperience, JoinResponse};
+use livequeue_protocol::{Endpoint, QueueState};
+
+use crate::{free_port, workspace};
+
+/// The operator token the tests' servers are started with.
+pub const OPERATOR: &str = "e2e-operator";
+
+/// A running server, killed when dropped.
+pub struct QueueServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`: the widget's origin.
+    pub origin: String,
+    /// The demo shop's origin (`--demo-shop-addr`).
+    pub demo_shop: String,
+    /// Where its output goes.
+    pub log: PathBuf,
+    /// A client for its API.
+    pub http: reqwest::Client,
+}
+
+/// The server binary: `LIVEQUEUE_E2E_SERVER`, else the workspace's debug build.
+fn binary() -> PathBuf {
+    let path = std::env::var_os("LIVEQUEUE_E2E_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace().join("target"))
+                .join("debug/livequeue-server")
+        });
+    assert!(
+        path.is_file(),
+        "no server binary at {}: build it (`cargo build -p livequeue-server`; `cargo xtask e2e` \
+         does) or point LIVEQUEUE_E2E_SERVER at it",
+        path.display()
+    );
+    path
+}
+
+/// The built widget: `LIVEQUEUE_E2E_DIST`, else the workspace's `dist/` (the release bundle
+/// `cargo xtask size` writes).
+fn dist() -> PathBuf {
+    let path = std::env::var_os("LIVEQUEUE_E2E_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("dist"));
+    assert!(
+        path.join("index.html").is_file(),
+        "no widget bundle in {}: build it with `cargo xtask size` (or point LIVEQUEUE_E2E_DIST at one)",
+        path.display()
+    );
+    path
+}
+
+impl QueueServer {
+    /// Starts `--demo` with `frame_ancestors` as `LIVEQUEUE_FRAME_ANCESTORS`; returns once
+    /// it answers `/healthz`. `name` names its log file.
+    pub async fn start(name: &str, frame_ancestors: &str) -> Self {
+        let (port, shop_port) = (free_port(), free_port());
+        let log = std::env::temp_dir().join(format!(
+            "livequeue-e2e-{name}-{}-{port}.log",
+            std::process::id()
+        ));
+        let out = std::fs::File::create(&log).expect("server log file");
+        let err = out.try_clone().expect("server log file");
+        let child = Command::new(binary())
+            .args(["--demo", "--addr", &format!("127.0.0.1:{port}")])
+            .args(["--demo-shop-addr", &format!("127.0.0.1:{shop_port}")])
+            .arg("--dist")
+            .arg(dist())
+            .env("LIVEQUEUE_FRAME_ANCESTORS", frame_ancestors)
+            .env("LIVEQUEUE_ADMIN_TOKEN", OPERATOR)
+            .env("RUST_LOG", "debug")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .expect("cannot start livequeue-server");
+        let mut server = Self {
+            child,
+            origin: format!("http://127.0.0.1:{port}"),
+            demo_shop: format!("http://127.0.0.1:{shop_port}"),
+            log,
+            http: reqwest::Client::new(),
+        };
+        server.wait_until_up().await;
+        server
+    }
+
+    async fn wait_until_up(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("livequeue-server exited ({status}):\n{}", self.log_text());
+            }
+            let up = self.http.get(self.url("/healthz")).send().await;
+            if up.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "livequeue-server did not answer within 30 s:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `origin + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    /// Everything the server has written so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Creates an experience that admits no one by itself, so places stay put.
+    pub async fn still_experience(&self, id: &str) {
+        let body = CreateExperience {
+            id: id.into(),
+            name: format!("Still {id}"),
+            stock: 100,
+            admission_rate_per_minute: 0.0,
+            checkout_url: "/checkout/".to_owned() + id,
+            grant_ttl_seconds: None,
+        };
+        let r = self
+            .http
+            .post(self.url(Endpoint::CreateExperience.route()))
+            .bearer_auth(OPERATOR)
+            .json(&body)
+            .send()
+            .await
+            .expect("create experience");
+        assert_eq!(
+            r.status(),
+            201,
+            "creating {id}: {}",
+            r.text().await.unwrap()
+        );
+    }
+
+    /// A new shopper in `experience`'s line, as a shop's server would make one.
+    pub async fn join(&self, experience: &str) -> JoinResponse {
+        let path = Endpoint::Join.path(&experience.parse().expect("experience id"));
+        let r = self.http.post(self.url(&path)).send().await.expect("join");
+        assert_eq!(r.status(), 201, "join {experience}");
+        r.json().await.expect("join answer")
+    }
+
+    /// `who`'s state as the server has it.
+    pub async fn state(&self, experience: &str, who: &JoinResponse) -> QueueState {
+        let path = Endpoint::Poll.path(&experience.parse().expect("experience id"));
+        let query = livequeue_protocol::paths::query(&[
+            (livequeue_protocol::paths::CONSUMER_ID, &who.consumer_id),
+            (livequeue_protocol::paths::TOKEN, &who.token),
+        ]);
+        let r = self
+            .http
+            .get(self.url(&format!("{path}{query}")))
+            .send()
+            .await
+            .expect("poll");
+        r.json().await.expect("state")
+    }
+}
+
+impl Drop for QueueServer {
+    fn drop(&mut self) {
+        // Already gone if this fails; nothing else to do.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,54 @@
+//! `cargo xtask e2e` (and a step of `cargo xtask test`): embedding the widget in shops'
+//! pages, end to end (`crates/e2e`): the real server binary with `--demo`, shop pages on
+//! other origins, headless Chromium through chromedriver.
+//!
+//! The tests serve the release bundle in `dist/`: `cargo xtask test` runs them right after
+//! building it (the bundle and budget step); `cargo xtask e2e` builds it first. Nothing is
+//! skipped: without chromedriver or a bundle the step fails and says what is missing.
+
+use std::path::PathBuf;
+
+use crate::setup::CHROMEDRIVER;
+use crate::shell::{self, Error, Result, command, run as run_command, step};
+
+/// Builds the release bundle, then runs the embedding tests.
+pub fn run_with_bundle() -> Result {
+    step("release bundle (dist/) for the embedding tests");
+    crate::bundle::build_release()?;
+    run()
+}
+
+/// Builds the server and runs the embedding tests against `dist/` as it is.
+pub fn run() -> Result {
+    let chromedriver = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(CHROMEDRIVER));
+    if !chromedriver.is_file() {
+        return Err(Error(format!(
+            "the embedding tests need chromedriver, not found at {}: run `cargo xtask setup \
+             --for-tests` (as root) or `apt-get install chromium chromium-driver`, or set \
+             CHROMEDRIVER",
+            chromedriver.display()
+        )));
+    }
+    let dist = shell::root().join("dist");
+    if !dist.join("index.html").is_file() {
+        return Err(Error(format!(
+            "no widget bundle in {}: run `cargo xtask size` (or `cargo xtask e2e`, which builds it)",
+            dist.display()
+        )));
+    }
+
+    step("embedding tests: server build");
+    run_command(command("cargo").args(["build", "-p", "livequeue-server"]))?;
+
+    step("embedding tests: shops on other origins, headless Chromium (crates/e2e)");
+    let server = shell::target_dir().join("debug/livequeue-server");
+    run_command(
+        command("cargo")
+            .args(["test", "-p", "livequeue-e2e", "--", "--test-threads=2"])
+            .env("LIVEQUEUE_E2E_SERVER", &server)
+            .env("LIVEQUEUE_E2E_DIST", &dist)
+            .env("CHROMEDRIVER", &chromedriver),
+    )
+}
