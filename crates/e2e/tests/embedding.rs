@@ -105,7 +105,11 @@ fn of_type<'a>(got: &'a Json, kind: &str) -> Vec<&'a Json> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loader_creates_the_frame_and_its_height_follows_the_widget() {
     let (shop, _foreign, server) = world("loader").await;
-    let snippet = snippet::for_queue(&server.origin, QUICK);
+    // The guide's snippet, with the optional attributes a shop may add.
+    let snippet = snippet::for_queue(&server.origin, QUICK).replace(
+        "data-target=",
+        r##"data-theme="dark" data-accent="#0a7" data-transport="sse" data-target="##,
+    );
     let browser = open(&shop, &snippet).await;
 
     let frame = loader_frame(&browser).await;
@@ -126,6 +130,9 @@ async fn the_loader_creates_the_frame_and_its_height_follows_the_widget() {
         frame["title"], "Virtual queue",
         "the frame's accessible name"
     );
+    for param in ["theme=dark", "accent=%230a7", "transport=sse"] {
+        assert!(src.contains(param), "the frame's URL lacks {param}: {src}");
+    }
 
     join_button(
         &browser,
@@ -537,6 +544,37 @@ async fn the_widget_runs_under_its_policy_and_only_configured_origins_can_frame_
     assert!(
         !matches!(inside, Ok(Json::Bool(true))),
         "a page of an origin not configured framed the widget"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shop_embeds_the_widget_and_follows_its_events() {
+    let (_shop, _foreign, server) = world("demo-shop").await;
+    let browser = Browser::start().await;
+    // The demo shop's own origin is allowed to frame the widget without configuration.
+    browser.goto(&format!("{}/", server.demo_shop)).await;
+    join_button(&browser, "the demo shop's page shows the embedded widget").await;
+
+    browser
+        .js(r#"document.getElementById("queue-now").click();"#)
+        .await;
+    let status = browser
+        .wait_js(
+            "the shop's header tells the place the widget reports",
+            r#"const t = document.getElementById("queue-status").textContent;
+               return /^You are [0-9,]+(st|nd|rd|th) in line|^You're next/.test(t) && t;"#,
+            PATIENCE,
+        )
+        .await;
+    // The line moves every two seconds: the shop's figure is the widget's of a moment ago.
+    shown_place(&browser, "the widget shows the place the shop reports").await;
+    assert!(status.is_string(), "{status}");
+    let violations = browser.js(VIOLATIONS).await;
+    assert_eq!(
+        violations.as_array().map(Vec::len),
+        Some(0),
+        "the demo shop breaks its own policy: {violations}"
     );
     browser.close().await;
 }
