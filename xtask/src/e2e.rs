@@ -3,8 +3,9 @@
 //! other origins, headless Chromium through chromedriver.
 //!
 //! The tests serve the release bundle in `dist/`: `cargo xtask test` runs them right after
-//! building it (the bundle and budget step); `cargo xtask e2e` builds it first. Nothing is
-//! skipped: without chromedriver or a bundle the step fails and says what is missing.
+//! building it (the bundle and budget step); `cargo xtask e2e` builds it first (or, with
+//! `--reuse-bundle`, tests the one in `dist/`). Nothing is skipped: without chromedriver or
+//! a bundle the step fails and says what is missing.
 
 use std::path::PathBuf;
 

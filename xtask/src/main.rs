@@ -67,7 +67,11 @@ enum Command {
     BrowserTests,
     /// The embedding tests: the release bundle, then the widget in shops' pages on other
     /// origins in headless Chromium (loader, messages, fragment credentials, headers).
-    E2e,
+    E2e {
+        /// Test the bundle already in `dist/` instead of building it first.
+        #[arg(long)]
+        reuse_bundle: bool,
+    },
     /// The widget's benchmarks in headless Chromium: publish-to-signal latency per
     /// transport, page memory after many reconnects.
     BenchWidget,
@@ -89,8 +93,14 @@ fn main() -> ExitCode {
         Command::BrowserTests => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::run())
         }
-        Command::E2e => {
-            setup::run(&setup::Needs::for_tests(true)).and_then(|()| e2e::run_with_bundle())
+        Command::E2e { reuse_bundle } => {
+            setup::run(&setup::Needs::for_tests(true)).and_then(|()| {
+                if reuse_bundle {
+                    e2e::run()
+                } else {
+                    e2e::run_with_bundle()
+                }
+            })
         }
         Command::BenchWidget => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::bench())
