@@ -41,9 +41,21 @@ const HEIGHTS: &str = r#"function heights() {
 /// Waits until the frame is as tall as the widget's content (within 3 px, nothing cut off)
 /// and returns that height.
 async fn settled_height(browser: &Browser, what: &str) -> f64 {
+    settled(browser, what, None).await
+}
+
+/// [`settled_height`] at a height more than 3 px away from `before`.
+async fn settled_height_other_than(browser: &Browser, before: f64, what: &str) -> f64 {
+    settled(browser, what, Some(before)).await
+}
+
+async fn settled(browser: &Browser, what: &str, other_than: Option<f64>) -> f64 {
+    let moved = other_than.map_or("true".to_owned(), |b| {
+        format!("Math.abs(h.frame - {b}) > 3")
+    });
     let check = format!(
         "{HEIGHTS}\nconst h = heights();\n\
-         return {{ ok: !!h && Math.abs(h.content - h.frame) <= 3 && !h.overflows, h }};"
+         return {{ ok: !!h && {moved} && Math.abs(h.content - h.frame) <= 3 && !h.overflows, h }};"
     );
     let h = browser.wait_in_frame(0, what, &check, PATIENCE).await;
     h["h"]["frame"].as_f64().expect("a height")
@@ -148,19 +160,13 @@ async fn the_loader_creates_the_frame_and_its_height_follows_the_widget() {
         )
         .await;
     shown_place(&browser, "the widget shows a place after joining").await;
-    let after = browser
-        .wait_in_frame(
-            0,
-            "the frame's height changes with the widget's content after joining",
-            &format!(
-                "{HEIGHTS}\nconst h = heights();\n\
-                 return {{ ok: !!h && Math.abs(h.frame - {before}) > 3 \
-                 && Math.abs(h.content - h.frame) <= 3 && !h.overflows, h }};"
-            ),
-            PATIENCE,
-        )
-        .await;
-    let after = after["h"]["frame"].as_f64().expect("a height");
+    let after = settled_height_other_than(
+        &browser,
+        before,
+        "the frame's height changes with the widget's content after joining",
+    )
+    .await;
+
     assert!(
         after > before,
         "the place card ({after} px) should be taller than the Join panel ({before} px)"
@@ -575,6 +581,43 @@ async fn the_demo_shop_embeds_the_widget_and_follows_its_events() {
         violations.as_array().map(Vec::len),
         Some(0),
         "the demo shop breaks its own policy: {violations}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_320_px_the_frame_grows_and_shrinks_with_the_widget() {
+    let (shop, _foreign, server) = world("narrow").await;
+    let page = format!(
+        r#"<div style="width: 320px">{}</div>"#,
+        snippet::for_queue(&server.origin, QUICK)
+    );
+    let browser = open(&shop, &page).await;
+    join_button(&browser, "the widget shows its Join button at 320 px").await;
+    let joining = settled_height(&browser, "the frame takes the Join panel's height").await;
+
+    browser
+        .js_in_frame(
+            0,
+            r#"document.querySelector("[data-action=join]").click();"#,
+        )
+        .await;
+    shown_place(&browser, "the widget shows a place at 320 px").await;
+    let waiting =
+        settled_height_other_than(&browser, joining, "the frame grows with the place card").await;
+
+    browser
+        .js_in_frame(
+            0,
+            r#"document.querySelector("[data-action=leave]").click();"#,
+        )
+        .await;
+    join_button(&browser, "the widget offers Join again after leaving").await;
+    let left =
+        settled_height_other_than(&browser, waiting, "the frame shrinks after leaving").await;
+    assert!(
+        left < waiting && waiting > joining,
+        "heights: joining {joining}, in line {waiting}, after leaving {left}"
     );
     browser.close().await;
 }
