@@ -90,6 +90,17 @@ async fn join_button(browser: &Browser, what: &str) {
 const JOIN_SHOWN: &str =
     r#"return document.querySelector("[data-action=join]:not([hidden])") !== null;"#;
 
+/// Presses the widget's Join button and waits for the place it shows.
+async fn press_join(browser: &Browser, what: &str) -> u64 {
+    browser
+        .js_in_frame(
+            0,
+            r#"document.querySelector("[data-action=join]").click();"#,
+        )
+        .await;
+    shown_place(browser, what).await
+}
+
 /// The number the widget shows as the place in line, once it shows one.
 async fn shown_place(browser: &Browser, what: &str) -> u64 {
     let text = browser
@@ -153,13 +164,7 @@ async fn the_loader_creates_the_frame_and_its_height_follows_the_widget() {
     .await;
     let before = settled_height(&browser, "the frame takes the height of the Join panel").await;
 
-    browser
-        .js_in_frame(
-            0,
-            r#"document.querySelector("[data-action=join]").click();"#,
-        )
-        .await;
-    shown_place(&browser, "the widget shows a place after joining").await;
+    press_join(&browser, "the widget shows a place after joining").await;
     let after = settled_height_other_than(
         &browser,
         before,
@@ -596,13 +601,7 @@ async fn at_320_px_the_frame_grows_and_shrinks_with_the_widget() {
     join_button(&browser, "the widget shows its Join button at 320 px").await;
     let joining = settled_height(&browser, "the frame takes the Join panel's height").await;
 
-    browser
-        .js_in_frame(
-            0,
-            r#"document.querySelector("[data-action=join]").click();"#,
-        )
-        .await;
-    shown_place(&browser, "the widget shows a place at 320 px").await;
+    press_join(&browser, "the widget shows a place at 320 px").await;
     let waiting =
         settled_height_other_than(&browser, joining, "the frame grows with the place card").await;
 
