@@ -65,7 +65,18 @@ impl QueueServer {
     /// Starts `--demo` with `frame_ancestors` as `LIVEQUEUE_FRAME_ANCESTORS`; returns once
     /// it answers `/healthz`. `name` names its log file.
     pub async fn start(name: &str, frame_ancestors: &str) -> Self {
-        let (port, shop_port) = (free_port(), free_port());
+        Self::launch(
+            name,
+            free_port(),
+            &[("LIVEQUEUE_FRAME_ANCESTORS", frame_ancestors)],
+        )
+        .await
+    }
+
+    /// Starts `--demo` on `port` with `env` added to its environment (for tests that need
+    /// to know two servers' origins before either starts).
+    pub async fn launch(name: &str, port: u16, env: &[(&str, &str)]) -> Self {
+        let shop_port = free_port();
         let log = std::env::temp_dir().join(format!(
             "livequeue-e2e-{name}-{}-{port}.log",
             std::process::id()
@@ -77,7 +88,7 @@ impl QueueServer {
             .args(["--demo-shop-addr", &format!("127.0.0.1:{shop_port}")])
             .arg("--dist")
             .arg(dist())
-            .env("LIVEQUEUE_FRAME_ANCESTORS", frame_ancestors)
+            .envs(env.iter().copied())
             .env("LIVEQUEUE_ADMIN_TOKEN", OPERATOR)
             .env("RUST_LOG", "debug")
             .env("NO_COLOR", "1")

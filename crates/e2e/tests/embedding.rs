@@ -475,15 +475,24 @@ async fn every_page_sends_the_security_headers() {
     }
 }
 
-/// Collects the page's CSP violations, including those before this ran (`buffered`).
-const VIOLATIONS: &str = r#"
+/// Starts collecting the page's CSP violations into `window.__violations`, including
+/// those before it ran (`buffered`), once per page.
+const OBSERVE_VIOLATIONS: &str = r#"
 if (!window.__violations) {
   window.__violations = [];
   new ReportingObserver(function (reports) {
     reports.forEach(function (r) { window.__violations.push(r.body.effectiveDirective + " " + r.body.blockedURL); });
   }, { types: ["csp-violation"], buffered: true }).observe();
+}"#;
+
+/// The page's CSP violations so far.
+async fn violations(browser: &Browser) -> Json {
+    browser
+        .js(&format!(
+            "{OBSERVE_VIOLATIONS}\nreturn window.__violations;"
+        ))
+        .await
 }
-return window.__violations;"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_runs_under_its_policy_and_only_configured_origins_can_frame_it() {
@@ -502,9 +511,9 @@ async fn the_widget_runs_under_its_policy_and_only_configured_origins_can_frame_
             PATIENCE,
         )
         .await;
-    browser.js(VIOLATIONS).await;
+    violations(&browser).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let violations = browser.js(VIOLATIONS).await;
+    let violations = violations(&browser).await;
     assert_eq!(
         violations.as_array().map(Vec::len),
         Some(0),
@@ -590,7 +599,7 @@ async fn the_demo_shop_embeds_the_widget_and_follows_its_events() {
     // The line moves every two seconds: the shop's figure is the widget's of a moment ago.
     shown_place(&browser, "the widget shows the place the shop reports").await;
     assert!(status.is_string(), "{status}");
-    let violations = browser.js(VIOLATIONS).await;
+    let violations = violations(&browser).await;
     assert_eq!(
         violations.as_array().map(Vec::len),
         Some(0),
@@ -626,6 +635,75 @@ async fn at_320_px_the_frame_grows_and_shrinks_with_the_widget() {
     assert!(
         left < waiting && waiting > joining,
         "heights: joining {joining}, in line {waiting}, after leaving {left}"
+    );
+    browser.close().await;
+}
+
+/// Top level: whether the widget shows a place or a CSP violation happened, with both.
+const PLACE_OR_VIOLATION: &str = r#"
+const v = document.querySelector(".lq-position-value");
+return {
+  ok: !!v && /[0-9]/.test(v.textContent) || window.__violations.length > 0,
+  place: v ? v.textContent : null,
+  violations: window.__violations,
+};"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_given_another_api_connects_only_where_connect_src_allows() {
+    let (api_port, allowed_port, plain_port) = (
+        livequeue_e2e::free_port(),
+        livequeue_e2e::free_port(),
+        livequeue_e2e::free_port(),
+    );
+    let origin = |port: u16| format!("http://127.0.0.1:{port}");
+    let pages = format!("{},{}", origin(allowed_port), origin(plain_port));
+    let api = QueueServer::launch("api", api_port, &[("LIVEQUEUE_ALLOWED_ORIGINS", &pages)]).await;
+    // The widget's page from a server told the API's origin (its WebSocket twin follows)...
+    let allowed = QueueServer::launch(
+        "connect-src",
+        allowed_port,
+        &[("LIVEQUEUE_CONNECT_SRC", &api.origin)],
+    )
+    .await;
+    // ... and from one that was not.
+    let plain = QueueServer::launch("plain", plain_port, &[]).await;
+    let browser = Browser::start().await;
+    // The widget of `server` told to use the other API, once it shows a place or is refused.
+    let open_widget = async |server: &QueueServer, what: &str| {
+        let url = format!(
+            "/?experience=demo-quick&join=auto&transport=ws&api={}",
+            api.origin
+        );
+        browser.goto(&server.url(&url)).await;
+        let check = format!("{OBSERVE_VIOLATIONS}\n{PLACE_OR_VIOLATION}");
+        browser.wait_js(what, &check, PATIENCE).await
+    };
+
+    let seen = open_widget(
+        &allowed,
+        "the widget joins through the other API over WebSocket",
+    )
+    .await;
+    assert_eq!(
+        seen["violations"].as_array().map(Vec::len),
+        Some(0),
+        "connect-src refused the configured API: {seen}"
+    );
+    assert!(
+        api.log_text().contains("uri=/ws/queue?"),
+        "the widget's WebSocket did not reach the other API"
+    );
+
+    let seen = open_widget(
+        &plain,
+        "the widget of a server not told the API is refused by its CSP",
+    )
+    .await;
+    assert!(
+        seen["violations"].as_array().is_some_and(|v| v
+            .iter()
+            .any(|v| v.as_str().is_some_and(|v| v.starts_with("connect-src")))),
+        "a page without LIVEQUEUE_CONNECT_SRC reached another API: {seen}"
     );
     browser.close().await;
 }
