@@ -121,7 +121,7 @@ pub fn locked_version(lock: &Path, package: &str) -> Result<String> {
 }
 
 fn binaryen(apt: &Apt) -> Result {
-    let wasm_opt = shell::binaryen_prefix().join("node_modules/.bin/wasm-opt");
+    let wasm_opt = wasm_opt_path();
     let working = |wanted: &str| {
         probe_stdout(std::process::Command::new(&wasm_opt).arg("--version"))
             .is_some_and(|v| v.contains(&format!("version {wanted}")))
@@ -149,6 +149,11 @@ fn binaryen(apt: &Apt) -> Result {
             wasm_opt.display()
         )))
     }
+}
+
+/// The path of the wasm-opt installed by [`binaryen`].
+pub fn wasm_opt_path() -> std::path::PathBuf {
+    shell::binaryen_prefix().join("node_modules/.bin/wasm-opt")
 }
 
 /// The path of the terser installed by [`terser`].
