@@ -30,6 +30,7 @@ use crate::components::{
 };
 use crate::config::WidgetConfig;
 use crate::feed::{Presence, QueueFeed, use_queue_feed};
+use crate::host::{self, Host};
 use crate::resources;
 use crate::timer::{Interval, Listener};
 use crate::wait::WaitEstimate;
@@ -66,7 +67,59 @@ const ROOT: &[Bind] = &[
 /// The whole page, configured from the address bar (`?experience=`, `?api=`).
 #[component]
 pub fn App() -> impl IntoView {
-    view! { <QueueWidget config=WidgetConfig::from_location() /> }
+    let config = WidgetConfig::from_location();
+    forget_fragment();
+    view! { <QueueWidget config=config /> }
+}
+
+/// Takes credentials given in the fragment out of the address bar once read: out of sight
+/// of a shopper copying the link, of the history, and of any script that reads the address
+/// later.
+fn forget_fragment() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    if location.hash().is_ok_and(|h| h.len() > 1)
+        && let (Ok(path), Ok(search), Ok(history)) =
+            (location.pathname(), location.search(), window.history())
+    {
+        let address = crate::format::concat(&[&path, &search]);
+        // A refused `replaceState` (a sandboxed frame) leaves the fragment where it was.
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+    }
+}
+
+/// Applies what the page was told about its looks and words to the whole document: the
+/// language (`<html lang>`, so screen readers read it in it), the theme (`data-theme`),
+/// the shop's accent colour, and `data-embedded` when a host page frames it (the widget then
+/// lets the host size it rather than filling the window).
+fn apply_page(config: &WidgetConfig) {
+    // The browser's first language (`navigator.language`): its whole list would add the
+    // array's glue for a second choice that a shop's `locale` covers.
+    let browser: Vec<String> = web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .into_iter()
+        .collect();
+    let catalog = crate::i18n::choose(config.locale.as_deref(), &browser);
+    crate::i18n::use_catalog(catalog);
+    let Some(html) = document().and_then(|d| d.document_element()) else {
+        return;
+    };
+    // Attribute names are constants and the values checked: setting them cannot fail.
+    let _ = html.set_attribute("lang", catalog.lang);
+    if let Some(theme) = config.theme.attribute() {
+        let _ = html.set_attribute("data-theme", theme);
+    }
+    if let Some(accent) = &config.accent {
+        let on = crate::config::on_colour(accent);
+        let style = crate::format::concat(&["--lq-accent:", accent, ";--lq-on-accent:", on]);
+        let _ = html.set_attribute("style", &style);
+        let _ = html.set_attribute("data-accent", "");
+    }
+    if config.parent_origin.is_some() {
+        let _ = html.set_attribute("data-embedded", "");
+    }
 }
 
 /// The queue widget for one experience: joins, follows the live stream, and shows where the
@@ -77,6 +130,7 @@ pub fn QueueWidget(
     config: WidgetConfig,
 ) -> impl IntoView {
     let debug = config.debug;
+    apply_page(&config);
     let feed = use_queue_feed(config.clone());
     let actions = RwSignal::new(Actions {
         notify: notifications::initial(),
@@ -117,6 +171,12 @@ pub fn QueueWidget(
                 }));
             }
             held.listeners.replace(listeners);
+            *held.host.borrow_mut() = Host::connect(
+                config.parent_origin.as_deref(),
+                &config.experience,
+                &root,
+                move || feed.join(),
+            );
         }
         let now_ms = now.get();
         let is_hidden = hidden.get();
@@ -148,13 +208,16 @@ pub fn QueueWidget(
                         live: resources::snapshot(),
                     }),
                 });
-                (model, grant)
+                (model, grant, host::Report::of(state))
             })
         };
-        let (model, grant) = model;
+        let (model, grant, report) = model;
         bind::apply(&root, &model, &tables);
         held.show_position(&root, &model, now_ms);
         held.show_turn(&root, &model, grant, is_hidden, actions);
+        if let Some(host) = &*held.host.borrow() {
+            host.report(report);
+        }
         let period = match (presence, model.countdown.is_some()) {
             (_, true) => Some(COUNTDOWN_TICK),
             (Presence::Holding, false) => Some(TICK),
@@ -229,6 +292,8 @@ struct Held {
     grant: RefCell<Option<String>>,
     /// The title flashing in a background tab, and the page's own title it alternates with.
     flash: RefCell<Option<(Interval, String)>>,
+    /// The host page, when one frames the widget and named its origin.
+    host: RefCell<Option<Host>>,
 }
 
 impl Held {
@@ -242,6 +307,7 @@ impl Held {
             announcer: Cell::new(Announcer::default()),
             grant: RefCell::new(None),
             flash: RefCell::new(None),
+            host: RefCell::new(None),
         }
     }
 

@@ -1,12 +1,21 @@
 //! What the page was asked to show, read from its query string.
 //!
-//! The widget is embedded as an iframe (`/?experience=ID`), so the query string is its whole
-//! configuration: `experience` names the drop (default [`DEFAULT_EXPERIENCE`]), `api` is the
-//! base URL of the livequeue server (default: the page's own origin), `consumerId` and
-//! `token` give the shopper's identity when the host page already has one (otherwise the
-//! widget joins), `transport` forces one transport (`ws`, `sse` or `poll`), `join=auto` joins
-//! without waiting for the shopper's click (a shop that already decided to queue its
-//! visitors), and `debug=1` shows the connection's diagnostics.
+//! The widget is embedded as an iframe (`/?experience=ID`), so its address is its whole
+//! configuration (`docs/EMBEDDING.md` lists it for integrators):
+//!
+//! - `experience` names the drop (default [`DEFAULT_EXPERIENCE`]); `api` is the base URL of
+//!   the livequeue server (default: the page's own origin);
+//! - `transport` forces one transport (`ws`, `sse` or `poll`); `join=auto` joins without
+//!   waiting for the shopper's click (a shop that already decided to queue its visitors);
+//!   `debug=1` shows the connection's diagnostics;
+//! - `locale` picks the language (else the browser's), `theme` (`light`, `dark`, default
+//!   `auto`: the system's) and `accent` (`#rgb` or `#rrggbb`) the look;
+//! - `parentOrigin` is the host page's origin, the only one the widget talks to
+//!   (`crate::host`);
+//! - `consumerId` and `token` give the shopper's identity when the host page already has one
+//!   (otherwise the widget joins). They belong in the **fragment** (`#consumerId=…&token=…`),
+//!   which browsers never send to a server, so they reach no server's access log and no
+//!   `Referer`; the query is still read for servers written from the guide.
 
 use std::time::Duration;
 
@@ -15,6 +24,7 @@ use livequeue_protocol::paths;
 use livequeue_protocol::polling::PollPolicy;
 use livequeue_protocol::supervisor::TransportKind;
 
+use crate::format;
 use crate::session::Credentials;
 use crate::transport::ws::WsOptions;
 
@@ -39,6 +49,47 @@ pub struct WidgetConfig {
     pub join: JoinMode,
     /// Connection timings.
     pub timings: Timings,
+    /// The language asked for (`de`, `de-AT`); `None` follows the browser.
+    pub locale: Option<String>,
+    /// Light, dark, or the system's.
+    pub theme: Theme,
+    /// The shop's accent colour, checked: `#rgb` or `#rrggbb`, lowercase.
+    pub accent: Option<String>,
+    /// The host page's origin (`https://shop.example`), checked: the widget posts its
+    /// messages there and accepts commands only from there. `None`: no messages at all.
+    pub parent_origin: Option<String>,
+}
+
+/// The colour scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    /// The system's (`prefers-color-scheme`).
+    #[default]
+    Auto,
+    /// Light whatever the system says.
+    Light,
+    /// Dark whatever the system says.
+    Dark,
+}
+
+impl Theme {
+    /// `theme=light|dark`; anything else follows the system.
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "light" => Theme::Light,
+            "dark" => Theme::Dark,
+            _ => Theme::Auto,
+        }
+    }
+
+    /// The `data-theme` of the page's root element; none follows the system.
+    pub fn attribute(self) -> Option<&'static str> {
+        match self {
+            Theme::Auto => None,
+            Theme::Light => Some("light"),
+            Theme::Dark => Some("dark"),
+        }
+    }
 }
 
 /// When a shopper without a saved place joins the line.
@@ -98,6 +149,10 @@ impl Default for WidgetConfig {
             debug: false,
             join: JoinMode::Auto,
             timings: Timings::default(),
+            locale: None,
+            theme: Theme::Auto,
+            accent: None,
+            parent_origin: None,
         }
     }
 }
@@ -112,27 +167,47 @@ impl WidgetConfig {
         }
     }
 
-    /// Reads the configuration from the current page's query string, falling back to the
-    /// defaults outside a browser or when the query says nothing.
+    /// Reads the configuration from the current page's address (query and fragment),
+    /// falling back to the defaults outside a browser or when it says nothing.
     pub fn from_location() -> Self {
-        let search = web_sys::window()
-            .and_then(|w| w.location().search().ok())
-            .unwrap_or_default();
-        Self::from_query(&search)
+        let location = web_sys::window().map(|w| w.location());
+        let part = |hash: bool| {
+            location
+                .as_ref()
+                .and_then(|l| if hash { l.hash() } else { l.search() }.ok())
+                .unwrap_or_default()
+        };
+        Self::from_address(&part(false), &part(true))
     }
 
     /// Reads the configuration from a query string such as `?experience=x&api=https://q`.
     pub fn from_query(search: &str) -> Self {
+        Self::from_address(search, "")
+    }
+
+    /// Reads the configuration from a query string and a fragment (`#consumerId=…&token=…`);
+    /// credentials in the fragment win over any in the query.
+    pub fn from_address(search: &str, fragment: &str) -> Self {
         let params = QueryParams::parse(search);
         let non_empty = |key: &str| params.get(key).filter(|v| !v.trim().is_empty());
         let mut config = Self::new(
             non_empty("experience").unwrap_or_else(|| DEFAULT_EXPERIENCE.to_owned()),
             non_empty("api").unwrap_or_default(),
         );
-        if let Some(consumer_id) = non_empty(paths::CONSUMER_ID) {
-            let token = params.get(paths::TOKEN).unwrap_or_default();
-            config.identity = Some(Credentials { consumer_id, token });
+        let secret = QueryParams::parse(fragment.strip_prefix('#').unwrap_or(fragment));
+        for source in [&params, &secret] {
+            if let Some(consumer_id) = source
+                .get(paths::CONSUMER_ID)
+                .filter(|v| !v.trim().is_empty())
+            {
+                let token = source.get(paths::TOKEN).unwrap_or_default();
+                config.identity = Some(Credentials { consumer_id, token });
+            }
         }
+        config.locale = non_empty("locale");
+        config.theme = Theme::parse(&params.get("theme").unwrap_or_default());
+        config.accent = params.get("accent").and_then(|a| colour(&a));
+        config.parent_origin = params.get("parentOrigin").and_then(|o| origin(&o));
         if let Some(only) = non_empty("transport").and_then(|t| TransportKind::parse(&t)) {
             config.transports = vec![only];
         }
@@ -236,6 +311,54 @@ fn form_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A CSS hex colour as the shop wrote it (`#E11D48`, `#f0a`), lowercased; anything else is
+/// refused, so nothing but a colour reaches the page's style.
+pub fn colour(value: &str) -> Option<String> {
+    let hex = value.trim().strip_prefix('#')?;
+    (matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format::concat(&["#", &hex.to_ascii_lowercase()]))
+}
+
+/// The text colour on the accent: black or white, whichever stands out more (by the
+/// colour's perceived brightness, YIQ weights: integers, no float code in the bundle).
+pub fn on_colour(accent: &str) -> &'static str {
+    let hex = accent.trim_start_matches('#').as_bytes();
+    let digit = |i: usize| {
+        hex.get(i)
+            .and_then(|&d| char::from(d).to_digit(16))
+            .unwrap_or(0)
+    };
+    // `#rgb` is `#rrggbb` with each digit twice: 0xf → 0xff is ×17.
+    let channel = |i: usize| match hex.len() {
+        3 => digit(i) * 17,
+        _ => digit(2 * i) * 16 + digit(2 * i + 1),
+    };
+    let brightness = (299 * channel(0) + 587 * channel(1) + 114 * channel(2)) / 1000;
+    if brightness > 150 { "#000" } else { "#fff" }
+}
+
+/// An origin as `postMessage` compares it (`https://shop.example`, `http://127.0.0.1:9000`):
+/// `http` or `https`, a host, an optional port, nothing after; lowercased, without a
+/// trailing slash. Anything else (a path, a query, `*`, `null`) is refused: the widget then
+/// talks to no page at all.
+pub fn origin(value: &str) -> Option<String> {
+    let value = value.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    (host_ok && port_ok).then_some(value)
+}
+
 /// Drops surrounding whitespace and trailing slashes so paths can be appended with `/api/…`.
 fn normalize_base(base: &str) -> String {
     base.trim().trim_end_matches('/').to_owned()
@@ -313,5 +436,82 @@ mod tests {
         assert!(WidgetConfig::new("demo-drop_2", "").experience_is_valid());
         assert!(!WidgetConfig::new("../admin", "").experience_is_valid());
         assert!(!WidgetConfig::new("x".repeat(65), "").experience_is_valid());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn credentials_in_the_fragment_win_over_the_query() {
+        let config = WidgetConfig::from_address(
+            "?experience=x&consumerId=old&token=o",
+            "#consumerId=c_9&token=a.b%2Bc",
+        );
+        assert_eq!(
+            config.identity.map(|c| (c.consumer_id, c.token)),
+            Some(("c_9".into(), "a.b+c".into()))
+        );
+        let only_fragment = WidgetConfig::from_address("?experience=x", "consumerId=c_2&token=t");
+        assert_eq!(
+            only_fragment.identity.map(|c| c.consumer_id).as_deref(),
+            Some("c_2")
+        );
+        assert!(
+            WidgetConfig::from_address("", "#token=t")
+                .identity
+                .is_none()
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn locale_theme_and_accent_come_from_the_query_and_are_checked() {
+        let config = WidgetConfig::from_query(
+            "?locale=de-AT&theme=dark&accent=%23E11D48&parentOrigin=https://Shop.example/",
+        );
+        assert_eq!(config.locale.as_deref(), Some("de-AT"));
+        assert_eq!(config.theme, Theme::Dark);
+        assert_eq!(config.accent.as_deref(), Some("#e11d48"));
+        assert_eq!(
+            config.parent_origin.as_deref(),
+            Some("https://shop.example")
+        );
+        let plain = WidgetConfig::from_query("?theme=neon&accent=red;x:y&locale=");
+        assert_eq!(
+            (plain.theme, plain.accent, plain.locale),
+            (Theme::Auto, None, None)
+        );
+        for bad in ["#12", "#12345g", "e11d48", "#e11d48;background:url(x)"] {
+            assert_eq!(colour(bad), None, "{bad}");
+        }
+        assert_eq!(colour("#F0a").as_deref(), Some("#f0a"));
+        assert_eq!(on_colour("#4f46e5"), "#fff", "white on indigo");
+        assert_eq!(on_colour("#ffd400"), "#000", "black on yellow");
+        assert_eq!(on_colour("#fff"), "#000");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn only_a_plain_origin_is_a_parent_origin() {
+        for (given, wanted) in [
+            ("https://shop.example", "https://shop.example"),
+            ("http://127.0.0.1:9000/", "http://127.0.0.1:9000"),
+            ("HTTP://LOCALHOST:8090", "http://localhost:8090"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            assert_eq!(origin(given).as_deref(), Some(wanted), "{given}");
+        }
+        for bad in [
+            "*",
+            "null",
+            "",
+            "shop.example",
+            "https://",
+            "https://shop.example/path",
+            "https://shop.example?x=1",
+            "javascript:alert(1)",
+            "https://shop.example:80a",
+            "ftp://shop.example",
+        ] {
+            assert_eq!(origin(bad), None, "{bad}");
+        }
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: what the page was asked to show (`?experience=`, `?api=`).
+//! - [`config`]: what the page was asked to show (`?experience=`, `?api=`, `?locale=`,
+//!   `?theme=`, `?parentOrigin=`, credentials in the fragment).
 //! - [`api`]: the HTTP calls (join) and the URLs of the read endpoints; [`fetch`] sends them.
 //! - [`session`]: the shopper's credentials, kept in `sessionStorage` per experience so a
 //!   reload keeps the place in line.
@@ -19,6 +20,9 @@
 //! - [`clock`] and [`format`]: pure arithmetic and wording (clock skew, countdowns, waits).
 //! - [`wait`], [`odds`] and [`announce`]: the smoothed wait and its range, the honest odds,
 //!   and when the place is read out to screen readers (pure, tested natively).
+//! - [`i18n`]: the message catalog, one file per language in `locales/`, and plural rules.
+//! - [`host`]: the shop's page around the iframe, told of the place and the turn through
+//!   `postMessage` to its origin only.
 //! - [`problem`]: what keeps the widget from working, as one sentence for the shopper.
 //! - [`log`]: the console lines, without `core::fmt`.
 //! - [`app`] and [`components`]: the page and its parts (static markup bound to one view
@@ -40,6 +44,7 @@ pub mod config;
 pub mod feed;
 pub mod fetch;
 pub mod format;
+pub mod host;
 pub mod i18n;
 pub mod log;
 pub mod odds;

@@ -19,8 +19,6 @@
 //! with [`t`]; it is per thread, so native tests in other languages do not disturb each
 //! other.
 
-use std::cell::Cell;
-
 /// A message with one form per plural category of its language, in the order of the
 /// language's [`Catalog::plural`] rule: `{n}` (and any other placeholder) is filled in.
 #[derive(Debug, Clone, Copy)]
@@ -277,23 +275,47 @@ catalog! {
 // English first (the fallback).
 include!(concat!(env!("OUT_DIR"), "/languages.rs"));
 
+// The catalog in use: per thread natively (tests in other languages run side by side), a
+// plain index in the browser's one thread (a `thread_local!` there put its lazy-init check
+// into every one of the ~40 places that read a text).
+#[cfg(not(target_arch = "wasm32"))]
 thread_local! {
-    static CURRENT: Cell<&'static Catalog> = Cell::new(LANGUAGES[0]);
+    static CURRENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// The catalog in use.
+#[cfg(target_arch = "wasm32")]
+static CURRENT_INDEX: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn current_index() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return CURRENT.with(std::cell::Cell::get);
+    #[cfg(target_arch = "wasm32")]
+    return CURRENT_INDEX.load(std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The catalog in use. Not inlined: it is read in ~100 places, and a call is smaller than
+/// the lookup.
+#[inline(never)]
 pub fn current() -> &'static Catalog {
-    CURRENT.with(Cell::get)
+    LANGUAGES.get(current_index()).unwrap_or(&LANGUAGES[0])
 }
 
 /// The texts in use.
+#[inline(never)]
 pub fn t() -> &'static Texts {
     &current().texts
 }
 
 /// Makes `catalog` the one in use (on this thread).
 pub fn use_catalog(catalog: &'static Catalog) {
-    CURRENT.with(|c| c.set(catalog));
+    let index = LANGUAGES
+        .iter()
+        .position(|c| std::ptr::eq(*c, catalog))
+        .unwrap_or(0);
+    #[cfg(not(target_arch = "wasm32"))]
+    CURRENT.with(|c| c.set(index));
+    #[cfg(target_arch = "wasm32")]
+    CURRENT_INDEX.store(index, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Runs `f` with the catalog of `lang` in use, then puts the previous one back, also when
@@ -323,11 +345,13 @@ pub fn choose(requested: Option<&str>, browser: &[String]) -> &'static Catalog {
 
 /// The catalog of a language tag, by its primary subtag, case-insensitively.
 pub fn find(tag: &str) -> Option<&'static Catalog> {
-    let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
-    LANGUAGES
-        .iter()
-        .copied()
-        .find(|c| c.lang.eq_ignore_ascii_case(primary))
+    let tag = tag.trim().as_bytes();
+    LANGUAGES.iter().copied().find(|c| {
+        let lang = c.lang.as_bytes();
+        tag.len() >= lang.len()
+            && tag[..lang.len()].eq_ignore_ascii_case(lang)
+            && matches!(tag.get(lang.len()), None | Some(b'-' | b'_'))
+    })
 }
 
 /// `template` with each `{name}` replaced by its value in `args`; an unknown placeholder

@@ -163,17 +163,17 @@ impl ServerEvent {
 /// A payload not yet decoded: JSON text (SSE `data:`) or an already parsed value (a
 /// WebSocket envelope's `data`).
 trait Payload {
-    fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, String>;
+    fn read<T: json::Decode>(&self) -> Result<T, String>;
 }
 
 impl Payload for str {
-    fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+    fn read<T: json::Decode>(&self) -> Result<T, String> {
         json::from_str(self)
     }
 }
 
 impl Payload for json::Raw {
-    fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+    fn read<T: json::Decode>(&self) -> Result<T, String> {
         json::from_raw(self)
     }
 }

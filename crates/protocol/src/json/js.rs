@@ -1,268 +1,346 @@
-//! A serde `Deserializer` over a JavaScript value that `JSON.parse` made: the widget's way
-//! from the browser's own JSON parser to the protocol's serde-derived types.
+//! The widget's decoder: the protocol's types read from a JavaScript value that the
+//! browser's own `JSON.parse` made, one [`FromJs`] impl per type the widget receives.
 //!
-//! Hand-written rather than `serde-wasm-bindgen` because of what it costs the shopper's
-//! bundle, measured: that crate builds every error message through `core::fmt`, which
-//! links serde's `Unexpected` printing and with it `f64`'s `Display` (9.5 KB of wasm on its
-//! own), and it handles what JSON never holds (`BigInt`, `Map`, byte arrays). JSON values
-//! are five shapes; this reads them, and its errors are fixed texts (with the missing
-//! field's name, the one detail worth a log line).
+//! Why not serde here, while the server (and every native test) decodes the same types
+//! with their serde derives: a serde `Deserializer` over JavaScript values works, and the
+//! widget used one, but each derived visitor monomorphizes its whole field loop for it; the
+//! seven types the widget reads cost 14.5 KB of wasm that way (measured 2026-12-01), more
+//! than a tenth of the bundle's 80 KB budget. Reading a field is one property lookup, so a
+//! decoder written per type is a fraction of that. `serde-wasm-bindgen` costs more still (it
+//! formats every error through `core::fmt`).
+//!
+//! The rules are serde's, so both ends read the wire alike, and the widget's browser tests
+//! check this decoder against `serde_json` on the same texts (`tests/decode.rs`):
+//! - an unknown field is ignored; a missing one is its default where the type has
+//!   `#[serde(default)]`, else an error naming it;
+//! - a value of the wrong type is an error, which drops the message (the feed counts it as
+//!   malformed), except where the type is lenient on purpose: [`Stage`] (an unknown stage is
+//!   none) and timestamps ([`crate::time`]: numbers, digits or RFC 3339 text, else none);
+//! - `null` is `None` for an `Option`, and an error for a plain number or text;
+//! - aliases are read after the field's own name (`estimatedWait`, `admissionToken`,
+//!   `token`).
 
 use std::fmt;
 
-use js_sys::{Array, Object, Reflect};
-use serde::de::{
-    self, DeserializeSeed, Deserializer, Expected, IntoDeserializer, MapAccess, SeqAccess,
-    Unexpected, Visitor,
-};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
 
-/// Why a JavaScript value is not the type asked for.
+use crate::api::{ErrorBody, ErrorDetail};
+use crate::error_code::ErrorCode;
+use crate::event::{Heartbeat, PositionUpdate};
+use crate::state::{
+    Admission, AdmissionStatus, Cursor, ExperienceStatus, ExperienceView, QueueState, Stage, Stock,
+};
+
+/// Why a value is not the type asked for: fixed texts, with the missing field's name (the
+/// one detail worth a log line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsError {
     /// The text is not JSON.
     NotJson,
-    /// A value has the wrong shape or is out of range.
+    /// A value has the wrong type.
     WrongType,
     /// A required field is missing.
     MissingField(&'static str),
-    /// A name that no variant of the enum has.
+    /// A name (a status) this version does not know.
     UnknownVariant,
-    /// Anything else a `Deserialize` impl refused.
-    Invalid,
+}
+
+impl JsError {
+    /// The error as a sentence for logs, without `core::fmt` (whose machinery `to_string`
+    /// would link into the widget for this alone).
+    pub fn message(&self) -> String {
+        match self {
+            JsError::NotJson => "not valid JSON".to_owned(),
+            JsError::WrongType => "a value has the wrong type".to_owned(),
+            JsError::MissingField(field) => ["missing field `", field, "`"].concat(),
+            JsError::UnknownVariant => "unknown name".to_owned(),
+        }
+    }
 }
 
 impl fmt::Display for JsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JsError::NotJson => f.write_str("not valid JSON"),
-            JsError::WrongType => f.write_str("a value has the wrong type"),
-            JsError::MissingField(field) => {
-                f.write_str("missing field `")?;
-                f.write_str(field)?;
-                f.write_str("`")
-            }
-            JsError::UnknownVariant => f.write_str("unknown name"),
-            JsError::Invalid => f.write_str("invalid value"),
-        }
+        f.write_str(&self.message())
     }
 }
 
 impl std::error::Error for JsError {}
 
-// Every method is overridden: the defaults format their arguments into `custom`, which is
-// exactly the code this module exists to leave out.
-impl de::Error for JsError {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        JsError::Invalid
-    }
-
-    fn invalid_type(_: Unexpected<'_>, _: &dyn Expected) -> Self {
-        JsError::WrongType
-    }
-
-    fn invalid_value(_: Unexpected<'_>, _: &dyn Expected) -> Self {
-        JsError::WrongType
-    }
-
-    fn invalid_length(_: usize, _: &dyn Expected) -> Self {
-        JsError::WrongType
-    }
-
-    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
-        JsError::UnknownVariant
-    }
-
-    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
-        JsError::Invalid
-    }
-
-    fn missing_field(field: &'static str) -> Self {
-        JsError::MissingField(field)
-    }
-
-    fn duplicate_field(_: &'static str) -> Self {
-        JsError::Invalid
-    }
-}
-
-/// Largest integer a JavaScript number holds exactly (2^53 − 1).
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-
-/// Deserializes a value made by `JSON.parse`.
-pub struct JsDeserializer(pub JsValue);
-
-impl<'de> Deserializer<'de> for JsDeserializer {
-    type Error = JsError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsError> {
-        match Shape::of(self.0) {
-            Shape::Null => visitor.visit_unit(),
-            Shape::Bool(b) => visitor.visit_bool(b),
-            Shape::Unsigned(n) => visitor.visit_u64(n),
-            Shape::Signed(n) => visitor.visit_i64(n),
-            Shape::Float(n) => visitor.visit_f64(n),
-            Shape::Text(s) => visitor.visit_string(s),
-            Shape::List(items) => visitor.visit_seq(items),
-            Shape::Object(fields) => visitor.visit_map(fields),
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsError> {
-        if self.0.is_null() || self.0.is_undefined() {
-            visitor.visit_none()
-        } else {
-            visitor.visit_some(self)
-        }
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, JsError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    /// Enums of this protocol are names (`"sold_out"`): unit variants from strings.
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, JsError> {
-        match self.0.as_string() {
-            Some(name) => visitor.visit_enum(name.into_deserializer()),
-            None => Err(JsError::WrongType),
-        }
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
-    }
-}
-
-/// What a parsed JSON value is. Telling it apart is the same work for every type being
-/// decoded, so it is done once here, outside the generic code that serde copies for each
-/// visitor (measured: 2.6 KB of wasm less than doing it inside `deserialize_any`).
-enum Shape {
-    Null,
-    Bool(bool),
-    Unsigned(u64),
-    Signed(i64),
-    Float(f64),
-    Text(String),
-    List(Items),
-    Object(Fields),
-}
-
-impl Shape {
-    #[inline(never)]
-    fn of(value: JsValue) -> Shape {
-        if value.is_null() || value.is_undefined() {
-            return Shape::Null;
-        }
-        if let Some(b) = value.as_bool() {
-            return Shape::Bool(b);
-        }
-        if let Some(n) = value.as_f64() {
-            // Integers stay integers, so `u64` fields read them; others are floats.
-            return if n.fract() == 0.0 && n.abs() <= MAX_SAFE {
-                if n >= 0.0 {
-                    Shape::Unsigned(n as u64)
-                } else {
-                    Shape::Signed(n as i64)
-                }
-            } else {
-                Shape::Float(n)
-            };
-        }
-        if let Some(s) = value.as_string() {
-            return Shape::Text(s);
-        }
-        if Array::is_array(&value) {
-            let array: Array = value.unchecked_into();
-            return Shape::List(Items {
-                len: array.length(),
-                array,
-                next: 0,
-            });
-        }
-        if value.is_object() {
-            let keys = Object::keys(value.unchecked_ref::<Object>());
-            return Shape::Object(Fields {
-                len: keys.length(),
-                keys,
-                object: value,
-                next: 0,
-                pending: None,
-            });
-        }
-        // A symbol or a function: nothing `JSON.parse` makes.
-        Shape::Null
-    }
-}
-
-struct Items {
-    array: Array,
-    len: u32,
-    next: u32,
-}
-
-impl<'de> SeqAccess<'de> for Items {
-    type Error = JsError;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, JsError> {
-        if self.next >= self.len {
-            return Ok(None);
-        }
-        let item = self.array.get(self.next);
-        self.next += 1;
-        seed.deserialize(JsDeserializer(item)).map(Some)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some((self.len - self.next) as usize)
-    }
-}
-
-struct Fields {
-    object: JsValue,
-    keys: Array,
-    len: u32,
-    next: u32,
-    /// The value of the key just handed out.
-    pending: Option<JsValue>,
-}
-
-impl<'de> MapAccess<'de> for Fields {
-    type Error = JsError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, JsError> {
-        if self.next >= self.len {
-            return Ok(None);
-        }
-        let key = self.keys.get(self.next);
-        self.next += 1;
-        // `Reflect::get` on a plain object made by `JSON.parse` cannot throw.
-        self.pending = Some(Reflect::get(&self.object, &key).unwrap_or(JsValue::UNDEFINED));
-        seed.deserialize(JsDeserializer(key)).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, JsError> {
-        let value = self.pending.take().unwrap_or(JsValue::UNDEFINED);
-        seed.deserialize(JsDeserializer(value))
-    }
-}
-
 /// `JSON.parse(text)`.
 pub fn parse(text: &str) -> Result<JsValue, JsError> {
     js_sys::JSON::parse(text).map_err(|_| JsError::NotJson)
+}
+
+/// A type the widget reads from a parsed JSON value.
+pub trait FromJs: Sized {
+    /// Reads `value`.
+    fn from_js(value: &JsValue) -> Result<Self, JsError>;
+}
+
+/// The largest integer a JavaScript number holds exactly.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// Whether `value` is missing: `undefined` (never in parsed JSON, but `Reflect::get` of an
+/// absent field gives it).
+fn missing(value: &JsValue) -> bool {
+    value.is_undefined()
+}
+
+/// The fields of an object, read by name.
+struct Object<'a>(&'a JsValue);
+
+impl<'a> Object<'a> {
+    /// `value` if it is a JSON object (not an array, not `null`).
+    fn of(value: &'a JsValue) -> Result<Self, JsError> {
+        if value.is_object() && !js_sys::Array::is_array(value) {
+            Ok(Self(value))
+        } else {
+            Err(JsError::WrongType)
+        }
+    }
+
+    /// The field `name`, or the first of `aliases` present; `undefined` when none is.
+    fn get(&self, name: &str, aliases: &[&str]) -> JsValue {
+        std::iter::once(name)
+            .chain(aliases.iter().copied())
+            .map(|key| Reflect::get(self.0, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED))
+            .find(|v| !missing(v))
+            .unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// A field the type cannot do without.
+    fn required<T: FromJs>(&self, name: &'static str) -> Result<T, JsError> {
+        let value = self.get(name, &[]);
+        if missing(&value) {
+            return Err(JsError::MissingField(name));
+        }
+        T::from_js(&value)
+    }
+
+    /// A field that is its default when missing.
+    fn or_default<T: FromJs + Default>(&self, name: &str, aliases: &[&str]) -> Result<T, JsError> {
+        let value = self.get(name, aliases);
+        if missing(&value) {
+            Ok(T::default())
+        } else {
+            T::from_js(&value)
+        }
+    }
+}
+
+impl FromJs for u64 {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        match value.as_f64() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE => Ok(n as u64),
+            _ => Err(JsError::WrongType),
+        }
+    }
+}
+
+impl FromJs for String {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        value.as_string().ok_or(JsError::WrongType)
+    }
+}
+
+impl<T: FromJs> FromJs for Option<T> {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        if value.is_null() || missing(value) {
+            Ok(None)
+        } else {
+            T::from_js(value).map(Some)
+        }
+    }
+}
+
+/// An enum written as its snake_case name: the variant of `names` that `value` names.
+fn named<T: Copy>(value: &JsValue, names: &[(&str, T)]) -> Result<T, JsError> {
+    let text = value.as_string().ok_or(JsError::WrongType)?;
+    names
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, v)| *v)
+        .ok_or(JsError::UnknownVariant)
+}
+
+impl FromJs for ExperienceStatus {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        named(
+            value,
+            &[
+                ("open", ExperienceStatus::Open),
+                ("paused", ExperienceStatus::Paused),
+                ("closed", ExperienceStatus::Closed),
+            ],
+        )
+    }
+}
+
+impl FromJs for AdmissionStatus {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        named(
+            value,
+            &[
+                ("active", AdmissionStatus::Active),
+                ("redeemed", AdmissionStatus::Redeemed),
+                ("expired", AdmissionStatus::Expired),
+            ],
+        )
+    }
+}
+
+/// A stage, leniently: text naming one is it, any other text (a newer server's stage) is
+/// none, as serde's `lenient_stage` reads it.
+struct LenientStage(Option<Stage>);
+
+impl FromJs for LenientStage {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        Ok(LenientStage(
+            Option::<String>::from_js(value)?.and_then(|s| Stage::parse(&s)),
+        ))
+    }
+}
+
+/// A timestamp, leniently, as [`crate::time::lenient_ms`] reads it: milliseconds as a
+/// number (negative: none) or as text (digits or RFC 3339); anything else is none.
+struct LenientMs(Option<u64>);
+
+impl FromJs for LenientMs {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        if let Some(n) = value.as_f64() {
+            return Ok(LenientMs(
+                (n.is_finite() && n >= 0.0 && n <= MAX_SAFE).then_some(n as u64),
+            ));
+        }
+        Ok(LenientMs(value.as_string().and_then(|text| {
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .or_else(|| crate::time::parse_rfc3339_ms(&text))
+        })))
+    }
+}
+
+impl Default for LenientMs {
+    fn default() -> Self {
+        LenientMs(None)
+    }
+}
+
+impl Default for LenientStage {
+    fn default() -> Self {
+        LenientStage(None)
+    }
+}
+
+impl FromJs for Cursor {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        let o = Object::of(value)?;
+        Ok(Cursor {
+            epoch: o.required("epoch")?,
+            seq: o.required("seq")?,
+        })
+    }
+}
+
+impl FromJs for Stock {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        let o = Object::of(value)?;
+        Ok(Stock {
+            available: o.or_default("available", &[])?,
+            total: o.or_default("total", &[])?,
+        })
+    }
+}
+
+impl FromJs for ExperienceView {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        let o = Object::of(value)?;
+        Ok(ExperienceView {
+            name: o.or_default("name", &[])?,
+            status: o.or_default("status", &[])?,
+        })
+    }
+}
+
+impl FromJs for Admission {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        let o = Object::of(value)?;
+        Ok(Admission {
+            grant: o.or_default("grant", &["admissionToken", "token"])?,
+            expires_at: o.or_default::<LenientMs>("expiresAt", &[])?.0,
+            checkout_url: o.or_default("checkoutUrl", &[])?,
+            status: o.or_default("status", &[])?,
+            reserved: o.or_default("reserved", &[])?,
+        })
+    }
+}
+
+impl FromJs for QueueState {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        let o = Object::of(value)?;
+        Ok(QueueState {
+            experience_id: o.or_default("experienceId", &[])?,
+            consumer_id: o.or_default("consumerId", &[])?,
+            position: o.or_default("position", &[])?,
+            estimated_wait_seconds: o.or_default("estimatedWaitSeconds", &["estimatedWait"])?,
+            stage: o.or_default::<LenientStage>("stage", &[])?.0,
+            stock: o.or_default("stock", &[])?,
+            experience: o.or_default("experience", &[])?,
+            admission: o.or_default("admission", &[])?,
+            cursor: o.or_default("cursor", &[])?,
+            server_time: o.or_default("serverTime", &[])?,
+        })
+    }
+}
+
+impl FromJs for PositionUpdate {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        let o = Object::of(value)?;
+        // Present (even as `null`) is `Some`, missing is `None`: see the type.
+        let wait = o.get("estimatedWaitSeconds", &["estimatedWait"]);
+        Ok(PositionUpdate {
+            position: o.required("position")?,
+            estimated_wait_seconds: if missing(&wait) {
+                None
+            } else {
+                Some(Option::<u64>::from_js(&wait)?)
+            },
+        })
+    }
+}
+
+impl FromJs for Heartbeat {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        Ok(Heartbeat {
+            server_time: Object::of(value)?.required("serverTime")?,
+        })
+    }
+}
+
+impl FromJs for ErrorCode {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        // Any text: a code this version does not know is `Unknown`, as serde reads it.
+        String::from_js(value).map(|code| ErrorCode::parse(&code))
+    }
+}
+
+impl FromJs for ErrorBody {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        let detail = Object::of(value)?.required::<JsValue>("error")?;
+        let o = Object::of(&detail)?;
+        Ok(ErrorBody {
+            error: ErrorDetail {
+                code: o.required("code")?,
+                message: o.required("message")?,
+            },
+        })
+    }
+}
+
+impl FromJs for JsValue {
+    fn from_js(value: &JsValue) -> Result<Self, JsError> {
+        Ok(value.clone())
+    }
 }

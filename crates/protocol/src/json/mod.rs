@@ -1,16 +1,29 @@
 //! JSON text in and out, one API on both targets.
 //!
-//! Natively (the server, the load generator, tests) reading is `serde_json`. In the browser
-//! it is the browser's own `JSON.parse`, and [`js::JsDeserializer`] turns the parsed
-//! JavaScript value into the same serde-derived types: the widget carries no JSON parser of
-//! its own (serde_json's parser and error texts cost it about 20 KB of wasm), and the
-//! protocol's types stay the one definition of the wire format on both ends. Writing is
+//! Natively (the server, the load generator, tests) reading is `serde_json` and the types'
+//! serde derives. In the browser it is the browser's own `JSON.parse`, and [`js::FromJs`]
+//! reads the parsed JavaScript value into the same types by the same rules: the widget
+//! carries no JSON parser of its own (serde_json's parser and error texts cost it about
+//! 20 KB of wasm) and no serde visitors (see [`js`] for why). [`Decode`] names what both
+//! ends can read. Writing is
 //! `serde_json` everywhere (its writer is small; the widget writes two tiny messages).
 //!
 //! [`Raw`] is a value left undecoded until its type is known (a WebSocket envelope's `data`).
 
 use serde::Serialize;
+#[cfg(not(target_arch = "wasm32"))]
 use serde::de::DeserializeOwned;
+
+/// A type read from JSON: natively anything serde can decode; in the browser the types
+/// [`js::FromJs`] reads.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait Decode: DeserializeOwned {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: DeserializeOwned> Decode for T {}
+/// A type read from JSON: natively anything serde can decode; in the browser the types
+/// [`js::FromJs`] reads.
+#[cfg(target_arch = "wasm32")]
+pub use js::FromJs as Decode;
 
 #[cfg(target_arch = "wasm32")]
 pub mod js;
@@ -23,21 +36,21 @@ pub type Raw = Box<serde_json::value::RawValue>;
 pub type Raw = wasm_bindgen::JsValue;
 
 /// Decodes `text` as a `T`; the error is a sentence for logs.
-pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+pub fn from_str<T: Decode>(text: &str) -> Result<T, String> {
     #[cfg(not(target_arch = "wasm32"))]
     return serde_json::from_str(text).map_err(|e| e.to_string());
     #[cfg(target_arch = "wasm32")]
     return js::parse(text)
-        .and_then(|value| T::deserialize(js::JsDeserializer(value)))
-        .map_err(|e| e.to_string());
+        .and_then(|value| T::from_js(&value))
+        .map_err(|e| e.message());
 }
 
 /// Decodes an undecoded value as a `T`.
-pub fn from_raw<T: DeserializeOwned>(raw: &Raw) -> Result<T, String> {
+pub fn from_raw<T: Decode>(raw: &Raw) -> Result<T, String> {
     #[cfg(not(target_arch = "wasm32"))]
     return from_str(raw.get());
     #[cfg(target_arch = "wasm32")]
-    return T::deserialize(js::JsDeserializer(raw.clone())).map_err(|e| e.to_string());
+    return T::from_js(raw).map_err(|e| e.message());
 }
 
 /// `value` as JSON text.
