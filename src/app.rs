@@ -103,7 +103,12 @@ fn apply_page(config: &WidgetConfig) {
         .collect();
     let catalog = crate::i18n::choose(config.locale.as_deref(), &browser);
     crate::i18n::use_catalog(catalog);
-    let Some(html) = document().and_then(|d| d.document_element()) else {
+    let Some(document) = document() else {
+        return;
+    };
+    // The tab's title until the drop's name arrives, in the page's language.
+    document.set_title(catalog.texts.eyebrow);
+    let Some(html) = document.document_element() else {
         return;
     };
     // Attribute names are constants and the values checked: setting them cannot fail.
