@@ -16,6 +16,8 @@ use crate::shell::{Error, Result, command, run as run_command, step};
 const SERVER_ADDR: &str = "127.0.0.1:8080";
 /// Where `trunk serve` listens (`Trunk.toml`).
 const TRUNK_ADDR: &str = "127.0.0.1:8081";
+/// Where the demo shop listens: not the server's port + 1 (its default), which is trunk's.
+const SHOP_ADDR: &str = "127.0.0.1:8082";
 /// The page's origins under `trunk serve`, allowed by the server.
 const DEV_ORIGINS: &str = "http://127.0.0.1:8081,http://localhost:8081";
 
@@ -38,7 +40,13 @@ pub fn run() -> Result {
     let mut server = Guard::spawn(
         "livequeue-server",
         command(&binary.to_string_lossy())
-            .args(["--demo", "--addr", SERVER_ADDR])
+            .args([
+                "--demo",
+                "--addr",
+                SERVER_ADDR,
+                "--demo-shop-addr",
+                SHOP_ADDR,
+            ])
             // trunk's proxy forwards the page's `Origin` (trunk's own address), which the
             // server would refuse as foreign.
             .env("LIVEQUEUE_ALLOWED_ORIGINS", DEV_ORIGINS)
@@ -59,6 +67,7 @@ pub fn run() -> Result {
     // The first build compiles the widget: give it time.
     wait_for_port(&mut trunk, trunk_addr, Duration::from_secs(600))?;
     println!("\nWidget with live reload: http://{TRUNK_ADDR}/?experience=demo-drop");
+    println!("Demo shop (embeds the server's build of the widget): http://{SHOP_ADDR}/");
     println!("Press Ctrl-C to stop both.");
 
     while !interrupted.load(Ordering::SeqCst) {

@@ -7,8 +7,20 @@ use livequeue_e2e::server::QueueServer;
 /// English words of the widget's own texts (not the drop's name, which the server gives):
 /// none may be left on a German page.
 const ENGLISH: [&str; 14] = [
-    "line", "Join", "Leave", "Estimated", "Stock", "minute", "Updated", "Notify", "Virtual",
-    "queue", "Live (", "left", "ahead", "turn",
+    "line",
+    "Join",
+    "Leave",
+    "Estimated",
+    "Stock",
+    "minute",
+    "Updated",
+    "Notify",
+    "Virtual",
+    "queue",
+    "Live (",
+    "left",
+    "ahead",
+    "turn",
 ];
 
 /// The page's visible text once the shopper has a place (joined at once, `join=auto`).
@@ -77,7 +89,10 @@ async fn locale_de_shows_german_everywhere_with_german_plurals() {
             "English `{word}` left on the German page:\n{text}"
         );
     }
-    assert_eq!(page["title"], "Virtuelle Warteschlange", "the tab's title too");
+    assert_eq!(
+        page["title"], "Virtuelle Warteschlange",
+        "the tab's title too"
+    );
     browser.close().await;
 }
 
