@@ -72,19 +72,17 @@ macro_rules! catalog {
         impl Texts {
             /// Every message with its name: a single text is one form.
             pub fn entries(&'static self) -> Vec<(&'static str, bool, &'static [&'static str])> {
-                let mut out = Vec::new();
-                $(catalog!(@push out, self, $key, $kind);)*
-                out
+                vec![$(catalog!(@entry self, $key, $kind)),*]
             }
         }
     };
     (@type Text) => { &'static str };
     (@type Plural) => { Forms };
-    (@push $out:ident, $self:ident, $key:ident, Text) => {
-        $out.push((stringify!($key), false, std::slice::from_ref(&$self.$key)))
+    (@entry $self:ident, $key:ident, Text) => {
+        (stringify!($key), false, std::slice::from_ref(&$self.$key))
     };
-    (@push $out:ident, $self:ident, $key:ident, Plural) => {
-        $out.push((stringify!($key), true, $self.$key.0))
+    (@entry $self:ident, $key:ident, Plural) => {
+        (stringify!($key), true, $self.$key.0)
     };
 }
 

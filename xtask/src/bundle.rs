@@ -129,7 +129,7 @@ pub fn without_exports(
         |name| {
             let drop = name.contains(pattern);
             dropped += usize::from(drop);
-            drop.then(|| None)
+            drop.then_some(None)
         },
     )?;
     Ok((out, dropped))

@@ -132,7 +132,7 @@ impl<'a> Object<'a> {
 impl FromJs for u64 {
     fn from_js(value: &JsValue) -> Result<Self, JsError> {
         match value.as_f64() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE => Ok(n as u64),
+            Some(n) if (0.0..=MAX_SAFE).contains(&n) && n.fract() == 0.0 => Ok(n as u64),
             _ => Err(JsError::WrongType),
         }
     }
@@ -192,6 +192,7 @@ impl FromJs for AdmissionStatus {
 
 /// A stage, leniently: text naming one is it, any other text (a newer server's stage) is
 /// none, as serde's `lenient_stage` reads it.
+#[derive(Default)]
 struct LenientStage(Option<Stage>);
 
 impl FromJs for LenientStage {
@@ -204,14 +205,13 @@ impl FromJs for LenientStage {
 
 /// A timestamp, leniently, as [`crate::time::lenient_ms`] reads it: milliseconds as a
 /// number (negative: none) or as text (digits or RFC 3339); anything else is none.
+#[derive(Default)]
 struct LenientMs(Option<u64>);
 
 impl FromJs for LenientMs {
     fn from_js(value: &JsValue) -> Result<Self, JsError> {
         if let Some(n) = value.as_f64() {
-            return Ok(LenientMs(
-                (n.is_finite() && n >= 0.0 && n <= MAX_SAFE).then_some(n as u64),
-            ));
+            return Ok(LenientMs((0.0..=MAX_SAFE).contains(&n).then_some(n as u64)));
         }
         Ok(LenientMs(value.as_string().and_then(|text| {
             text.trim()
@@ -219,18 +219,6 @@ impl FromJs for LenientMs {
                 .ok()
                 .or_else(|| crate::time::parse_rfc3339_ms(&text))
         })))
-    }
-}
-
-impl Default for LenientMs {
-    fn default() -> Self {
-        LenientMs(None)
-    }
-}
-
-impl Default for LenientStage {
-    fn default() -> Self {
-        LenientStage(None)
     }
 }
 
