@@ -60,7 +60,7 @@ pub(super) fn apply(signals: &FeedSignals, batch: Vec<FeedMessage>) -> Option<Re
         }
     });
     if let Some(skew) = skew {
-        signals.skew.set(skew);
+        refine_skew(signals.skew, skew);
     }
     signals.diagnostics.update(|d| {
         d.messages = d.messages.saturating_add(count);
@@ -69,4 +69,13 @@ pub(super) fn apply(signals: &FeedSignals, batch: Vec<FeedMessage>) -> Option<Re
         d.resyncs = d.resyncs.saturating_add(u32::from(resync.is_some()));
     });
     resync
+}
+
+/// Refines the page's clock skew with a new measurement ([`ClockSkew::refine`]), notifying
+/// the page only when it changed.
+pub(super) fn refine_skew(skew: RwSignal<ClockSkew>, measured: ClockSkew) {
+    let next = skew.get_untracked().refine(measured);
+    if next != skew.get_untracked() {
+        skew.set(next);
+    }
 }

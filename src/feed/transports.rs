@@ -106,9 +106,10 @@ impl Controller {
                 delivered(Delivery::Alive)
             }
             TransportEvent::ServerTime(server_time) => {
-                self.signals
-                    .skew
-                    .set(ClockSkew::measure(Some(server_time), clock::local_now()));
+                super::batch::refine_skew(
+                    self.signals.skew,
+                    ClockSkew::measure(Some(server_time), clock::local_now()),
+                );
                 delivered(Delivery::Heartbeat)
             }
             TransportEvent::Message(message) => delivered(Delivery::Message(message)),
