@@ -16,7 +16,7 @@
 //! placeholders and plural forms, which [`fill`] and [`Catalog::forms`] do in a few lines.
 //!
 //! The catalog in use is chosen once per page ([`choose`], then [`use_catalog`]) and read
-//! with [`t`]; it is per thread, so native tests in other languages do not disturb each
+//! with [`t`]; natively it is per thread, so tests in other languages do not disturb each
 //! other.
 
 /// A message with one form per plural category of its language, in the order of the
