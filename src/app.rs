@@ -125,6 +125,23 @@ fn apply_page(config: &WidgetConfig) {
     if config.parent_origin.is_some() {
         let _ = html.set_attribute("data-embedded", "");
     }
+    for (given, taken, what) in [
+        (
+            "parentOrigin",
+            config.parent_origin.is_some(),
+            "is not an origin (https://shop.example): the widget sends the page no messages",
+        ),
+        (
+            "accent",
+            config.accent.is_some(),
+            "is not a #rgb or #rrggbb colour: the widget keeps its own",
+        ),
+    ] {
+        // A mistake of the integrator's, said where they look (the console), not to the shopper.
+        if !taken && crate::config::query_has(given) {
+            crate::log::warn(&crate::format::concat(&["livequeue: ", given, " ", what]));
+        }
+    }
 }
 
 /// The queue widget for one experience: joins, follows the live stream, and shows where the

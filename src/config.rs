@@ -311,6 +311,17 @@ fn form_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether the page's address has a non-empty `key`: tells a value the widget refused from
+/// none given, so the integrator hears of the refusal.
+pub fn query_has(key: &str) -> bool {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    QueryParams::parse(&search)
+        .get(key)
+        .is_some_and(|v| !v.trim().is_empty())
+}
+
 /// A CSS hex colour as the shop wrote it (`#E11D48`, `#f0a`), lowercased; anything else is
 /// refused, so nothing but a colour reaches the page's style.
 pub fn colour(value: &str) -> Option<String> {

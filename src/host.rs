@@ -74,6 +74,17 @@ impl Report {
     }
 }
 
+/// `href` as the host page must read it: a path (`/checkout/x?grant=…`, as a server may give
+/// its checkout) is the widget's, so it gets the widget's `origin`; anything else is as the
+/// server wrote it. A host resolving a bare path would send the shopper to its own site.
+pub fn absolute(href: &str, origin: &str) -> String {
+    if href.starts_with('/') && !href.starts_with("//") {
+        format::concat(&[origin, href])
+    } else {
+        href.to_owned()
+    }
+}
+
 /// The height the host should give the iframe: the widget's box and the margin above it,
 /// twice (the page's margins are symmetric), rounded up. Not the document's height, which is
 /// at least the iframe's own and so would never let it shrink.
@@ -230,10 +241,13 @@ mod browser {
             if report.new_turn(&told)
                 && let Some((_, href, expires_at)) = &report.turn
             {
+                let origin = web_sys::window()
+                    .and_then(|w| w.location().origin().ok())
+                    .unwrap_or_default();
                 self.to.post(
                     "admitted",
                     &[
-                        ("checkoutUrl", href.as_str().into()),
+                        ("checkoutUrl", super::absolute(href, &origin).into()),
                         ("expiresAt", number(*expires_at)),
                     ],
                 );
@@ -304,6 +318,18 @@ mod tests {
             None,
             "an ended turn is no turn"
         );
+    }
+
+    #[test]
+    fn a_checkout_path_is_the_widgets_for_the_host() {
+        let origin = "https://queue.example";
+        assert_eq!(
+            absolute("/checkout/d?grant=g", origin),
+            "https://queue.example/checkout/d?grant=g"
+        );
+        for kept in ["https://shop.example/c?grant=g", "//cdn.example/c"] {
+            assert_eq!(absolute(kept, origin), kept);
+        }
     }
 
     #[test]

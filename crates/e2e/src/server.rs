@@ -163,6 +163,26 @@ impl QueueServer {
         );
     }
 
+    /// Admits the first `count` shoppers of `experience`'s line now, as an operator does.
+    pub async fn admit(&self, experience: &str, count: u64) {
+        let path = Endpoint::Admit
+            .route()
+            .replace("{experience_id}", experience);
+        let r = self
+            .http
+            .post(self.url(&path))
+            .bearer_auth(OPERATOR)
+            .json(&livequeue_protocol::api::AdmitRequest { count })
+            .send()
+            .await
+            .expect("admit");
+        assert!(
+            r.status().is_success(),
+            "admitting: {}",
+            r.text().await.unwrap()
+        );
+    }
+
     /// A new shopper in `experience`'s line, as a shop's server would make one.
     pub async fn join(&self, experience: &str) -> JoinResponse {
         let path = Endpoint::Join.path(&experience.parse().expect("experience id"));

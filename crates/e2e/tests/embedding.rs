@@ -245,6 +245,70 @@ async fn messages_go_only_to_the_parent_origin_it_names() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_turn_is_posted_once_with_a_checkout_url_the_shop_can_follow() {
+    let (shop, _foreign, server) = world("turn").await;
+    // A line that moves only when the operator admits: the turn comes when the test says.
+    server.still_experience("turn").await;
+    let browser = open(
+        &shop,
+        &format!(
+            r#"<iframe src="{}/?experience=turn&join=auto&parentOrigin={}" title="Queue" width="500" height="700"></iframe>"#,
+            server.origin, shop.origin
+        ),
+    )
+    .await;
+    // Alone in the line: the place reads "You're next", not a number.
+    browser
+        .wait_in_frame(
+            0,
+            "the widget joins the still line",
+            r#"const v = document.querySelector(".lq-position-value");
+               return v !== null && v.textContent.length > 0;"#,
+            PATIENCE,
+        )
+        .await;
+    let before = browser
+        .js(r#"return got.filter(m => m.data.type === "admitted").length;"#)
+        .await;
+    assert_eq!(before, 0, "no turn before the operator admits");
+    server.admit("turn", 1).await;
+    let turn = browser
+        .wait_js(
+            "the shop hears of the turn",
+            r#"const a = got.filter(m => m.data.type === "admitted");
+               return a.length ? a[0] : null;"#,
+            PATIENCE,
+        )
+        .await;
+    assert_eq!(turn["origin"].as_str(), Some(server.origin.as_str()));
+    // The server's checkout is a path of the widget's origin: the shop gets it whole, so it
+    // does not send the shopper to a checkout of its own site.
+    let url = turn["data"]["checkoutUrl"]
+        .as_str()
+        .expect("a checkout URL");
+    assert!(
+        url.starts_with(&format!("{}/checkout/turn?grant=", server.origin)),
+        "{turn}"
+    );
+    let left_ms = browser
+        .js(&format!(
+            "return {} - Date.now();",
+            turn["data"]["expiresAt"].as_f64().expect("an expiry")
+        ))
+        .await
+        .as_f64()
+        .expect("a number");
+    assert!(left_ms > 0.0 && left_ms <= 300_000.0, "{turn}");
+    // Later updates of the same turn (its countdown, the page's ticks) say nothing new.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let count = browser
+        .js(r#"return got.filter(m => m.data.type === "admitted").length;"#)
+        .await;
+    assert_eq!(count, 1, "one admitted message per turn");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_is_taken_from_the_shop_and_ignored_from_another_origin() {
     let (shop, foreign, server) = world("join").await;
     // A frame of a third origin in the shop's page, posting `join` to the widget's window
