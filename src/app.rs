@@ -106,7 +106,7 @@ fn apply_page(config: &WidgetConfig) {
     let Some(document) = document() else {
         return;
     };
-    // The tab's title until the drop's name arrives, in the page's language.
+    // The tab's title, in the page's language (the drop's name is the page's heading).
     document.set_title(catalog.texts.eyebrow);
     let Some(html) = document.document_element() else {
         return;
