@@ -125,22 +125,14 @@ fn apply_page(config: &WidgetConfig) {
     if config.parent_origin.is_some() {
         let _ = html.set_attribute("data-embedded", "");
     }
-    for (given, taken, what) in [
-        (
-            "parentOrigin",
-            config.parent_origin.is_some(),
-            "is not an origin (https://shop.example): the widget sends the page no messages",
-        ),
-        (
-            "accent",
-            config.accent.is_some(),
-            "is not a #rgb or #rrggbb colour: the widget keeps its own",
-        ),
-    ] {
-        // A mistake of the integrator's, said where they look (the console), not to the shopper.
-        if !taken && crate::config::query_has(given) {
-            crate::log::warn(&crate::format::concat(&["livequeue: ", given, " ", what]));
-        }
+    // The integrator's mistakes, said where they look (the console), not to the shopper.
+    for &key in &config.refused {
+        let what = if key == "accent" {
+            " is not a #rgb or #rrggbb colour: the widget keeps its own"
+        } else {
+            " is not an origin (https://shop.example): the widget sends the page no messages"
+        };
+        crate::log::warn(&crate::format::concat(&["livequeue: ", key, what]));
     }
 }
 

@@ -58,6 +58,9 @@ pub struct WidgetConfig {
     /// The host page's origin (`https://shop.example`), checked: the widget posts its
     /// messages there and accepts commands only from there. `None`: no messages at all.
     pub parent_origin: Option<String>,
+    /// Parameters given with a value the widget refused (`parentOrigin`, `accent`): the
+    /// integrator's mistakes, which the page reports on the console.
+    pub refused: Vec<&'static str>,
 }
 
 /// The colour scheme.
@@ -153,6 +156,7 @@ impl Default for WidgetConfig {
             theme: Theme::Auto,
             accent: None,
             parent_origin: None,
+            refused: Vec::new(),
         }
     }
 }
@@ -206,8 +210,21 @@ impl WidgetConfig {
         }
         config.locale = non_empty("locale");
         config.theme = Theme::parse(&params.get("theme").unwrap_or_default());
-        config.accent = params.get("accent").and_then(|a| colour(&a));
-        config.parent_origin = params.get("parentOrigin").and_then(|o| origin(&o));
+        for (key, check, field) in [
+            (
+                "accent",
+                colour as fn(&str) -> Option<String>,
+                &mut config.accent,
+            ),
+            ("parentOrigin", origin, &mut config.parent_origin),
+        ] {
+            if let Some(given) = non_empty(key) {
+                *field = check(&given);
+                if field.is_none() {
+                    config.refused.push(key);
+                }
+            }
+        }
         if let Some(only) = non_empty("transport").and_then(|t| TransportKind::parse(&t)) {
             config.transports = vec![only];
         }
@@ -309,17 +326,6 @@ fn form_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Whether the page's address has a non-empty `key`: tells a value the widget refused from
-/// none given, so the integrator hears of the refusal.
-pub fn query_has(key: &str) -> bool {
-    let search = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
-    QueryParams::parse(&search)
-        .get(key)
-        .is_some_and(|v| !v.trim().is_empty())
 }
 
 /// A CSS hex colour as the shop wrote it (`#E11D48`, `#f0a`), lowercased; anything else is
@@ -489,6 +495,17 @@ mod tests {
         assert_eq!(
             (plain.theme, plain.accent, plain.locale),
             (Theme::Auto, None, None)
+        );
+        assert_eq!(
+            plain.refused,
+            ["accent"],
+            "a refused value is reported, not silent"
+        );
+        assert!(config.refused.is_empty());
+        let bad_parent = WidgetConfig::from_query("?parentOrigin=*");
+        assert_eq!(
+            (bad_parent.parent_origin, bad_parent.refused),
+            (None, vec!["parentOrigin"])
         );
         for bad in ["#12", "#12345g", "e11d48", "#e11d48;background:url(x)"] {
             assert_eq!(colour(bad), None, "{bad}");

@@ -224,22 +224,25 @@ const KEEP_NAMES_UNDER: usize = 12;
 /// would cost more than it saves here). Measured 2026-12-01: wasm 82,376 → 79,106 B, glue
 /// 5,981 → 3,728 B (gzip -9).
 fn minify_names(dist: &Path) -> Result {
-    let (mut wasm_path, mut glue_path) = (None, None);
+    let (mut wasms, mut glues) = (Vec::new(), Vec::new());
     for entry in std::fs::read_dir(dist)? {
         let path = entry?.path();
         match path.extension().and_then(|e| e.to_str()) {
-            Some("wasm") => wasm_path = Some(path),
-            Some("js") if path.file_name().is_some_and(|n| n != "embed.js") => {
-                glue_path = Some(path);
-            }
+            Some("wasm") => wasms.push(path),
+            Some("js") => glues.push(path),
             _ => {}
         }
     }
-    let (Some(wasm_path), Some(glue_path)) = (wasm_path, glue_path) else {
-        return Err(Error("dist/ has no wasm and glue to minify".to_owned()));
+    // One wasm and its one glue: with more, which glue imports which names is not known.
+    let ([wasm_path], [glue_path]) = (&wasms[..], &glues[..]) else {
+        return Err(Error(format!(
+            "dist/ should hold one wasm and one glue to minify, not {} and {}",
+            wasms.len(),
+            glues.len()
+        )));
     };
-    let wasm = std::fs::read(&wasm_path)?;
-    let glue = std::fs::read_to_string(&glue_path)?;
+    let wasm = std::fs::read(wasm_path)?;
+    let glue = std::fs::read_to_string(glue_path)?;
     let names = std::cell::RefCell::new(std::collections::HashMap::new());
     let rename = |name: &str| {
         if name.len() < KEEP_NAMES_UNDER {
@@ -257,8 +260,8 @@ fn minify_names(dist: &Path) -> Result {
     let renamed = edit_names(&wasm, rename, |n| rename(n).map(Some))
         .map_err(|e| Error(format!("{}: {e}", wasm_path.display())))?;
     let new_glue = rename_identifiers(&glue, &names.borrow());
-    std::fs::write(&wasm_path, &renamed)?;
-    std::fs::write(&glue_path, &new_glue)?;
+    std::fs::write(wasm_path, &renamed)?;
+    std::fs::write(glue_path, &new_glue)?;
     integrity_follows(dist, &wasm, &renamed)?;
     integrity_follows(dist, glue.as_bytes(), new_glue.as_bytes())?;
     Ok(())
