@@ -119,8 +119,9 @@ fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
     let (_guide, guide_addr) = start_guide()?;
     let control = start_control(main, Arc::clone(&main_guard))?;
 
+    let tmp = crate::shell::browser_tmp("browser")?;
     let mut cargo = command("cargo");
-    cargo.envs(env.iter().copied());
+    cargo.envs(env.iter().copied()).env("TMPDIR", &tmp);
     let result = run_command(
         cargo
             .args([
@@ -156,6 +157,8 @@ fn run_with(cargo_args: &[&str], env: &[(&str, &str)]) -> Result {
             server.log_tail(40)
         );
     }
+    // What a killed Chromium left behind goes now, not at the next run.
+    let _ = std::fs::remove_dir_all(&tmp);
     // The guards drop here (and on every early return): the servers stop.
     main_guard
         .lock()

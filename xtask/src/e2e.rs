@@ -45,11 +45,16 @@ pub fn run() -> Result {
 
     step("embedding tests: shops on other origins, headless Chromium (crates/e2e)");
     let server = shell::target_dir().join("debug/livequeue-server");
-    run_command(
+    let tmp = shell::browser_tmp("e2e")?;
+    let result = run_command(
         command("cargo")
             .args(["test", "-p", "livequeue-e2e", "--", "--test-threads=2"])
             .env("LIVEQUEUE_E2E_SERVER", &server)
             .env("LIVEQUEUE_E2E_DIST", &dist)
-            .env("CHROMEDRIVER", &chromedriver),
-    )
+            .env("CHROMEDRIVER", &chromedriver)
+            .env("TMPDIR", &tmp),
+    );
+    // What a killed Chromium left behind goes now, not at the next run.
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
 }

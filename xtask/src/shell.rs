@@ -140,3 +140,17 @@ pub fn target_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
 }
+
+/// A temporary directory for the browser steps, emptied now, given to their commands as
+/// `TMPDIR`. Chromium puts its profiles (`org.chromium.Chromium.scoped_dir.*`, ~60 MB each)
+/// there, and a Chromium that chromedriver or a test runner kills leaves them behind: in
+/// `/tmp` a day of test runs filled the disk. Here each run starts by removing the last
+/// run's leftovers, so they never add up.
+pub fn browser_tmp(name: &str) -> Result<PathBuf> {
+    let dir = target_dir().join("xtask/tmp").join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
