@@ -162,4 +162,77 @@ pub struct ExperienceSummary {
     pub expired: u64,
     /// Open SSE and WebSocket connections on this node.
     pub connections: u64,
+    /// Shoppers admitted in all, by the rate and by the operator.
+    #[serde(default)]
+    pub admitted: u64,
+    /// [`ExperienceSummary::connections`] by transport.
+    #[serde(default)]
+    pub connections_by_transport: ConnectionCounts,
 }
+
+/// Open connections on this node, by transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionCounts {
+    /// Server-Sent Events streams.
+    pub sse: u64,
+    /// WebSockets.
+    pub websocket: u64,
+}
+
+/// Answer to `GET /api/admin/experiences`: every experience, ordered by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperienceList {
+    /// The experiences' summaries.
+    pub experiences: Vec<ExperienceSummary>,
+}
+
+/// Answer to `POST /api/admin/stream-ticket` (operator token): a short-lived ticket for the
+/// operator stream's `?ticket=`, because `EventSource` cannot send an `Authorization`
+/// header and the operator token must never be put in a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamTicket {
+    /// Opaque; valid for opening streams until it expires (a stream already open stays).
+    pub ticket: String,
+    /// Seconds until it expires.
+    pub expires_in_seconds: u64,
+}
+
+/// SSE event name of the operator stream's frames; each data is an [`OperatorFigures`].
+pub const FIGURES_EVENT: &str = "figures";
+
+/// Seconds each bucket of [`OperatorFigures::admissions_history`] covers.
+pub const HISTORY_BUCKET_SECONDS: u64 = 10;
+
+/// Buckets in [`OperatorFigures::admissions_history`]: five minutes.
+pub const HISTORY_BUCKETS: usize = 30;
+
+/// One frame of the operator stream `GET /api/admin/experiences/{experienceId}/stream`:
+/// sent when the stream opens and then every second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorFigures {
+    /// The experience's figures and settings.
+    #[serde(flatten)]
+    pub summary: ExperienceSummary,
+    /// Admissions in each of the last [`HISTORY_BUCKETS`] buckets of
+    /// [`HISTORY_BUCKET_SECONDS`], oldest first; the last bucket is the one still filling.
+    pub admissions_history: Vec<u64>,
+    /// The server's clock, in milliseconds since the Unix epoch.
+    pub server_time: u64,
+}
+
+/// Body of `POST /api/admin/experiences/{experienceId}/synthetic` (operator token, only
+/// with `--demo` or `--test-controls`): anonymous synthetic shoppers join the back of the
+/// line at once, so a line of a million can be made and looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyntheticJoins {
+    /// How many join, 1 to [`MAX_SYNTHETIC_JOINS`].
+    pub count: u64,
+}
+
+/// Most synthetic shoppers one request adds.
+pub const MAX_SYNTHETIC_JOINS: u64 = 2_000_000;
+
+/// Most rows one `entries` request may ask for; more is a 400.
+pub const MAX_ENTRIES: u64 = 1000;

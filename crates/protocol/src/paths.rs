@@ -17,6 +17,8 @@ pub const CONSUMER_ID: &str = "consumerId";
 pub const TOKEN: &str = "token";
 /// Query parameter (SSE): resume after this event id on a first connection.
 pub const LAST_EVENT_ID: &str = "lastEventId";
+/// Query parameter (operator stream): the [`crate::api::StreamTicket`].
+pub const TICKET: &str = "ticket";
 
 /// An HTTP or WebSocket endpoint of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,12 +39,18 @@ pub enum Endpoint {
     Leave,
     /// `GET`: a page of the anonymized line (operator token).
     Entries,
-    /// `POST` (operator): create an experience.
+    /// `POST` (operator): create an experience; `GET`: list them all.
     CreateExperience,
     /// `GET` / `PATCH` (operator): one experience's figures and settings.
     Experience,
     /// `POST` (operator): admit shoppers now.
     Admit,
+    /// `POST` (operator): a short-lived ticket for the operator stream.
+    StreamTicket,
+    /// `GET` (`?ticket=`): the operator's live figures as Server-Sent Events.
+    OperatorStream,
+    /// `POST` (operator, `--demo` or `--test-controls`): synthetic shoppers join at once.
+    Synthetic,
     /// `POST` (operator, `--test-controls`): send raw frames to the experience's clients.
     Inject,
     /// `PUT` (operator, `--test-controls`): switch transports off and on.
@@ -68,6 +76,9 @@ impl Endpoint {
             Endpoint::CreateExperience => "/api/admin/experiences",
             Endpoint::Experience => "/api/admin/experiences/{experience_id}",
             Endpoint::Admit => "/api/admin/experiences/{experience_id}/admit",
+            Endpoint::StreamTicket => "/api/admin/stream-ticket",
+            Endpoint::OperatorStream => "/api/admin/experiences/{experience_id}/stream",
+            Endpoint::Synthetic => "/api/admin/experiences/{experience_id}/synthetic",
             Endpoint::Inject => "/api/admin/experiences/{experience_id}/inject",
             Endpoint::Transports => "/api/admin/transports",
             Endpoint::WebSocket => "/ws/queue",

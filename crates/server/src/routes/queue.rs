@@ -103,8 +103,7 @@ pub struct EntriesParams {
     limit: Option<u64>,
 }
 
-/// Most rows one request may ask for.
-pub const MAX_ENTRIES: u64 = 1000;
+use livequeue_protocol::api::MAX_ENTRIES;
 
 /// `GET /api/experiences/{experienceId}/entries`.
 pub async fn entries(

@@ -361,6 +361,8 @@ impl ExperienceState {
             redeemed: self.grants.redeemed(),
             expired: self.grants.expired(),
             connections,
+            admitted: 0,
+            connections_by_transport: Default::default(),
         }
     }
 }
