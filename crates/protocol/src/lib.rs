@@ -19,6 +19,8 @@
 //! - [`backoff`], [`polling`], [`supervisor`]: the widget's connection policies (reconnect
 //!   delays, adaptive polling intervals, transport fallback), as pure state machines.
 //! - [`feed`]: the widget feed's decisions (re-joins, silence, probe, batching) as a machine.
+//! - [`list_window`]: the operator console's virtualized queue list as arithmetic (scaled
+//!   scrolling that reaches every row, the window, the element pool, pages, live shifts).
 //! - [`motion`]: animated numbers (the place in line, the console's figures): which whole
 //!   number to show at each frame.
 //! - [`http_status`]: HTTP statuses read as our [`ErrorCode`]s, for answers without our body.
@@ -37,6 +39,7 @@ pub mod feed;
 pub mod http_status;
 pub mod ids;
 pub mod json;
+pub mod list_window;
 pub mod motion;
 pub mod paths;
 pub mod polling;
