@@ -91,6 +91,11 @@ pub struct QueueEntry {
 pub struct EntriesPage {
     /// Shoppers waiting in line in all.
     pub total: u64,
+    /// Shoppers admitted in all when the page was read (as in
+    /// [`ExperienceSummary::admitted`]): a row's index plus this stays the same for its
+    /// shopper as others are admitted, so a list can keep the rows it fetched in place.
+    #[serde(default)]
+    pub admitted: u64,
     /// The requested slice, in line order.
     pub entries: Vec<QueueEntry>,
 }

@@ -167,6 +167,8 @@ impl Line {
             .collect();
         EntriesPage {
             total: self.waiting(),
+            // The line does not count admissions: the experience fills this in.
+            admitted: 0,
             entries,
         }
     }

@@ -343,7 +343,9 @@ impl ExperienceState {
 
     /// Shoppers waiting, from `offset`, at most `limit`, with anonymous labels.
     pub fn entries(&self, offset: u64, limit: u64, label: impl Fn(&str) -> String) -> EntriesPage {
-        self.line.entries(offset, limit, label)
+        let mut page = self.line.entries(offset, limit, label);
+        page.admitted = self.rate.admitted_total();
+        page
     }
 
     /// Configuration and live counts for the operator.
