@@ -1,0 +1,376 @@
+//! The operator's controls: open, pause, close; the admission rate; the stock; admit now;
+//! synthetic shoppers for a demo. Each change is confirmed in a sentence that says what
+//! changed, and a refused one says why ([`Notice`]).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use leptos::prelude::*;
+use livequeue_protocol::api::{ExperienceSummary, MAX_SYNTHETIC_JOINS, PatchExperience};
+use livequeue_protocol::{ExperienceId, ExperienceStatus};
+
+use crate::api::{ApiError, Operator};
+use crate::format::{grouped, rate};
+
+/// The answer to the operator's last action, read out by screen readers (`role="status"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Whether the change was made.
+    pub ok: bool,
+    /// What changed, or why not.
+    pub text: String,
+}
+
+impl Notice {
+    /// A change that was made.
+    pub fn done(text: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            text: text.into(),
+        }
+    }
+
+    /// A change that was refused, with the reason.
+    pub fn refused(what: &str, error: &ApiError) -> Self {
+        Self {
+            ok: false,
+            text: format!("{what} refused: {}", error.message()),
+        }
+    }
+}
+
+/// A change to send: the request it makes, given who and which experience.
+type Request = Box<dyn FnOnce(Operator, ExperienceId) -> Pin<Box<dyn Future<Output = Answer>>>>;
+/// The server's answer to a change.
+type Answer = Result<ExperienceSummary, ApiError>;
+/// The sentence that confirms a change, from the summaries after and before it.
+type Confirm = Box<dyn FnOnce(&ExperienceSummary, Option<&ExperienceSummary>) -> String>;
+
+/// A whole number typed by the operator, with thousands separators allowed, in `range`.
+pub fn parse_count(text: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    let cleaned = text.trim().replace([',', ' ', '_'], "");
+    match cleaned.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "Enter a whole number from {} to {}.",
+            grouped(*range.start()),
+            grouped(*range.end())
+        )),
+    }
+}
+
+/// A rate per minute typed by the operator: 0 to 1,000,000, decimals allowed.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().replace(',', "").parse::<f64>() {
+        Ok(r) if r.is_finite() && (0.0..=1_000_000.0).contains(&r) => Ok(r),
+        _ => Err("Enter a rate from 0 to 1,000,000 per minute.".into()),
+    }
+}
+
+fn status_word(status: ExperienceStatus) -> &'static str {
+    match status {
+        ExperienceStatus::Open => "open",
+        ExperienceStatus::Paused => "paused",
+        ExperienceStatus::Closed => "closed",
+    }
+}
+
+/// The controls of one experience.
+#[component]
+pub fn Controls(
+    /// Who makes the changes.
+    operator: Operator,
+    /// The experience they change.
+    experience: ExperienceId,
+    /// Its current summary, from the live figures.
+    summary: Signal<Option<ExperienceSummary>>,
+    /// Where each change's answer goes.
+    notice: WriteSignal<Option<Notice>>,
+    /// Each accepted change's new summary, shown before the next frame of figures.
+    changed: Callback<ExperienceSummary>,
+) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let rate_text = RwSignal::new(String::new());
+    let stock_text = RwSignal::new(String::new());
+    let admit_text = RwSignal::new("10".to_owned());
+    let synthetic_text = RwSignal::new("1000000".to_owned());
+
+    // One action at a time: the answer of each is confirmed before the next is sent.
+    let act = {
+        let operator = operator.clone();
+        let experience = experience.clone();
+        move |what: &'static str, request: Request, confirm: Confirm| {
+            if busy.get_untracked() {
+                return;
+            }
+            busy.set(true);
+            let before = summary.get_untracked();
+            let future = request(operator.clone(), experience.clone());
+            leptos::task::spawn_local(async move {
+                match future.await {
+                    Ok(after) => {
+                        notice.set(Some(Notice::done(confirm(&after, before.as_ref()))));
+                        changed.run(after);
+                    }
+                    Err(error) => notice.set(Some(Notice::refused(what, &error))),
+                }
+                busy.set(false);
+            });
+        }
+    };
+
+    let set_status = {
+        let act = act.clone();
+        move |status: ExperienceStatus| {
+            act(
+                "Status change",
+                Box::new(move |op, id| {
+                    Box::pin(async move {
+                        let patch = PatchExperience {
+                            status: Some(status),
+                            ..Default::default()
+                        };
+                        op.patch(&id, &patch).await
+                    })
+                }),
+                Box::new(|after, _| {
+                    format!("{} is now {}.", after.name, status_word(after.status))
+                }),
+            );
+        }
+    };
+    let status_button = {
+        let set_status = set_status.clone();
+        move |status: ExperienceStatus, label: &'static str| {
+            let set_status = set_status.clone();
+            view! {
+                <button
+                    type="button"
+                    class="status"
+                    aria-pressed=move || {
+                        summary.with(|s| s.as_ref().is_some_and(|s| s.status == status)).to_string()
+                    }
+                    disabled=move || busy.get()
+                    on:click=move |_| set_status(status)
+                >
+                    {label}
+                </button>
+            }
+        }
+    };
+
+    let on_rate = {
+        let act = act.clone();
+        move |event: web_sys::SubmitEvent| {
+            event.prevent_default();
+            match parse_rate(&rate_text.get_untracked()) {
+                Err(why) => notice.set(Some(Notice {
+                    ok: false,
+                    text: why,
+                })),
+                Ok(per_minute) => act(
+                    "Rate change",
+                    Box::new(move |op, id| {
+                        Box::pin(async move {
+                            let patch = PatchExperience {
+                                admission_rate_per_minute: Some(per_minute),
+                                ..Default::default()
+                            };
+                            op.patch(&id, &patch).await
+                        })
+                    }),
+                    Box::new(|after, _| {
+                        format!(
+                            "Admission rate set to {} per minute.",
+                            rate(after.admission_rate_per_minute)
+                        )
+                    }),
+                ),
+            }
+        }
+    };
+
+    let on_stock = {
+        let act = act.clone();
+        move |event: web_sys::SubmitEvent| {
+            event.prevent_default();
+            match parse_count(&stock_text.get_untracked(), 0..=1_000_000_000) {
+                Err(why) => notice.set(Some(Notice {
+                    ok: false,
+                    text: why,
+                })),
+                Ok(total) => act(
+                    "Stock change",
+                    Box::new(move |op, id| {
+                        Box::pin(async move {
+                            let patch = PatchExperience {
+                                stock: Some(total),
+                                ..Default::default()
+                            };
+                            op.patch(&id, &patch).await
+                        })
+                    }),
+                    Box::new(|after, _| {
+                        format!(
+                            "Stock set to {} in all; {} available.",
+                            grouped(after.stock.total),
+                            grouped(after.stock.available)
+                        )
+                    }),
+                ),
+            }
+        }
+    };
+
+    let on_admit = {
+        let act = act.clone();
+        move |event: web_sys::SubmitEvent| {
+            event.prevent_default();
+            match parse_count(&admit_text.get_untracked(), 1..=100_000) {
+                Err(why) => notice.set(Some(Notice {
+                    ok: false,
+                    text: why,
+                })),
+                Ok(count) => act(
+                    "Admission",
+                    Box::new(move |op, id| Box::pin(async move { op.admit(&id, count).await })),
+                    Box::new(move |after, before| {
+                        let done = before.map(|b| after.admitted.saturating_sub(b.admitted));
+                        match done {
+                            Some(n) if n < count => format!(
+                                "Admitted {} of the {} asked for: {}.",
+                                grouped(n),
+                                grouped(count),
+                                if after.waiting == 0 {
+                                    "nobody else is waiting"
+                                } else {
+                                    "the stock ran out"
+                                }
+                            ),
+                            Some(n) => format!("Admitted {} now.", grouped(n)),
+                            None => format!("Admitted up to {} now.", grouped(count)),
+                        }
+                    }),
+                ),
+            }
+        }
+    };
+
+    let on_synthetic = move |event: web_sys::SubmitEvent| {
+        event.prevent_default();
+        match parse_count(&synthetic_text.get_untracked(), 1..=MAX_SYNTHETIC_JOINS) {
+            Err(why) => notice.set(Some(Notice {
+                ok: false,
+                text: why,
+            })),
+            Ok(count) => act(
+                "Adding shoppers",
+                Box::new(move |op, id| Box::pin(async move { op.synthetic(&id, count).await })),
+                Box::new(move |after, _| {
+                    format!(
+                        "{} synthetic shoppers joined; {} are waiting.",
+                        grouped(count),
+                        grouped(after.waiting)
+                    )
+                }),
+            ),
+        }
+    };
+
+    view! {
+        <section class="controls" aria-label="Controls">
+            <div class="control" role="group" aria-label="Status">
+                <span class="control-label">"Status"</span>
+                {status_button(ExperienceStatus::Open, "Open")}
+                {status_button(ExperienceStatus::Paused, "Pause")}
+                {status_button(ExperienceStatus::Closed, "Close")}
+            </div>
+            <form class="control" on:submit=on_rate>
+                <label for="lq-rate">"Admissions per minute"</label>
+                <input
+                    id="lq-rate"
+                    inputmode="decimal"
+                    autocomplete="off"
+                    placeholder=move || summary.with(|s| s.as_ref().map(|s| rate(s.admission_rate_per_minute)))
+                    prop:value=move || rate_text.get()
+                    on:input=move |ev| rate_text.set(event_target_value(&ev))
+                />
+                <button type="submit" disabled=move || busy.get()>"Set rate"</button>
+            </form>
+            <form class="control" on:submit=on_stock>
+                <label for="lq-stock">"Stock in all"</label>
+                <input
+                    id="lq-stock"
+                    inputmode="numeric"
+                    autocomplete="off"
+                    placeholder=move || summary.with(|s| s.as_ref().map(|s| grouped(s.stock.total)))
+                    prop:value=move || stock_text.get()
+                    on:input=move |ev| stock_text.set(event_target_value(&ev))
+                />
+                <button type="submit" disabled=move || busy.get()>"Set stock"</button>
+            </form>
+            <form class="control" on:submit=on_admit>
+                <label for="lq-admit">"Admit now"</label>
+                <input
+                    id="lq-admit"
+                    inputmode="numeric"
+                    autocomplete="off"
+                    prop:value=move || admit_text.get()
+                    on:input=move |ev| admit_text.set(event_target_value(&ev))
+                />
+                <button type="submit" disabled=move || busy.get()>"Admit"</button>
+            </form>
+            <form class="control" on:submit=on_synthetic>
+                <label for="lq-synthetic">"Add synthetic shoppers"</label>
+                <input
+                    id="lq-synthetic"
+                    inputmode="numeric"
+                    autocomplete="off"
+                    prop:value=move || synthetic_text.get()
+                    on:input=move |ev| synthetic_text.set(event_target_value(&ev))
+                />
+                <button type="submit" disabled=move || busy.get()>"Add"</button>
+            </form>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_separators_and_refuse_what_is_out_of_range() {
+        assert_eq!(parse_count("1,000,000", 1..=2_000_000), Ok(1_000_000));
+        assert_eq!(parse_count(" 10 ", 1..=100), Ok(10));
+        assert_eq!(
+            parse_count("0", 1..=100),
+            Err("Enter a whole number from 1 to 100.".into())
+        );
+        assert!(parse_count("-3", 1..=100).is_err());
+        assert!(parse_count("2.5", 1..=100).is_err());
+        assert!(parse_count("", 1..=100).is_err());
+    }
+
+    #[test]
+    fn rates_take_decimals_and_refuse_nonsense() {
+        assert_eq!(parse_rate("120"), Ok(120.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert!(parse_rate("NaN").is_err());
+        assert!(parse_rate("inf").is_err());
+        assert!(parse_rate("-1").is_err());
+        assert!(parse_rate("2000000").is_err());
+    }
+
+    #[test]
+    fn a_refusal_says_what_and_why() {
+        let error = ApiError::Refused {
+            status: 400,
+            message: "stock must be at most …".into(),
+        };
+        assert_eq!(
+            Notice::refused("Stock change", &error).text,
+            "Stock change refused: stock must be at most …"
+        );
+    }
+}
