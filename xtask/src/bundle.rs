@@ -48,7 +48,30 @@ pub fn build_release() -> Result<PathBuf> {
     minify_glue(&dist)?;
     minify_names(&dist)?;
     precompress(&dist)?;
+    build_console(&dist)?;
     Ok(dist)
+}
+
+/// Where the operator console's bundle goes inside the widget's `dist/`: the server serves
+/// it at `/operator/`. Built after the widget, whose build empties `dist/`.
+pub const CONSOLE_DIR: &str = "operator";
+
+/// `trunk build --release` of the operator console into `dist/operator/`, with compressed
+/// copies. Its own bundle, outside the shopper's budget (its size is reported, not
+/// budgeted); built like the widget's but without the widget's size work, and with its
+/// panic messages kept (an operator's bug report needs them more than the bytes).
+fn build_console(dist: &Path) -> Result {
+    let out = dist.join(CONSOLE_DIR);
+    run_command(crate::trunk::command_for_trunk()?.args([
+        "build",
+        "crates/console/index.html",
+        "--release",
+        "--dist",
+        &out.to_string_lossy(),
+        "--public-url",
+        &format!("/{CONSOLE_DIR}/"),
+    ]))?;
+    precompress(&out)
 }
 
 /// What leptos links but the widget never runs: `wasm-streams`' JavaScript stream sources

@@ -23,7 +23,7 @@ pub fn run(addr: &str) -> Result {
     );
     setup::run(&Needs::for_tests(false))?;
 
-    step("widget: trunk build --release (dist/)");
+    step("widget and operator console: trunk build --release (dist/, dist/operator/)");
     crate::bundle::build_release()?;
 
     step("server: cargo build --release");
@@ -60,6 +60,9 @@ pub fn run(addr: &str) -> Result {
     println!(
         "  http://{addr}/?experience=demo-drop    a big drop: more people ahead than units left"
     );
+    println!("The operator console (sign in with the token below):");
+    println!("  http://{addr}/operator/");
+    println!("Operator token: {operator}");
     println!("Operator API: Authorization: Bearer {operator}");
     println!(
         "  e.g. curl -H 'Authorization: Bearer {operator}' http://{addr}/api/admin/experiences/demo-drop"

@@ -116,6 +116,17 @@ pub fn check(sizes: &[FileSize], unoptimized_wasm: &Path) -> Result {
     )))
 }
 
+/// Prints the operator console's bundle size: its own page, not the shopper's budget.
+pub fn report_console(sizes: &[FileSize]) {
+    let gzip: u64 = sizes.iter().map(|s| s.gzip).sum();
+    let brotli: u64 = sizes.iter().map(|s| s.brotli).sum();
+    let raw: u64 = sizes.iter().map(|s| s.raw).sum();
+    println!(
+        "operator console (dist/operator/, not budgeted): raw {raw} B, gzip {gzip} B as served, \
+         brotli {brotli} B"
+    );
+}
+
 /// Code bytes per crate of a wasm that has a `name` section, largest first.
 pub fn contributors(wasm: &Path) -> Result<Vec<(String, u64)>> {
     use wasmparser::{KnownCustom, Name, Parser, Payload, TypeRef};

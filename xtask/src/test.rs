@@ -79,5 +79,7 @@ pub fn bundle_size() -> Result {
     let dist = crate::bundle::build_release()?;
     let unoptimized =
         shell::target_dir().join("wasm32-unknown-unknown/wasm-release/livequeue.wasm");
+    let console = size::measure(&dist.join(crate::bundle::CONSOLE_DIR))?;
+    size::report_console(&console);
     size::check(&size::measure(&dist)?, &unoptimized)
 }
