@@ -1,9 +1,16 @@
-//! Shopper tokens, the operator's bearer token, allowed origins and anonymous labels.
+//! Shopper tokens, the operator's bearer token and stream tickets, allowed origins and
+//! anonymous labels.
 //!
 //! A shopper token is `base64url(claims) "." base64url(HMAC-SHA256(secret, claims))`. The
 //! claims bind one consumer to one experience until an expiry, so a token is useless for
 //! another shopper's id or another experience. The MAC is checked with `Mac::verify_slice`,
 //! which compares in constant time.
+//!
+//! A stream ticket (for the operator's `EventSource`, which cannot send an `Authorization`
+//! header) is `{expiry seconds}.base64url(HMAC-SHA256(secret, domain, operator token,
+//! expiry))`: stateless, so any node with the same secret and operator token accepts it,
+//! and worthless once the operator token changes. It is checked when a stream opens; an
+//! open stream outlives it.
 //!
 //! [`AuthError`] is the one answer to "may this shopper read this feed?", for every
 //! transport: [`crate::AppState::authorize`] returns it, `From<AuthError> for AppError` is its
@@ -90,6 +97,31 @@ pub enum TokenError {
     /// Valid, but for another consumer or experience.
     #[error("token belongs to another consumer or experience")]
     WrongSubject,
+}
+
+/// How long a stream ticket opens streams, in seconds.
+pub const STREAM_TICKET_SECS: u64 = 60;
+
+/// Why a stream ticket was refused; each says so to the operator (the ticket is theirs,
+/// and there is nothing to hide about why it failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    /// Not `{expiry}.{signature}`.
+    #[error("stream ticket is malformed: ask POST /api/admin/stream-ticket for one")]
+    Malformed,
+    /// The signature does not match: made up, altered, or issued by a server with another
+    /// secret or operator token.
+    #[error(
+        "stream ticket is forged or from another server: its signature does not match this \
+         server's secret and operator token"
+    )]
+    Forged,
+    /// Signed by us, but its time is up.
+    #[error(
+        "stream ticket expired: a ticket opens streams for {STREAM_TICKET_SECS} s; ask \
+         POST /api/admin/stream-ticket for a new one"
+    )]
+    Expired,
 }
 
 /// Signs and checks tokens, and derives labels, with the server's secret.
@@ -183,14 +215,65 @@ impl Auth {
         mac.verify_slice(&expected_tag).is_ok()
     }
 
+    /// The MAC of a stream ticket expiring at `expiry` (seconds), bound to the operator
+    /// token; `None` without one (then nobody is an operator).
+    fn ticket_mac(&self, expiry: &str) -> Option<HmacSha256> {
+        let admin = self.admin_token.as_deref()?;
+        let mut mac = self.mac();
+        mac.update(b"stream-ticket:");
+        // Length-prefixed, so no token and expiry can be shifted into another pair.
+        mac.update(&(admin.len() as u64).to_be_bytes());
+        mac.update(admin.as_bytes());
+        mac.update(expiry.as_bytes());
+        Some(mac)
+    }
+
+    /// A stream ticket issued at `now_secs`, valid for [`STREAM_TICKET_SECS`]; `None`
+    /// when no operator token is configured.
+    pub fn issue_stream_ticket(&self, now_secs: u64) -> Option<String> {
+        let expiry = (now_secs + STREAM_TICKET_SECS).to_string();
+        let tag = B64.encode(self.ticket_mac(&expiry)?.finalize().into_bytes());
+        Some(format!("{expiry}.{tag}"))
+    }
+
+    /// Checks a stream ticket at `now_secs`: ours (constant-time MAC check), unexpired.
+    pub fn verify_stream_ticket(&self, ticket: &str, now_secs: u64) -> Result<(), TicketError> {
+        let (expiry, tag) = ticket.split_once('.').ok_or(TicketError::Malformed)?;
+        let at: u64 = expiry.parse().map_err(|_| TicketError::Malformed)?;
+        let tag = B64
+            .decode(tag)
+            .ok()
+            .filter(|t| t.len() == 32)
+            .ok_or(TicketError::Malformed)?;
+        let mac = self.ticket_mac(expiry).ok_or(TicketError::Forged)?;
+        mac.verify_slice(&tag).map_err(|_| TicketError::Forged)?;
+        if at <= now_secs {
+            return Err(TicketError::Expired);
+        }
+        Ok(())
+    }
+
+    /// An anonymous, stable label for a synthetic shopper, from their ticket (they have no
+    /// id), in the same form as [`Auth::label`].
+    pub fn synthetic_label(&self, ticket: u64) -> String {
+        let mut mac = self.mac();
+        mac.update(b"synthetic-label:");
+        mac.update(&ticket.to_be_bytes());
+        label_of(&mac.finalize().into_bytes())
+    }
+
     /// An anonymous, stable label for a shopper: it reveals neither id nor token.
     pub fn label(&self, consumer: &str) -> String {
         let mut mac = self.mac();
         mac.update(b"label:");
         mac.update(consumer.as_bytes());
-        let b = mac.finalize().into_bytes();
-        format!("Shopper {:02X}{:02X}-{:02X}{:02X}", b[0], b[1], b[2], b[3])
+        label_of(&mac.finalize().into_bytes())
     }
+}
+
+/// `Shopper 3F9A-21C0`, from the first four bytes of a MAC.
+fn label_of(b: &[u8]) -> String {
+    format!("Shopper {:02X}{:02X}-{:02X}{:02X}", b[0], b[1], b[2], b[3])
 }
 
 /// Which browser origins may call the API and open WebSockets.
@@ -302,6 +385,48 @@ mod tests {
         assert!(!a.is_admin(Some("admin-token")));
         assert!(!a.is_admin(None));
         assert!(!Auth::new(b"s".to_vec(), 1, None).is_admin(Some("Bearer ")));
+    }
+
+    #[test]
+    fn a_stream_ticket_opens_streams_for_sixty_seconds_and_says_why_it_is_refused() {
+        let a = auth();
+        let ticket = a.issue_stream_ticket(1000).unwrap();
+        assert_eq!(a.verify_stream_ticket(&ticket, 1000), Ok(()));
+        assert_eq!(a.verify_stream_ticket(&ticket, 1059), Ok(()));
+        assert_eq!(
+            a.verify_stream_ticket(&ticket, 1060),
+            Err(TicketError::Expired),
+            "a ticket outlived its sixty seconds"
+        );
+        let later = ticket.replacen("1060", "9999", 1);
+        assert_eq!(
+            a.verify_stream_ticket(&later, 1000),
+            Err(TicketError::Forged),
+            "a ticket's expiry could be moved"
+        );
+        let rotated = Auth::new(b"secret".to_vec(), 3600, Some("new-admin".into()));
+        assert_eq!(
+            rotated.verify_stream_ticket(&ticket, 1000),
+            Err(TicketError::Forged),
+            "a ticket survived a change of operator token"
+        );
+        let same = Auth::new(b"secret".to_vec(), 3600, Some("admin-token".into()));
+        assert_eq!(
+            same.verify_stream_ticket(&ticket, 1000),
+            Ok(()),
+            "another node with the same secret refused the ticket"
+        );
+        for junk in ["", "x", "12.", "abc.def", "1060.!!!"] {
+            assert_eq!(
+                a.verify_stream_ticket(junk, 1000),
+                Err(TicketError::Malformed),
+                "{junk:?}"
+            );
+        }
+        assert_eq!(
+            Auth::new(b"s".to_vec(), 1, None).issue_stream_ticket(0),
+            None
+        );
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //!   process's memory, with the fan-out that feeds connections.
 //! - [`conn`]: what one push connection sends, independent of SSE or WebSocket framing.
 //! - [`routes`]: the HTTP surface, one file per concern (`queue`, `shopper`, `sse`, `ws`,
-//!   `admin`, and `checkout`, the demo shop's, served only with `--demo`).
+//!   `admin`, `operator_stream`, and `checkout`, the demo shop's, served only with
+//!   `--demo`).
 //! - [`auth`]: shopper tokens, the operator token, allowed origins, anonymous labels.
 //! - [`state`]: [`AppState`], and the authorization every transport shares.
 //! - [`error`]: the one JSON error type.
 //! - [`demo`]: the synthetic experiences behind `--demo` (`demo-drop`, `demo-quick`).
 //! - [`widget`]: the built widget from `dist/`, precompressed and with cache headers.
+//! - [`console`]: the operator console's page from `dist/operator/`, at `/operator/`.
 //! - [`security`]: the security headers of every answer and the widget page's CSP.
 //! - [`access_log`]: one `debug` line per request, with tokens redacted.
 //! - [`demo_shop`]: with `--demo`, a shop's page on its own origin embedding the widget.
@@ -25,6 +27,7 @@ pub mod access_log;
 pub mod auth;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod demo;
 pub mod demo_shop;
 pub mod engine;
@@ -52,7 +55,7 @@ pub use state::AppState;
 
 use error::AppError;
 use livequeue_protocol::{Endpoint, ErrorCode};
-use routes::{admin, checkout, embed, queue, shopper, sse, ws};
+use routes::{admin, checkout, embed, operator_stream, queue, shopper, sse, ws};
 
 /// Largest request body: every body this API takes is a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -82,13 +85,22 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Extend.route(), post(shopper::extend))
         .route(Endpoint::Reserve.route(), post(shopper::reserve))
         .route(Endpoint::Leave.route(), post(shopper::leave))
-        .route(Endpoint::Entries.route(), get(queue::entries))
-        .route(Endpoint::CreateExperience.route(), post(admin::create))
+        .route(Endpoint::Entries.route(), get(admin::entries))
+        .route(
+            Endpoint::CreateExperience.route(),
+            get(admin::list).post(admin::create),
+        )
         .route(
             Endpoint::Experience.route(),
             get(admin::get).patch(admin::patch),
         )
         .route(Endpoint::Admit.route(), post(admin::admit))
+        .route(Endpoint::StreamTicket.route(), post(admin::stream_ticket))
+        .route(
+            Endpoint::OperatorStream.route(),
+            get(operator_stream::stream),
+        )
+        .route(Endpoint::Synthetic.route(), post(admin::synthetic))
         .route(Endpoint::Inject.route(), post(admin::inject))
         .route(Endpoint::Transports.route(), put(admin::refuse_transports))
         .route(Endpoint::WebSocket.route(), get(ws::upgrade))
@@ -130,12 +142,15 @@ async fn origin_guard(State(app): State<AppState>, request: Request, next: Next)
     }
 }
 
-/// API paths that match no route get a JSON 404; everything else is the widget from `dist/`
-/// ([`widget::serve`]).
+/// API paths that match no route get a JSON 404; `/operator/…` is the operator console
+/// ([`console::serve`]); everything else is the widget from `dist/` ([`widget::serve`]).
 async fn fallback(State(app): State<AppState>, request: Request) -> Response {
     let path = request.uri().path();
     if path.starts_with("/api/") || path == "/api" || path.starts_with("/ws") {
         return AppError::not_found(format!("no endpoint at {path}")).into_response();
+    }
+    if console::owns(path) {
+        return console::serve(&app.config, request).await;
     }
     widget::serve(&app.config, request).await
 }

@@ -6,6 +6,8 @@
 //! - [`widget_csp`] is the widget page's policy: its scripts by hash (no `unsafe-inline`),
 //!   its connections to its own origin and configured extra origins, and the pages allowed
 //!   to frame it (`frame-ancestors`, from `LIVEQUEUE_FRAME_ANCESTORS`).
+//! - [`console_csp`] is the operator console's policy: the same, but never framed and
+//!   connecting only to its own origin.
 //! - [`Sources`] are those configured origin lists, each entry checked at start so a typo is
 //!   a startup error rather than a policy the browser silently drops.
 
@@ -273,6 +275,16 @@ pub fn widget_csp(html: &str, connect: &Sources, frame_ancestors: &Sources) -> S
     )
 }
 
+/// The operator console's Content-Security-Policy, for its page `html`: the widget's
+/// policy ([`widget_csp`], scripts by hash, WebAssembly, no `unsafe-inline` scripts) with
+/// `connect-src 'self'` alone (the console talks only to the server that serves it) and
+/// `frame-ancestors 'none'` (the console is never framed, so no page can overlay it to
+/// trick an operator into a click).
+pub fn console_csp(html: &str) -> String {
+    // An empty `frame-ancestors` list is written `'none'` by `widget_csp`.
+    widget_csp(html, &Sources::default(), &Sources::default())
+}
+
 /// The exact text of each inline `<tag>…</tag>` element of `html` (those without `src`),
 /// which is what a browser hashes. Script and style contents are raw text in HTML, so the
 /// first `</tag` ends each.
@@ -409,5 +421,13 @@ mod tests {
             "{csp}"
         );
         assert!(csp.contains("connect-src 'self';"), "{csp}");
+    }
+
+    #[test]
+    fn the_console_policy_is_never_framed_and_connects_only_to_its_origin() {
+        let csp = console_csp(TRUNK_PAGE);
+        assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("connect-src 'self';"), "{csp}");
+        assert_eq!(csp.matches("'sha256-").count(), 2, "{csp}");
     }
 }

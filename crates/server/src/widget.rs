@@ -36,17 +36,32 @@ const HASH_LEN: usize = 16;
 /// Serves `request` from `config.dist`, falling back to `index.html` for paths that name no
 /// file; every HTML answer carries the widget's Content-Security-Policy.
 pub async fn serve(config: &Config, request: Request) -> Response {
-    let dist: &Path = &config.dist;
-    let index = dist.join("index.html");
+    let csp = |page: &str| security::widget_csp(page, &config.connect_src, &config.frame_ancestors);
+    serve_built(
+        &config.dist,
+        request,
+        csp,
+        "The widget is not built. Run `cargo xtask demo` (or `trunk build`) first.\n",
+    )
+    .await
+}
+
+/// Serves `request` (its path relative to `dir`) from a trunk build in `dir`, by the rules
+/// in the module docs, falling back to `dir/index.html` for paths that name no file; every
+/// HTML answer carries the policy `csp` makes of that page. Without an `index.html`, a
+/// `404` saying `not_built`.
+pub async fn serve_built(
+    dir: &Path,
+    request: Request,
+    csp: impl Fn(&str) -> String,
+    not_built: &'static str,
+) -> Response {
+    let index = dir.join("index.html");
     if !index.exists() {
-        return (
-            StatusCode::NOT_FOUND,
-            "The widget is not built. Run `cargo xtask demo` (or `trunk build`) first.\n",
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, not_built).into_response();
     }
     let hashed = is_hashed(file_name(request.uri().path()));
-    let files = ServeDir::new(dist)
+    let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
         .fallback(
@@ -67,17 +82,14 @@ pub async fn serve(config: &Config, request: Request) -> Response {
     // `security::layer`, which would then block the cached page).
     if is_html(response.headers()) || status == StatusCode::NOT_MODIFIED {
         match tokio::fs::read_to_string(&index).await {
-            Ok(page) => {
-                let csp = security::widget_csp(&page, &config.connect_src, &config.frame_ancestors);
-                match HeaderValue::try_from(csp) {
-                    Ok(csp) => {
-                        response
-                            .headers_mut()
-                            .insert(header::CONTENT_SECURITY_POLICY, csp);
-                    }
-                    Err(e) => return AppError::internal(e).into_response(),
+            Ok(page) => match HeaderValue::try_from(csp(&page)) {
+                Ok(csp) => {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_SECURITY_POLICY, csp);
                 }
-            }
+                Err(e) => return AppError::internal(e).into_response(),
+            },
             // Without the page's hashes the page could not run: refuse rather than serve it
             // with a policy that blocks it (or none).
             Err(e) => return AppError::internal(e).into_response(),

@@ -290,7 +290,7 @@ async fn an_expired_grant_answers_410_and_its_unit_returns_to_stock() {
 }
 
 #[tokio::test]
-async fn the_public_list_is_paged_and_anonymous() {
+async fn the_operators_list_is_paged_and_anonymous() {
     let s = TestServer::start().await;
     s.experience("drop", 10).await;
     let mut ids = Vec::new();
@@ -298,14 +298,8 @@ async fn the_public_list_is_paged_and_anonymous() {
         ids.push(s.join("drop").await);
     }
     let page: EntriesPage = s
-        .http
-        .get(s.url("/api/experiences/drop/entries?offset=1&limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/experiences/drop/entries?offset=1&limit=2")
+        .await;
     assert_eq!(page.total, 5);
     assert_eq!(
         page.entries.iter().map(|e| e.position).collect::<Vec<_>>(),
@@ -318,10 +312,18 @@ async fn the_public_list_is_paged_and_anonymous() {
             "the list leaks an identity"
         );
     }
-    for bad in ["limit=0", "limit=5000", "limit=abc", "offset=-1"] {
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=abc",
+        "offset=-1",
+        "offset=x",
+    ] {
         let r = s
-            .http
-            .get(s.url(&format!("/api/experiences/drop/entries?{bad}")))
+            .admin(
+                reqwest::Method::GET,
+                &format!("/api/experiences/drop/entries?{bad}"),
+            )
             .send()
             .await
             .unwrap();
@@ -332,12 +334,43 @@ async fn the_public_list_is_paged_and_anonymous() {
         );
     }
     let r = s
-        .http
-        .get(s.url("/api/experiences/nope/entries"))
+        .admin(reqwest::Method::GET, "/api/experiences/nope/entries")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    let past_the_end: EntriesPage = s.get_json("/api/experiences/drop/entries?offset=5").await;
+    assert_eq!(
+        (past_the_end.total, past_the_end.entries.len()),
+        (5, 0),
+        "a page past the end is empty with the total"
+    );
+}
+
+#[tokio::test]
+async fn the_list_of_the_line_needs_the_operator_token() {
+    let s = TestServer::start().await;
+    s.experience("drop", 10).await;
+    s.join("drop").await;
+    for (what, request) in [
+        (
+            "no token",
+            s.http.get(s.url("/api/experiences/drop/entries")),
+        ),
+        (
+            "a wrong token",
+            s.http
+                .get(s.url("/api/experiences/drop/entries?limit=abc"))
+                .bearer_auth("not-the-token"),
+        ),
+    ] {
+        let r = request.send().await.unwrap();
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".into()),
+            "the line was listed with {what}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use futures_util::{Sink, Stream};
 use livequeue_protocol::CloseCode;
 use livequeue_protocol::api::CreateExperience;
 use livequeue_server::Config;
-use livequeue_server::engine::{Engine, EngineConfig};
+use livequeue_server::engine::{Engine, EngineConfig, Push};
 use livequeue_server::routes::ws::run;
 
 /// Takes the first text message, then never finishes sending another; close frames go
@@ -68,7 +68,9 @@ async fn a_peer_that_stops_reading_is_closed_with_4008() {
         })
         .unwrap();
     let (consumer, _) = engine.join("drop").unwrap();
-    let (start, sub) = engine.subscribe("drop", &consumer, None).unwrap();
+    let (start, sub) = engine
+        .subscribe("drop", &consumer, Push::WebSocket, None)
+        .unwrap();
     let config = Config {
         ws_send_timeout: Duration::from_millis(200),
         ..Config::default()

@@ -19,13 +19,14 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use livequeue_protocol::api::{
-    CreateExperience, EntriesPage, ExperienceSummary, PatchExperience, RedeemResponse,
+    ConnectionCounts, CreateExperience, EntriesPage, ExperienceSummary, OperatorFigures,
+    PatchExperience, QueueEntry, RedeemResponse,
 };
 use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
 use tokio::sync::watch;
 
 use clock::Clock;
-use experience::{ExperienceState, GrantError, GrantRules, RedeemError, Settings};
+use experience::{ExperienceState, GrantError, GrantRules, Holder, RedeemError, Settings};
 use fanout::Fanout;
 pub use subscription::{Start, Subscription};
 
@@ -85,14 +86,51 @@ pub enum EngineError {
     ShuttingDown,
 }
 
+/// The push transport of a shopper's connection, for the operator's count of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// A Server-Sent Events stream.
+    Sse,
+    /// A WebSocket.
+    WebSocket,
+}
+
+/// Open shopper connections of one experience on this node, by transport: counted outside
+/// the experience's mutex so that opening and closing connections never contends with
+/// admissions. (The operator's own streams are not shoppers and are not counted.)
+#[derive(Debug, Default)]
+struct Connections {
+    /// Open SSE streams.
+    sse: AtomicU64,
+    /// Open WebSockets.
+    websocket: AtomicU64,
+}
+
+impl Connections {
+    /// The counter of `transport`.
+    fn of(&self, transport: Push) -> &AtomicU64 {
+        match transport {
+            Push::Sse => &self.sse,
+            Push::WebSocket => &self.websocket,
+        }
+    }
+
+    /// Both counts now.
+    fn counts(&self) -> ConnectionCounts {
+        ConnectionCounts {
+            sse: self.sse.load(Ordering::Relaxed),
+            websocket: self.websocket.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// One experience: its state, and how many connections watch it.
 #[derive(Debug)]
 pub struct Experience {
     /// The rules and data, behind a mutex held for microseconds (no I/O, no awaits).
     state: Mutex<ExperienceState>,
-    /// Open connections, for the operator: counted outside the mutex so that opening and
-    /// closing connections never contends with admissions.
-    connections: AtomicU64,
+    /// Open shopper connections, for the operator.
+    connections: Connections,
 }
 
 impl Experience {
@@ -186,7 +224,7 @@ impl Engine {
                 self.epoch,
                 rules,
             )),
-            connections: AtomicU64::new(0),
+            connections: Connections::default(),
         });
         {
             let mut map = self.experiences.write().unwrap_or_else(|p| p.into_inner());
@@ -196,7 +234,7 @@ impl Engine {
             map.insert(id.clone(), experience.clone());
         }
         self.spawn_ticker(experience.clone());
-        let summary = experience.lock().summary(0);
+        let summary = experience.lock().summary(ConnectionCounts::default());
         Ok(summary)
     }
 
@@ -252,12 +290,13 @@ impl Engine {
             .ok_or(EngineError::UnknownConsumer)
     }
 
-    /// Subscribes a new connection, resuming after `resume` when given; also says what the
-    /// connection must send first.
+    /// Subscribes a new connection over `transport`, resuming after `resume` when given;
+    /// also says what the connection must send first.
     pub fn subscribe(
         self: &Arc<Self>,
         experience_id: &str,
         consumer_id: &str,
+        transport: Push,
         resume: Option<Cursor>,
     ) -> Result<(Start, Subscription), EngineError> {
         if *self.shutdown.borrow() {
@@ -285,8 +324,12 @@ impl Engine {
         let place = state.advance().position_of(ticket);
         let cursor = state.cursor();
         drop(state);
-        experience.connections.fetch_add(1, Ordering::Relaxed);
+        experience
+            .connections
+            .of(transport)
+            .fetch_add(1, Ordering::Relaxed);
         let sub = Subscription {
+            transport,
             fanout,
             private,
             ticket,
@@ -313,25 +356,89 @@ impl Engine {
         })
     }
 
-    /// The operator's view of the line.
+    /// A page of the line for the operator: `limit` rows from `offset` (0-based), each
+    /// holder turned into an anonymous label by `label` after the lock is released.
     pub fn entries(
         &self,
         experience_id: &str,
         offset: u64,
         limit: u64,
-        label: impl Fn(&str) -> String,
+        label: impl Fn(&Holder) -> String,
     ) -> Result<EntriesPage, EngineError> {
         let experience = self.get(experience_id)?;
-        let state = experience.lock();
-        Ok(state.entries(offset, limit, label))
+        // Read together, so that `admitted` plus a row's index names its shopper.
+        let (rows, total, admitted) = {
+            let state = experience.lock();
+            (state.page(offset, limit), state.waiting(), state.admitted())
+        };
+        let entries = rows
+            .into_iter()
+            .map(|row| QueueEntry {
+                position: row.position,
+                label: label(&row.holder),
+                joined_at: row.joined_at,
+            })
+            .collect();
+        Ok(EntriesPage {
+            total,
+            admitted,
+            entries,
+        })
     }
 
     /// Configuration and live counts.
     pub fn summary(&self, experience_id: &str) -> Result<ExperienceSummary, EngineError> {
         let experience = self.get(experience_id)?;
-        let connections = experience.connections.load(Ordering::Relaxed);
+        let connections = experience.connections.counts();
         let summary = experience.lock().summary(connections);
         Ok(summary)
+    }
+
+    /// Every experience's summary, ordered by id.
+    pub fn summaries(&self) -> Vec<ExperienceSummary> {
+        let mut all: Vec<(Arc<str>, Arc<Experience>)> = {
+            let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
+            map.iter().map(|(id, e)| (id.clone(), e.clone())).collect()
+        };
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.into_iter()
+            .map(|(_, e)| {
+                let connections = e.connections.counts();
+                e.lock().summary(connections)
+            })
+            .collect()
+    }
+
+    /// One frame of the operator's stream: the summary, the admissions history and the
+    /// time, read under one lock so they agree.
+    pub fn figures(&self, experience_id: &str) -> Result<OperatorFigures, EngineError> {
+        let experience = self.get(experience_id)?;
+        let connections = experience.connections.counts();
+        let now = self.clock.now_ms();
+        let state = experience.lock();
+        Ok(OperatorFigures {
+            summary: state.summary(connections),
+            admissions_history: state.admissions_history(now),
+            server_time: now,
+        })
+    }
+
+    /// Adds `count` anonymous synthetic shoppers to the back of the line, in one hold of
+    /// the lock (the operator's demo and test control).
+    pub fn join_synthetic(
+        &self,
+        experience_id: &str,
+        count: u64,
+    ) -> Result<ExperienceSummary, EngineError> {
+        let experience = self.get(experience_id)?;
+        {
+            let mut state = experience.lock();
+            if state.settings().status == ExperienceStatus::Closed {
+                return Err(EngineError::Closed(experience_id.to_string()));
+            }
+            state.join_synthetic(count, self.clock.now_ms());
+        }
+        self.summary(experience_id)
     }
 
     /// Applies an operator's change (its rate already checked by the caller).
@@ -379,11 +486,20 @@ impl Engine {
         *self.shutdown.borrow()
     }
 
-    /// Open connections on this node, over all experiences.
+    /// Changes to `true` when [`Engine::shutdown`] is called: for streams that do not
+    /// listen to an experience's fan-out (the operator's).
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Open shopper connections on this node, over all experiences.
     pub fn connections(&self) -> u64 {
         let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
         map.values()
-            .map(|e| e.connections.load(Ordering::Relaxed))
+            .map(|e| {
+                let c = e.connections.counts();
+                c.sse + c.websocket
+            })
             .sum()
     }
 }

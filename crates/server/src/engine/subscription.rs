@@ -9,7 +9,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::experience::Private;
 use super::fanout::{Encoded, Fanout, Place};
-use super::{Engine, Experience};
+use super::{Engine, Experience, Push};
 
 /// How a new connection starts.
 #[derive(Debug)]
@@ -28,6 +28,8 @@ pub enum Start {
 /// experience's connections while it lives.
 #[derive(Debug)]
 pub struct Subscription {
+    /// The connection's transport: which of the experience's counts this one is in.
+    pub transport: Push,
     /// Broadcasts, line movements, heartbeats, shutdown.
     pub fanout: broadcast::Receiver<Fanout>,
     /// The shopper's admission.
@@ -67,6 +69,9 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.experience.connections.fetch_sub(1, Ordering::Relaxed);
+        self.experience
+            .connections
+            .of(self.transport)
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }

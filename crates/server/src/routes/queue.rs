@@ -1,13 +1,12 @@
-//! The shopper's endpoints: join, poll, redeem (the shop's checkout), and the public list.
+//! The shopper's endpoints: join, poll, and redeem (the shop's checkout).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use livequeue_protocol::QueueState;
-use livequeue_protocol::api::{EntriesPage, JoinResponse, RedeemRequest, RedeemResponse};
+use livequeue_protocol::api::{JoinResponse, RedeemRequest, RedeemResponse};
 use livequeue_protocol::supervisor::TransportKind;
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::engine::experience::is_grant_shaped;
@@ -94,35 +93,4 @@ pub async fn redeem(
         return Err(AppError::bad_request("grant is malformed"));
     }
     Ok(Json(app.engine.redeem(experience.as_str(), &body.grant)?))
-}
-
-/// Paging of the public list.
-#[derive(Debug, Deserialize)]
-pub struct EntriesParams {
-    offset: Option<u64>,
-    limit: Option<u64>,
-}
-
-use livequeue_protocol::api::MAX_ENTRIES;
-
-/// `GET /api/experiences/{experienceId}/entries`.
-pub async fn entries(
-    State(app): State<AppState>,
-    ExperiencePath(experience): ExperiencePath,
-    ApiQuery(params): ApiQuery<EntriesParams>,
-) -> Result<Json<EntriesPage>, AppError> {
-    let limit = params.limit.unwrap_or(100);
-    if limit == 0 || limit > MAX_ENTRIES {
-        return Err(AppError::bad_request(format!(
-            "limit must be 1..={MAX_ENTRIES}"
-        )));
-    }
-    let auth = app.auth.clone();
-    let page = app.engine.entries(
-        experience.as_str(),
-        params.offset.unwrap_or(0),
-        limit,
-        |id| auth.label(id),
-    )?;
-    Ok(Json(page))
 }

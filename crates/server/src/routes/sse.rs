@@ -12,15 +12,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, Stream, StreamExt};
 use livequeue_protocol::sse::SNAPSHOT;
 use livequeue_protocol::supervisor::TransportKind;
 use livequeue_protocol::{Cursor, EventId, ServerEvent};
 
 use crate::AppState;
 use crate::conn::{Feed, Outgoing};
-use crate::engine::Start;
 use crate::engine::fanout::{sse_event, sse_state};
+use crate::engine::{Push, Start};
 use crate::error::AppError;
 use crate::routes::{ApiQuery, ExperiencePath, ReadParams};
 
@@ -38,9 +38,12 @@ pub async fn stream(
     app.transport_allowed(TransportKind::Sse)?;
     let who = params.authorize(&app, &experience)?;
     let resume = resume_cursor(&headers, params.last_event_id.as_deref())?;
-    let (start, sub) =
-        app.engine
-            .subscribe(who.experience.as_str(), who.consumer.as_str(), resume)?;
+    let (start, sub) = app.engine.subscribe(
+        who.experience.as_str(),
+        who.consumer.as_str(),
+        Push::Sse,
+        resume,
+    )?;
 
     let mut first = Vec::new();
     let mut feed = Feed::new(sub);
@@ -76,9 +79,14 @@ pub async fn stream(
             }
         }
     });
-    let body = stream::iter(first).chain(updates).map(Ok::<_, Infallible>);
+    Ok(event_stream(stream::iter(first).chain(updates)))
+}
 
-    let mut response = Body::from_stream(body).into_response();
+/// A `200 text/event-stream` answer of `frames`, with the headers every event stream
+/// here carries: no caching, kept alive, and no buffering by a proxy (nginx's
+/// `X-Accel-Buffering`), which would hold frames back.
+pub fn event_stream(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+    let mut response = Body::from_stream(frames.map(Ok::<_, Infallible>)).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -87,7 +95,7 @@ pub async fn stream(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 /// The SSE frame of one outgoing item, if SSE sends it.

@@ -23,7 +23,7 @@ use tokio::time::{Instant, timeout};
 
 use crate::auth::AuthError;
 use crate::conn::{Feed, Outgoing};
-use crate::engine::{EngineError, Start, Subscription};
+use crate::engine::{EngineError, Push, Start, Subscription};
 use crate::error::AppError;
 use crate::routes::ApiQuery;
 use crate::state::required;
@@ -91,7 +91,12 @@ fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), Close
         )
         .map_err(|e| e.close_code())?;
     app.engine
-        .subscribe(who.experience.as_str(), who.consumer.as_str(), None)
+        .subscribe(
+            who.experience.as_str(),
+            who.consumer.as_str(),
+            Push::WebSocket,
+            None,
+        )
         .map_err(|e| match e {
             EngineError::UnknownExperience(_) => CloseCode::UnknownExperience,
             EngineError::ShuttingDown => CloseCode::Restart,

@@ -209,6 +209,64 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// `GET path` with the operator token, answered `200` with a `T`.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let r = self.admin(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    /// A stream ticket, asked for with the operator token.
+    pub async fn stream_ticket(&self) -> String {
+        let r = self
+            .admin(reqwest::Method::POST, Endpoint::StreamTicket.route())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "no stream ticket");
+        let ticket: livequeue_protocol::api::StreamTicket = r.json().await.unwrap();
+        ticket.ticket
+    }
+
+    /// The operator stream's path for `experience` with `ticket`.
+    pub fn operator_stream_path(experience: &str, ticket: &str) -> String {
+        let id: ExperienceId = experience.parse().expect("a valid experience id");
+        format!(
+            "{}{}",
+            Endpoint::OperatorStream.path(&id),
+            query(&[(livequeue_protocol::paths::TICKET, ticket)])
+        )
+    }
+
+    /// The operator stream of `experience`, opened with a fresh ticket.
+    pub async fn operator_stream(&self, experience: &str) -> Sse {
+        let ticket = self.stream_ticket().await;
+        let path = Self::operator_stream_path(experience, &ticket);
+        let response = self.http.get(self.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "the operator stream was refused");
+        Sse::of(response)
+    }
+
+    /// `count` synthetic shoppers join `experience` (the server needs `--test-controls`).
+    pub async fn synthetic(&self, experience: &str, count: u64) -> reqwest::Response {
+        let id: ExperienceId = experience.parse().expect("a valid experience id");
+        self.admin(reqwest::Method::POST, &Endpoint::Synthetic.path(&id))
+            .json(&serde_json::json!({ "count": count }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The test config with the test controls on (synthetic joins, inject).
+pub fn controls() -> Config {
+    Config {
+        test_controls: true,
+        ..config()
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -227,6 +285,13 @@ pub struct Sse {
 }
 
 impl Sse {
+    /// The events of an event-stream answer.
+    pub fn of(response: reqwest::Response) -> Self {
+        Self {
+            events: Box::pin(response.bytes_stream().eventsource()),
+        }
+    }
+
     /// The next event other than heartbeats, within five seconds.
     pub async fn next(&mut self) -> Event {
         loop {

@@ -23,7 +23,7 @@ pub mod shopper;
 
 use std::sync::Arc;
 
-use livequeue_protocol::api::{EntriesPage, ExperienceSummary, PatchExperience};
+use livequeue_protocol::api::{ConnectionCounts, ExperienceSummary, PatchExperience};
 use livequeue_protocol::{
     Admission, AdmissionStatus, Cursor, ExperienceStatus, ExperienceView, QueueState, ServerEvent,
     Stock,
@@ -33,7 +33,7 @@ use tokio::sync::broadcast;
 use super::fanout::{Advance, Encoded, Fanout};
 pub use grants::{GrantError, GrantRules, Grants, RedeemError, is_grant_shaped};
 pub use history::{HISTORY, History};
-pub use line::{Consumer, Line};
+pub use line::{Admitted, Consumer, Holder, Line, Row};
 pub use rate::AdmissionRate;
 
 /// What a shopper's connections watch for private changes: the admission, and the broadcast
@@ -155,6 +155,13 @@ impl ExperienceState {
         self.line.consumer(id)
     }
 
+    /// Adds `count` anonymous synthetic shoppers at the end of the line (operator's demo
+    /// and test control). Joins at the back move nobody's place, so, as for a shopper's
+    /// join, there is nothing to tell connections; the operator's figures show the line.
+    pub fn join_synthetic(&mut self, count: u64, now: u64) {
+        self.line.join_synthetic(count, now);
+    }
+
     /// The line's current head, cursor and rate, as connections see it.
     pub fn advance(&self) -> Advance {
         Advance {
@@ -223,9 +230,18 @@ impl ExperienceState {
             return 0;
         }
         self.stock.available -= n;
-        self.rate.record(n);
+        self.rate.record(n, now);
         self.broadcast(ServerEvent::StockUpdate(self.stock));
-        for consumer in admitted {
+        for admitted in admitted {
+            let consumer = match admitted {
+                Admitted::Shopper(consumer) => consumer,
+                // Nobody watches a synthetic shopper: their grant is issued (it holds a
+                // unit and expires like any other) under a name no consumer record has.
+                Admitted::Synthetic(ticket) => {
+                    self.grants.issue(format!("synthetic-{ticket}").into(), now);
+                    continue;
+                }
+            };
             let issued = self.grants.issue(consumer.clone(), now);
             let admission = Admission {
                 grant: issued.grant,
@@ -341,15 +357,29 @@ impl ExperienceState {
         }
     }
 
-    /// Shoppers waiting, from `offset`, at most `limit`, with anonymous labels.
-    pub fn entries(&self, offset: u64, limit: u64, label: impl Fn(&str) -> String) -> EntriesPage {
-        let mut page = self.line.entries(offset, limit, label);
-        page.admitted = self.rate.admitted_total();
-        page
+    /// Shoppers waiting, from `offset` (0-based), at most `limit`, unlabelled: labels are
+    /// a MAC each, computed after the lock is released.
+    pub fn page(&self, offset: u64, limit: u64) -> Vec<Row> {
+        self.line.page(offset, limit)
     }
 
-    /// Configuration and live counts for the operator.
-    pub fn summary(&self, connections: u64) -> ExperienceSummary {
+    /// Shoppers waiting.
+    pub fn waiting(&self) -> u64 {
+        self.line.waiting()
+    }
+
+    /// Shoppers admitted in all (by the rate and by the operator).
+    pub fn admitted(&self) -> u64 {
+        self.rate.admitted_total()
+    }
+
+    /// Admissions in each of the last ten-second buckets as of `now`, oldest first.
+    pub fn admissions_history(&self, now: u64) -> Vec<u64> {
+        self.rate.history(now)
+    }
+
+    /// Configuration and live counts for the operator, with this node's open connections.
+    pub fn summary(&self, connections: ConnectionCounts) -> ExperienceSummary {
         ExperienceSummary {
             id: self.id.to_string(),
             name: self.settings.name.clone(),
@@ -362,9 +392,9 @@ impl ExperienceState {
             active_admissions: self.grants.active_count(),
             redeemed: self.grants.redeemed(),
             expired: self.grants.expired(),
-            connections,
-            admitted: 0,
-            connections_by_transport: Default::default(),
+            connections: connections.sse + connections.websocket,
+            admitted: self.rate.admitted_total(),
+            connections_by_transport: connections,
         }
     }
 }
