@@ -2,8 +2,9 @@
 //! serializes back to the same JSON value: the document and the code cannot drift apart.
 
 use livequeue_protocol::api::{
-    AdmitRequest, CreateExperience, EntriesPage, ErrorBody, ExperienceSummary, JoinResponse,
-    PatchExperience, RedeemRequest, RedeemResponse, ReserveRequest, ReserveResponse,
+    AdmitRequest, CreateExperience, EntriesPage, ErrorBody, ExperienceList, ExperienceSummary,
+    JoinResponse, OperatorFigures, PatchExperience, RedeemRequest, RedeemResponse,
+    ReserveRequest, ReserveResponse, StreamTicket, SyntheticJoins,
 };
 use livequeue_protocol::event::Heartbeat;
 use livequeue_protocol::{
@@ -72,6 +73,10 @@ fn every_documented_example_round_trips_through_its_type() {
             "PatchExperience" => round_trip::<PatchExperience>(name, json),
             "AdmitRequest" => round_trip::<AdmitRequest>(name, json),
             "ExperienceSummary" => round_trip::<ExperienceSummary>(name, json),
+            "ExperienceList" => round_trip::<ExperienceList>(name, json),
+            "StreamTicket" => round_trip::<StreamTicket>(name, json),
+            "OperatorFigures" => round_trip::<OperatorFigures>(name, json),
+            "SyntheticJoins" => round_trip::<SyntheticJoins>(name, json),
             "ErrorBody" => round_trip::<ErrorBody>(name, json),
             other => panic!("docs/PROTOCOL.md names type `{other}`, which this test does not know"),
         }
