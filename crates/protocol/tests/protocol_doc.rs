@@ -3,8 +3,8 @@
 
 use livequeue_protocol::api::{
     AdmitRequest, CreateExperience, EntriesPage, ErrorBody, ExperienceList, ExperienceSummary,
-    JoinResponse, OperatorFigures, PatchExperience, RedeemRequest, RedeemResponse,
-    ReserveRequest, ReserveResponse, StreamTicket, SyntheticJoins,
+    JoinResponse, OperatorFigures, PatchExperience, RedeemRequest, RedeemResponse, ReserveRequest,
+    ReserveResponse, StreamTicket, SyntheticJoins,
 };
 use livequeue_protocol::event::Heartbeat;
 use livequeue_protocol::{

@@ -49,6 +49,10 @@ async fn main() -> std::io::Result<()> {
         tracing::info!("demo shop (open this): {shop}/ embeds the widget from {widget}");
     }
     tracing::info!("livequeue listening on {widget}");
+    if state.config.admin_token.is_some() {
+        // Never the token itself: it is the operator's secret (LIVEQUEUE_ADMIN_TOKEN).
+        tracing::info!("operator console: {widget}/operator/ (sign in with LIVEQUEUE_ADMIN_TOKEN)");
+    }
     tracing::info!("widget frame-ancestors: {}", state.config.frame_ancestors);
     if demo_on {
         tracing::info!(

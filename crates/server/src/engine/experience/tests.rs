@@ -153,3 +153,43 @@ fn broadcast_seq_only_grows_and_replay_covers_the_gap() {
         "other epoch must resync"
     );
 }
+
+#[test]
+fn synthetic_shoppers_are_admitted_at_the_rate_and_their_grants_expire() {
+    let mut e = experience(10, 60.0);
+    e.join_synthetic(1_000, 0);
+    let behind = join(&mut e, 1).remove(0);
+    for second in 1..=3 {
+        e.tick(1000, second * 1000);
+    }
+    let summary = e.summary(Default::default());
+    assert_eq!(
+        (summary.admitted, summary.active_admissions, summary.waiting),
+        (3, 3, 998),
+        "three seconds at one a second admit three synthetic shoppers"
+    );
+    assert_eq!(summary.stock.available, 7, "their admissions hold no units");
+    assert_eq!(
+        e.admissions_history(3000).iter().sum::<u64>(),
+        3,
+        "the history misses admissions"
+    );
+    // The grants' minute is over: they expire, and their units come back. Paused, nobody
+    // else is admitted meanwhile.
+    e.patch(&status(ExperienceStatus::Paused));
+    e.tick(1000, 70_000);
+    let summary = e.summary(Default::default());
+    assert_eq!(
+        (
+            summary.expired,
+            summary.active_admissions,
+            summary.stock.available
+        ),
+        (3, 0, 10)
+    );
+    assert_eq!(
+        e.snapshot_of(&behind, 70_000).and_then(|s| s.position),
+        Some(998),
+        "the shopper behind them did not move up"
+    );
+}
