@@ -290,7 +290,10 @@ impl Viewport {
     /// does the view, so the rows under the operator's eyes stay. Answers the scroll position
     /// to set.
     pub fn admitted(&mut self, layout: &Layout, count: u64) -> f64 {
-        self.focus = self.focus.saturating_sub(count).min(layout.rows.saturating_sub(1));
+        self.focus = self
+            .focus
+            .saturating_sub(count)
+            .min(layout.rows.saturating_sub(1));
         let top = self.top - count as f64 * layout.row_height;
         self.set_top(layout, top)
     }

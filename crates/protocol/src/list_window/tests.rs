@@ -73,7 +73,11 @@ fn an_empty_list_renders_nothing() {
 fn the_window_holds_the_visible_rows_and_the_overscan() {
     let list = layout(1_000);
     let w = window(&list, 400.0 * ROW + 10.0);
-    assert_eq!(w.visible, 400..413, "a view of 12 rows cut at the top shows 13");
+    assert_eq!(
+        w.visible,
+        400..413,
+        "a view of 12 rows cut at the top shows 13"
+    );
     assert_eq!(w.rendered, 396..417);
     assert_eq!(w.offset_of(400, ROW), -10.0);
 }
@@ -108,7 +112,10 @@ fn end_reaches_the_last_row_and_home_the_first() {
     let mut view = Viewport::default();
     let scroll = view.key(&list, Move::End);
     assert_eq!(view.focus, 999_999);
-    assert!((scroll - list.scroll_range()).abs() < 1e-6, "End did not scroll to the bottom");
+    assert!(
+        (scroll - list.scroll_range()).abs() < 1e-6,
+        "End did not scroll to the bottom"
+    );
     assert_eq!(window(&list, view.top).visible.end, 1_000_000);
     view.key(&list, Move::Home);
     assert_eq!((view.focus, view.top), (0, 0.0));
@@ -121,10 +128,18 @@ fn arrows_scroll_only_when_the_row_leaves_the_view() {
     for _ in 0..11 {
         view.key(&list, Move::Down);
     }
-    assert_eq!((view.focus, view.top), (11, 0.0), "the view moved for a row in view");
+    assert_eq!(
+        (view.focus, view.top),
+        (11, 0.0),
+        "the view moved for a row in view"
+    );
     view.key(&list, Move::Down);
     assert_eq!(view.focus, 12);
-    assert_eq!(view.top, 13.0 * ROW - 480.0, "row 12 is not just in view at the bottom");
+    assert_eq!(
+        view.top,
+        13.0 * ROW - 480.0,
+        "row 12 is not just in view at the bottom"
+    );
     view.key(&list, Move::PageDown);
     assert_eq!(view.focus, 23);
 }
@@ -139,8 +154,15 @@ fn an_admission_keeps_the_rows_in_view_where_they_are() {
     let row = row_of_key(key, 73).unwrap();
     assert_eq!(row, 4_997);
     let w = window(&list, view.top);
-    assert_eq!(w.offset_of(row, ROW), 0.0, "the shopper at the top moved under the eyes");
-    assert_eq!(view.focus, 4_997, "the keyboard stayed on a row number, not the shopper");
+    assert_eq!(
+        w.offset_of(row, ROW),
+        0.0,
+        "the shopper at the top moved under the eyes"
+    );
+    assert_eq!(
+        view.focus, 4_997,
+        "the keyboard stayed on a row number, not the shopper"
+    );
 }
 
 #[test]
@@ -149,7 +171,11 @@ fn an_admission_at_the_top_keeps_the_top() {
     let mut view = Viewport::default();
     view.admitted(&list, 5);
     assert_eq!(view.top, 0.0);
-    assert_eq!(row_of_key(row_key(2, 0), 5), None, "an admitted shopper still has a row");
+    assert_eq!(
+        row_of_key(row_key(2, 0), 5),
+        None,
+        "an admitted shopper still has a row"
+    );
 }
 
 #[test]
