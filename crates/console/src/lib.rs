@@ -188,7 +188,14 @@ fn Signed(
     let on_unmount = SendWrapper::new(current);
     on_cleanup(move || drop(on_unmount.borrow_mut().take()));
 
-    let summary = Signal::derive(move || figures.with(|f| f.as_ref().map(|f| f.summary.clone())));
+    let summary = Signal::derive(move || {
+        let id = selected.get();
+        figures.with(|f| {
+            f.as_ref()
+                .filter(|f| Some(&f.summary.id) == id.as_ref())
+                .map(|f| f.summary.clone())
+        })
+    });
     let changed = Callback::new(move |after: ExperienceSummary| {
         figures.update(|f| {
             if let Some(f) = f.as_mut().filter(|f| f.summary.id == after.id) {
@@ -208,10 +215,19 @@ fn Signed(
             });
         })
     };
-    let total =
-        Signal::derive(move || figures.with(|f| f.as_ref().map_or(0, |f| f.summary.waiting)));
-    let admitted =
-        Signal::derive(move || figures.with(|f| f.as_ref().map_or(0, |f| f.summary.admitted)));
+    // The figures of the experience shown, never the last frame of the one before.
+    let shown = move |read: fn(&ExperienceSummary) -> u64| {
+        Signal::derive(move || {
+            let id = selected.get();
+            figures.with(|f| {
+                f.as_ref()
+                    .filter(|f| Some(&f.summary.id) == id.as_ref())
+                    .map_or(0, |f| read(&f.summary))
+            })
+        })
+    };
+    let total = shown(|s| s.waiting);
+    let admitted = shown(|s| s.admitted);
     let link_text = move || match link.get() {
         Link::Connecting => "Connecting…".to_owned(),
         Link::Live => "Live".to_owned(),

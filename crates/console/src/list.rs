@@ -88,9 +88,17 @@ pub fn QueueList(
         }
     };
 
-    Effect::new(move |_| {
+    // Admissions only grow while the server runs: a count lower than the last one is a
+    // restarted server, whose line starts anew, so what was fetched is dropped.
+    Effect::new(move |previous: Option<u64>| {
         let now_admitted = admitted.get();
-        base.update(|b| *b = (*b).max(now_admitted));
+        if previous.is_some_and(|before| now_admitted < before) {
+            rows.set(HashMap::new());
+            base.set(now_admitted);
+        } else {
+            base.update(|b| *b = (*b).max(now_admitted));
+        }
+        now_admitted
     });
 
     // The line's size and the admissions, applied together: the filler first (so the new

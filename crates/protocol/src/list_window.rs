@@ -240,14 +240,15 @@ impl Default for Viewport {
 }
 
 impl Viewport {
-    /// The element was scrolled to `scroll_top`. The echo of the list's own move (the same
-    /// scroll position, give or take the browser's rounding to a pixel) keeps the exact
-    /// place; any other scroll maps onto the rows. The keyboard's row follows into view.
+    /// The element was scrolled to `scroll_top`. A scroll position that shows the exact
+    /// place give or take two scroll pixels (the echo of the list's own move, which the
+    /// browser rounds to its pixel grid) keeps that place; any other scroll maps onto the
+    /// rows. The keyboard's row follows into view.
     pub fn scrolled(&mut self, layout: &Layout, scroll_top: f64) {
-        if (scroll_top - self.scroll_top).abs() < 1.0 {
+        self.scroll_top = scroll_top;
+        if (layout.top_at(scroll_top) - self.top).abs() <= 2.0 * layout.scale() {
             return;
         }
-        self.scroll_top = scroll_top;
         self.top = layout.top_at(scroll_top);
         self.keep_focus_in_view(layout);
     }

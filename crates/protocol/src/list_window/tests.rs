@@ -98,9 +98,11 @@ fn the_echo_of_a_jump_keeps_the_exact_row() {
     let list = layout(1_000_000_000);
     let mut view = Viewport::default();
     let scroll = view.jump(&list, 123_456_789);
-    // The browser rounds the scroll position it was given.
-    view.scrolled(&list, scroll.round());
-    assert_eq!(window(&list, view.top).visible.start, 123_456_789);
+    // The browser rounds the scroll position it was given, to its own pixel grid.
+    for echo in [scroll.round(), scroll.round() - 1.0, scroll.round() + 1.0] {
+        view.scrolled(&list, echo);
+        assert_eq!(window(&list, view.top).offset_of(123_456_789, ROW), 0.0, "echo {echo}");
+    }
     // A scroll of the operator's own maps onto the rows again.
     view.scrolled(&list, scroll.round() + 200.0);
     assert!(window(&list, view.top).visible.start > 123_456_789);
@@ -184,6 +186,16 @@ fn a_scroll_the_keyboard_row_leaves_behind_brings_it_along() {
     let mut view = Viewport::default();
     view.scrolled(&list, 4_000.0);
     assert_eq!(view.focus, 100);
+}
+
+#[test]
+fn a_scroll_of_two_pixels_in_a_short_list_is_left_alone_and_three_move_it() {
+    let list = layout(1_000);
+    let mut view = Viewport::default();
+    view.scrolled(&list, 2.0);
+    assert_eq!(view.top, 0.0);
+    view.scrolled(&list, 3.0);
+    assert_eq!(view.top, 3.0);
 }
 
 #[test]
