@@ -67,6 +67,31 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The sentence that confirms "admit `count` now". The summaries before and after also
+/// count what the rate admitted meanwhile, so the difference is only an upper bound: when it
+/// reaches `count` the request admitted all it asked for (it admits fewer only when stock or
+/// the line runs out, and then the rate could not admit either); when it is short, the
+/// line or the stock ran out and the request admitted at most that many.
+pub fn admitted_sentence(
+    count: u64,
+    after: &ExperienceSummary,
+    before: Option<&ExperienceSummary>,
+) -> String {
+    match before.map(|b| after.admitted.saturating_sub(b.admitted)) {
+        Some(n) if n < count => format!(
+            "Admitted {} of the {} asked for: {}.",
+            grouped(n),
+            grouped(count),
+            if after.waiting == 0 {
+                "nobody else is waiting"
+            } else {
+                "the stock ran out"
+            }
+        ),
+        _ => format!("Admitted {} now.", grouped(count)),
+    }
+}
+
 fn status_word(status: ExperienceStatus) -> &'static str {
     match status {
         ExperienceStatus::Open => "open",
@@ -234,23 +259,7 @@ pub fn Controls(
                 Ok(count) => act(
                     "Admission",
                     Box::new(move |op, id| Box::pin(async move { op.admit(&id, count).await })),
-                    Box::new(move |after, before| {
-                        let done = before.map(|b| after.admitted.saturating_sub(b.admitted));
-                        match done {
-                            Some(n) if n < count => format!(
-                                "Admitted {} of the {} asked for: {}.",
-                                grouped(n),
-                                grouped(count),
-                                if after.waiting == 0 {
-                                    "nobody else is waiting"
-                                } else {
-                                    "the stock ran out"
-                                }
-                            ),
-                            Some(n) => format!("Admitted {} now.", grouped(n)),
-                            None => format!("Admitted up to {} now.", grouped(count)),
-                        }
-                    }),
+                    Box::new(move |after, before| admitted_sentence(count, after, before)),
                 ),
             }
         }
@@ -360,6 +369,33 @@ mod tests {
         assert!(parse_rate("inf").is_err());
         assert!(parse_rate("-1").is_err());
         assert!(parse_rate("2000000").is_err());
+    }
+
+    fn summary(admitted: u64, waiting: u64) -> ExperienceSummary {
+        ExperienceSummary {
+            id: "d".into(),
+            name: "D".into(),
+            status: ExperienceStatus::Open,
+            stock: Default::default(),
+            admission_rate_per_minute: 60.0,
+            observed_rate_per_minute: 60.0,
+            checkout_url: "/checkout/d".into(),
+            waiting,
+            active_admissions: 0,
+            redeemed: 0,
+            expired: 0,
+            connections: 0,
+            admitted,
+            connections_by_transport: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_admission_confirms_what_was_asked_not_what_the_rate_added_meanwhile() {
+        let sentence = admitted_sentence(25, &summary(42, 100), Some(&summary(15, 127)));
+        assert_eq!(sentence, "Admitted 25 now.");
+        let short = admitted_sentence(25, &summary(20, 0), Some(&summary(15, 5)));
+        assert_eq!(short, "Admitted 5 of the 25 asked for: nobody else is waiting.");
     }
 
     #[test]
