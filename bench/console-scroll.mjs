@@ -8,8 +8,8 @@
 // synthetic shoppers unless it already has them, signs in, and picks it. Then, in the page,
 // one `requestAnimationFrame` loop sets the list's `scrollTop` along a straight line from 0
 // to the bottom over the given seconds (a scrollbar dragged at an even speed), and records:
-// - each frame's time since the last one (rAF timestamps): p50, p95, max, frames over
-//   16.7 ms and 33.4 ms;
+// - each frame's time since the last one (rAF timestamps): p50, p95, max, and the frames
+//   that took over 25 ms (one refresh of 60 Hz missed at least: 16.7 ms is one, 33.3 two);
 // - long tasks (PerformanceObserver `longtask`, ≥ 50 ms): count and longest;
 // - the row elements in the DOM at each frame (most), and the page's element count.
 // At the end it waits for the last row's data and checks that `#1,000,000` is in view.
@@ -123,8 +123,7 @@ const figures = {
   p50_ms: +nearest(sorted, 0.5).toFixed(1),
   p95_ms: +nearest(sorted, 0.95).toFixed(1),
   max_ms: +sorted[sorted.length - 1].toFixed(1),
-  over_16_7_ms: sorted.filter((f) => f > 16.7).length,
-  over_33_4_ms: sorted.filter((f) => f > 33.4).length,
+  missed_a_refresh: sorted.filter((f) => f > 25).length,
   long_tasks: result.longTasks.length,
   longest_task_ms: result.longTasks.length ? Math.max(...result.longTasks) : 0,
   row_elements_most: result.mostRows,

@@ -395,7 +395,10 @@ mod tests {
         let sentence = admitted_sentence(25, &summary(42, 100), Some(&summary(15, 127)));
         assert_eq!(sentence, "Admitted 25 now.");
         let short = admitted_sentence(25, &summary(20, 0), Some(&summary(15, 5)));
-        assert_eq!(short, "Admitted 5 of the 25 asked for: nobody else is waiting.");
+        assert_eq!(
+            short,
+            "Admitted 5 of the 25 asked for: nobody else is waiting."
+        );
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub fn sparkline_points(history: &[u64], width: f64, height: f64) -> String {
         .join(" ")
 }
 
+/// The buckets of a history that are complete: all but the last, which is still filling.
+pub fn complete_buckets(history: &[u64]) -> &[u64] {
+    &history[..history.len().saturating_sub(1)]
+}
+
 /// Admissions per minute of a bucket of `count` admissions.
 pub fn per_minute(count: u64) -> f64 {
     count as f64 * 60.0 / HISTORY_BUCKET_SECONDS as f64
@@ -93,7 +98,7 @@ pub fn Figures(
         })
     });
     let peak = move || history.with(|h| rate(per_minute(h.iter().copied().max().unwrap_or(0))));
-    let minutes = move || history.with(|h| h.len() as u64 * HISTORY_BUCKET_SECONDS / 60);
+    let minutes = move || history.with(|h| (h.len() as u64 * HISTORY_BUCKET_SECONDS).div_ceil(60));
     view! {
         <dl class="figures" aria-label="Live figures">
             <Figure label="Waiting" value=waiting />
@@ -141,6 +146,12 @@ mod tests {
             sparkline_points(&[0, 0], 100.0, 50.0),
             "0.0,49.0 100.0,49.0"
         );
+    }
+
+    #[test]
+    fn the_filling_bucket_is_left_out() {
+        assert_eq!(complete_buckets(&[3, 4, 1]), &[3, 4]);
+        assert!(complete_buckets(&[]).is_empty());
     }
 
     #[test]
