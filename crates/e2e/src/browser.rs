@@ -1,7 +1,12 @@
-//! Headless Chromium through chromedriver, one pair per test.
+//! Headless Chromium through chromedriver, or headless Firefox through geckodriver, one
+//! pair per test.
 //!
-//! chromedriver runs in a process group of its own, so dropping the [`Browser`] (also when
-//! a test panics) ends it and the Chromium it started, by that group's id.
+//! The driver runs in a process group of its own, so dropping the [`Browser`] (also when a
+//! test panics) ends it and the browser it started, by that group's id. Each session gets a
+//! profile directory of its own under `TMPDIR`, removed with it.
+//!
+//! Firefox matters beside Chromium because its engine differs where the tests look hardest:
+//! it caps an element's height at about 17.9 million px, half of Chromium's.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,12 +21,59 @@ use crate::free_port;
 /// 2-core machine takes a few seconds.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A WebDriver session in headless Chromium.
+/// The view the tests lay pages out in, px: wide enough for the console's two columns.
+const WINDOW: (u32, u32) = (1100, 1000);
+
+/// A WebDriver session in a headless browser.
 pub struct Browser {
     /// The session.
     pub client: Client,
-    driver: Child,
+    driver: Driver,
+}
+
+/// A running WebDriver server (in a process group of its own, with the browser it starts)
+/// and the profile directory of its session: dropped, it ends both and removes the
+/// directory, also when the session never opened.
+struct Driver {
+    process: Child,
     profile: PathBuf,
+}
+
+impl Driver {
+    /// Starts `program` with `args`, quiet, in a process group of its own; its session will
+    /// keep its profile in `profile`.
+    fn spawn(program: PathBuf, args: &[String], profile: PathBuf) -> Self {
+        let mut command = Command::new(&program);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let process = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        Self { process, profile }
+    }
+
+    fn stop(&mut self) {
+        // The negative id is the driver's process group: it and its browser.
+        let group = format!("-{}", self.process.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if self.process.try_wait().ok().flatten().is_none() {
+            self.stop();
+        } else {
+            // The driver ended by itself; what its browser wrote is still there.
+            let _ = std::fs::remove_dir_all(&self.profile);
+        }
+    }
 }
 
 /// `CHROMEDRIVER`, else `/usr/bin/chromedriver`; a missing one fails the test.
@@ -38,28 +90,73 @@ fn chromedriver() -> PathBuf {
     path
 }
 
+/// `GECKODRIVER`, else `~/.cargo/bin/geckodriver` (where `cargo install` puts it); a
+/// missing one fails the test.
+fn geckodriver() -> PathBuf {
+    let path = std::env::var_os("GECKODRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+            PathBuf::from(home).join(".cargo/bin/geckodriver")
+        });
+    assert!(
+        path.is_file(),
+        "geckodriver is not at {}: install it (`cargo xtask setup --for-tests`, or `cargo \
+         install geckodriver --version 0.37.1 --locked`) or set GECKODRIVER",
+        path.display()
+    );
+    path
+}
+
+/// `LIVEQUEUE_E2E_FIREFOX`, else `/usr/bin/firefox-esr`; a missing one fails the test
+/// (geckodriver would otherwise take whatever `firefox` is on `PATH`, or none).
+fn firefox() -> PathBuf {
+    let path = std::env::var_os("LIVEQUEUE_E2E_FIREFOX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/firefox-esr"));
+    assert!(
+        path.is_file(),
+        "Firefox is not at {}: install it (`cargo xtask setup --for-tests`, or `apt-get \
+         install firefox-esr`) or set LIVEQUEUE_E2E_FIREFOX",
+        path.display()
+    );
+    path
+}
+
+/// A fresh session on the driver listening at `port`, retried while it starts.
+async fn connect(port: u16, capabilities: serde_json::Map<String, Json>) -> Client {
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
 impl Browser {
-    /// Starts chromedriver on a free port and opens a session.
+    /// Starts chromedriver on a free port and opens a session in headless Chromium.
     pub async fn start() -> Self {
         let port = free_port();
-        let mut command = Command::new(chromedriver());
-        command
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let driver = command.spawn().expect("cannot start chromedriver");
         let profile = std::env::temp_dir().join(format!(
             "livequeue-e2e-chromium-{}-{port}",
             std::process::id()
         ));
+        let driver = Driver::spawn(chromedriver(), &[format!("--port={port}")], profile);
         let mut options = json!({
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1100,1000",
-                format!("--user-data-dir={}", profile.display()),
+                "--disable-sync", "--no-first-run",
+                format!("--window-size={},{}", WINDOW.0, WINDOW.1),
+                format!("--user-data-dir={}", driver.profile.display()),
             ]
         });
         let chromium =
@@ -69,26 +166,44 @@ impl Browser {
         }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("goog:chromeOptions".into(), options);
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut browser = None;
-        while browser.is_none() {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => browser = Some(client),
-                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
         Self {
-            client: browser.expect("a session"),
+            client: connect(port, capabilities).await,
             driver,
-            profile,
         }
+    }
+
+    /// Starts geckodriver on a free port and opens a session in headless Firefox.
+    pub async fn start_firefox() -> Self {
+        let binary = firefox();
+        let port = free_port();
+        let profile = std::env::temp_dir().join(format!(
+            "livequeue-e2e-firefox-{}-{port}",
+            std::process::id()
+        ));
+        // geckodriver writes its preferences into a profile given with `-profile` (which
+        // must exist) and reads Firefox's Marionette port from it, so sessions side by side
+        // do not share a port; its own temporary profile would outlive a killed session.
+        std::fs::create_dir_all(&profile)
+            .unwrap_or_else(|e| panic!("cannot make {}: {e}", profile.display()));
+        let options = json!({
+            "binary": binary,
+            "args": ["-headless", "-profile", profile],
+        });
+        let driver = Driver::spawn(geckodriver(), &["--port".into(), port.to_string()], profile);
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("firefox"));
+        capabilities.insert("moz:firefoxOptions".into(), options);
+        let browser = Self {
+            client: connect(port, capabilities).await,
+            driver,
+        };
+        // Firefox has no window-size flag: the session sizes the window.
+        browser
+            .client
+            .set_window_size(WINDOW.0, WINDOW.1)
+            .await
+            .unwrap_or_else(|e| panic!("cannot size the Firefox window: {e}"));
+        browser
     }
 
     /// Opens `url` in the top window.
@@ -192,28 +307,12 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no frame {index}: {e}"));
     }
 
-    /// Ends the session (Chromium quits); the drop then ends chromedriver.
-    pub async fn close(mut self) {
-        let client = self.client.clone();
-        // The drop below ends the processes whatever happens here.
+    /// Ends the session (the browser quits), then the driver.
+    pub async fn close(self) {
+        let Self { client, mut driver } = self;
+        // The driver's drop ends the processes whatever happens here.
         let _ = client.close().await;
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        // The negative id is chromedriver's process group: it and its Chromium.
-        let group = format!("-{}", self.driver.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if self.driver.try_wait().ok().flatten().is_none() {
-            self.stop();
-        }
+        driver.stop();
     }
 }
 
