@@ -4,8 +4,9 @@
 //! Versions are pinned where the build depends on them (see `shared/TOOLCHAIN.md`):
 //! trunk 0.21.14 (0.22 needs a newer rustc), wasm-bindgen-cli exactly the `wasm-bindgen` of
 //! `Cargo.lock` (trunk refuses any other and would try to download one), binaryen 132 from
-//! npm (Debian's 108 miscompiles). Chromium and chromedriver come from apt. (Redis joins
-//! them with the Redis engine, when a test needs it.)
+//! npm (Debian's 108 miscompiles), geckodriver 0.37.1 from the cargo registry (Mozilla's
+//! own downloads are out of reach). Chromium, chromedriver and Firefox ESR come from apt.
+//! (Redis joins them with the Redis engine, when a test needs it.)
 
 use std::cell::Cell;
 use std::path::Path;
@@ -21,11 +22,16 @@ pub const BINARYEN_VERSION: &str = "132";
 pub const TERSER_VERSION: &str = "5.51.4";
 /// Where apt installs chromedriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Where apt installs Firefox ESR.
+pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+/// The geckodriver release installed from the cargo registry.
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// What to install besides the widget's build tools.
 #[derive(Debug, Clone, Copy)]
 pub struct Needs {
-    /// Chromium and chromedriver, for the browser tests.
+    /// The browsers and their drivers, for the browser tests: Chromium and chromedriver,
+    /// Firefox and geckodriver.
     pub browser: bool,
 }
 
@@ -48,6 +54,8 @@ pub fn run(needs: &Needs) -> Result {
     terser()?;
     if needs.browser {
         browser(&apt)?;
+        firefox(&apt)?;
+        geckodriver()?;
     }
     Ok(())
 }
@@ -195,6 +203,45 @@ fn browser(apt: &Apt) -> Result {
     apt.install(
         &["chromium", "chromium-driver"],
         "Chromium and chromedriver",
+    )
+}
+
+fn firefox(apt: &Apt) -> Result {
+    if Path::new(FIREFOX).exists() {
+        println!("ok: {FIREFOX}");
+        return Ok(());
+    }
+    apt.install(&["firefox-esr"], "Firefox ESR")
+}
+
+/// Where [`geckodriver`] installs geckodriver: `cargo install`'s default root, named
+/// explicitly so that the probe and the install agree whatever `CARGO_HOME` says.
+pub fn geckodriver_path() -> std::path::PathBuf {
+    shell::home().join(".cargo/bin/geckodriver")
+}
+
+fn geckodriver() -> Result {
+    let path = geckodriver_path();
+    let wanted = format!("geckodriver {GECKODRIVER_VERSION}");
+    // The first line is the version; the rest is the source revision and the licence.
+    let installed = probe_stdout(std::process::Command::new(&path).arg("--version"))
+        .and_then(|v| v.lines().next().map(str::to_owned));
+    if installed.as_deref() == Some(wanted.as_str()) {
+        println!("ok: {wanted} in {}", path.display());
+        return Ok(());
+    }
+    println!("installing {wanted} (about 2 minutes on 2 cores)");
+    run_command(
+        command("cargo")
+            .args([
+                "install",
+                "geckodriver",
+                "--version",
+                GECKODRIVER_VERSION,
+                "--locked",
+            ])
+            .arg("--root")
+            .arg(shell::home().join(".cargo")),
     )
 }
 
