@@ -46,7 +46,8 @@ struct Cli {
 enum Command {
     /// Install what building the widget needs (skips what is already there).
     Setup {
-        /// Also install what the tests need: Chromium and chromedriver.
+        /// Also install what the tests need: Chromium and chromedriver, Firefox ESR and
+        /// geckodriver.
         #[arg(long)]
         for_tests: bool,
     },

@@ -9,15 +9,16 @@
 //! of 60 px rows. Here the scrolled content is at most [`MAX_SCROLL_SPACE`] px tall, and the
 //! scroll range of the element is mapped linearly onto the range of the rows: scrolled to the
 //! top shows the first row, scrolled to the bottom shows the last, and every row in between
-//! is one scroll position away while a scroll pixel covers less than a view (up to ~165
-//! million rows of 40 px in a 480 px view; a million rows are 2.7 row px per scroll px). Rows are drawn in a layer that stays in view (the console
-//! makes it `position: sticky`), each at its own offset from the top of the view.
+//! is one scroll position away while a scroll pixel covers less than a view (up to ~88
+//! million rows of 40 px in a 480 px view; a million rows are 5 row px per scroll px). Rows
+//! are drawn in a layer that stays in view (the console makes it `position: sticky`), each
+//! at its own offset from the top of the view.
 //!
-//! A scroll pixel stands for `scale` row pixels, which is coarse for a billion rows (40 rows
-//! a pixel). So the
-//! exact place in the rows ([`Viewport::top`]) is state of its own: keyboard moves and jumps
-//! set it exactly and move the scrollbar to match, and the scroll event that echoes that
-//! move keeps the exact place instead of rounding it to the scrollbar's pixel.
+//! A scroll pixel stands for `scale` row pixels, which is coarse for a billion rows (125
+//! rows a pixel). So the exact place in the rows ([`Viewport::top`]) is state of its own:
+//! keyboard moves and jumps set it exactly and move the scrollbar to match, and the scroll
+//! event that echoes that move keeps the exact place instead of rounding it to the
+//! scrollbar's pixel.
 //!
 //! # Live lines
 //!
@@ -28,9 +29,12 @@
 
 use std::ops::Range;
 
-/// The tallest scrolled content the list makes, in px: under Firefox's limit of about
-/// 17.9 million px (Chromium's is about 33.5 million), with room to spare.
-pub const MAX_SCROLL_SPACE: f64 = 15_000_000.0;
+/// The tallest scrolled content the list makes, in px. Firefox lets an element be 17.9
+/// million px tall but stops moving a `position: sticky` one at 8,947,850 px of scroll
+/// (2^29 of its 1/60 px units; measured with Firefox 153 ESR, where rows past that point
+/// scrolled out of view), so this stays under that with room to spare. Chromium's limits
+/// are about twice as high.
+pub const MAX_SCROLL_SPACE: f64 = 8_000_000.0;
 
 /// The sizes the list is laid out with.
 #[derive(Debug, Clone, Copy, PartialEq)]
