@@ -3,7 +3,8 @@
 // console-sign-in.png: a wrong token refused. console.png: the demo drop, live.
 // console-million.png: a line of 1,000,000 (made with the console's own "Add synthetic
 // shoppers" on a new experience) at its last row. console-dark.png: the same, dark.
-// Each waits for what makes it that picture, not a fixed time.
+// Each waits for what makes it that picture, not a fixed time. With AXE=<path of axe-core's
+// axe.min.js>, each picture is also checked for WCAG 2.2 A/AA violations (printed).
 const { chromium } = require('playwright-core');
 
 const [base, out, operator = 'demo-operator'] = process.argv.slice(2);
@@ -17,6 +18,17 @@ async function api(method, path, body) {
   return { status: answer.status, body: await answer.json().catch(() => null) };
 }
 
+// Takes the picture `file`, and with AXE set runs axe-core's WCAG rules on the page as shot.
+async function shoot(page, file, options = {}) {
+  await page.screenshot({ path: `${out}/${file}`, ...options });
+  if (!process.env.AXE) return;
+  await page.addScriptTag({ path: process.env.AXE });
+  const found = await page.evaluate(async () =>
+    (await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa'] })).violations
+      .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`));
+  console.log(`${file}: axe: ${found.length ? found.join('; ') : 'no violations'}`);
+}
+
 async function signIn(page, token) {
   await page.goto(`${base}/operator/`);
   await page.fill('#lq-token', token);
@@ -28,12 +40,12 @@ async function signIn(page, token) {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage'],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 }, bypassCSP: !!process.env.AXE });
   const page = await context.newPage();
 
   await signIn(page, 'wrong-token');
   await page.waitForFunction(() => /refused/.test(document.querySelector('#lq-token-error')?.textContent ?? ''));
-  await page.screenshot({ path: `${out}/console-sign-in.png` });
+  await shoot(page, 'console-sign-in.png');
 
   await signIn(page, operator);
   await page.waitForSelector('.link.live');
@@ -46,7 +58,7 @@ async function signIn(page, token) {
   await page.fill('#lq-admit', '25');
   await page.click('form:has(#lq-admit) button');
   await page.waitForFunction(() => /Admitted/.test(document.querySelector('.notice').textContent));
-  await page.screenshot({ path: `${out}/console.png`, fullPage: true });
+  await shoot(page, 'console.png', { fullPage: true });
 
   if ((await api('GET', '/api/admin/experiences/million')).status === 404) {
     await page.fill('#lq-new-id', 'million');
@@ -68,11 +80,11 @@ async function signIn(page, token) {
   const lastRowLoaded = () => [...document.querySelectorAll('.list .row')]
     .some((r) => r.querySelector('.place').textContent === '#1,000,000' && !r.classList.contains('pending'));
   await page.waitForFunction(lastRowLoaded);
-  await page.screenshot({ path: `${out}/console-million.png`, fullPage: true });
+  await shoot(page, 'console-million.png', { fullPage: true });
 
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.waitForTimeout(300);
-  await page.screenshot({ path: `${out}/console-dark.png`, fullPage: true });
+  await shoot(page, 'console-dark.png', { fullPage: true });
 
   await browser.close();
 })().catch((e) => {
