@@ -11,7 +11,9 @@
 // - each frame's time since the last one (rAF timestamps): p50, p95, max, and the frames
 //   that took over 25 ms (one refresh of 60 Hz missed at least: 16.7 ms is one, 33.3 two);
 // - long tasks (PerformanceObserver `longtask`, ≥ 50 ms): count and longest;
-// - the row elements in the DOM at each frame (most), and the page's element count.
+// - the row elements in the DOM at each frame (most), and the page's element count;
+// - the pages of rows asked for, and those cancelled because they were scrolled past first
+//   (the list's `data-pages-asked` / `data-pages-cancelled`).
 // At the end it waits for the last row's data and checks that `#1,000,000` is in view.
 
 import { createRequire } from 'node:module';
@@ -107,12 +109,13 @@ const result = await page.evaluate(async (seconds) => {
   });
   await new Promise((r) => setTimeout(r, 200));
   observer.disconnect();
-  return { frames, longTasks, mostRows, mostElements };
+  return { frames, longTasks, mostRows, mostElements,
+           asked: Number(list.dataset.pagesAsked), cancelled: Number(list.dataset.pagesCancelled) };
 }, seconds);
 
 await page.waitForFunction(() => [...document.querySelectorAll('.list .row')]
   .some((r) => r.querySelector('.place').textContent === '#1,000,000' && !r.classList.contains('pending')),
-  null, { timeout: 20_000 });
+  null, { timeout: 60_000 });
 await browser.close();
 
 const sorted = [...result.frames].sort((a, b) => a - b);
@@ -126,6 +129,8 @@ const figures = {
   missed_a_refresh: sorted.filter((f) => f > 25).length,
   long_tasks: result.longTasks.length,
   longest_task_ms: result.longTasks.length ? Math.max(...result.longTasks) : 0,
+  pages_asked: result.asked,
+  pages_cancelled: result.cancelled,
   row_elements_most: result.mostRows,
   page_elements_most: result.mostElements,
   last_row_reached: true,

@@ -79,6 +79,11 @@ pub fn QueueList(
     // fetched page's when that is newer.
     let base = RwSignal::new(admitted.get_untracked());
     let round = RwSignal::new(0u64);
+    // Pages asked for and pages cancelled because they were scrolled past before they came:
+    // on the list as `data-pages-asked` / `data-pages-cancelled`, for the tests and the
+    // scroll benchmark.
+    let asked = RwSignal::new(0u64);
+    let cancelled = RwSignal::new(0u64);
     let scroller = NodeRef::<html::Div>::new();
     let filler = NodeRef::<html::Div>::new();
 
@@ -147,6 +152,7 @@ pub fn QueueList(
                 let keep = needed.contains(page);
                 if !keep {
                     controller.abort();
+                    cancelled.update(|n| *n += 1);
                 }
                 keep
             });
@@ -172,6 +178,7 @@ pub fn QueueList(
                 };
                 let signal = controller.signal();
                 in_flight.borrow_mut().insert(page, controller);
+                asked.update(|n| *n += 1);
                 let operator = operator.clone();
                 let experience = experience.clone();
                 let in_flight = in_flight.clone();
@@ -324,6 +331,8 @@ pub fn QueueList(
             )
             aria-rowcount=move || total.get().to_string()
             aria-colcount="3"
+            data-pages-asked=move || asked.get().to_string()
+            data-pages-cancelled=move || cancelled.get().to_string()
             aria-activedescendant=move || {
                 let focus = viewport.with(|v| v.focus);
                 win.with(|w| w.rendered.contains(&focus))
