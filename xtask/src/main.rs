@@ -5,7 +5,7 @@
 //! - [`shell`]: the environment every step runs in (`PATH` with the project's tools first),
 //!   running commands with an echo of each, and the error type.
 //! - [`setup`]: idempotent installs of the toolchain pieces (wasm target, trunk,
-//!   wasm-bindgen-cli, binaryen, Chromium); each checks before it installs.
+//!   wasm-bindgen-cli, binaryen, Chromium, nginx); each checks before it installs.
 //! - [`process`]: child processes that are stopped when their guard drops, free ports, and
 //!   waiting for a server to answer.
 //! - [`bundle`]: the widget's release build into `dist/`, precompressed (brotli, gzip).
@@ -14,6 +14,7 @@
 //! - [`browser`]: the widget's browser tests against real servers.
 //! - [`e2e`]: the embedding tests (`crates/e2e`): the widget in shops' pages on other
 //!   origins, in headless Chromium.
+//! - [`nginx`]: `deploy/nginx.conf` in front of two server nodes, and the tests through it.
 //! - [`bench_load`]: what a first and a repeat visit cost (bytes, time to first position).
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
 
@@ -27,6 +28,7 @@ mod bundle;
 mod demo;
 mod dev;
 mod e2e;
+mod nginx;
 mod process;
 mod setup;
 mod shell;
@@ -47,7 +49,7 @@ enum Command {
     /// Install what building the widget needs (skips what is already there).
     Setup {
         /// Also install what the tests need: Chromium and chromedriver, Firefox ESR and
-        /// geckodriver.
+        /// geckodriver, nginx.
         #[arg(long)]
         for_tests: bool,
     },
@@ -66,6 +68,8 @@ enum Command {
     Size,
     /// Only the widget's browser tests, against freshly started servers.
     BrowserTests,
+    /// Only the tests through nginx: two server nodes behind `deploy/nginx.conf`.
+    NginxTests,
     /// The embedding tests: the release bundle, then the widget in shops' pages on other
     /// origins in headless Chromium (loader, messages, fragment credentials, headers).
     E2e {
@@ -93,6 +97,9 @@ fn main() -> ExitCode {
         }
         Command::BrowserTests => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| browser::run())
+        }
+        Command::NginxTests => {
+            setup::run(&setup::Needs::for_tests(true)).and_then(|()| nginx::step_run())
         }
         Command::E2e { reuse_bundle } => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| {

@@ -57,6 +57,11 @@ impl Guard {
         })
     }
 
+    /// The child's process id (for tests that stop it themselves).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The exit status if the child has ended.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()

@@ -5,7 +5,8 @@
 //! trunk 0.21.14 (0.22 needs a newer rustc), wasm-bindgen-cli exactly the `wasm-bindgen` of
 //! `Cargo.lock` (trunk refuses any other and would try to download one), binaryen 132 from
 //! npm (Debian's 108 miscompiles), geckodriver 0.37.1 from the cargo registry (Mozilla's
-//! own downloads are out of reach). Chromium, chromedriver and Firefox ESR come from apt.
+//! own downloads are out of reach). Chromium, chromedriver, Firefox ESR and nginx (the load
+//! balancer of the tests through `deploy/nginx.conf`) come from apt.
 //! (Redis joins them with the Redis engine, when a test needs it.)
 
 use std::cell::Cell;
@@ -31,7 +32,7 @@ pub const GECKODRIVER_VERSION: &str = "0.37.1";
 #[derive(Debug, Clone, Copy)]
 pub struct Needs {
     /// The browsers and their drivers, for the browser tests: Chromium and chromedriver,
-    /// Firefox and geckodriver.
+    /// Firefox and geckodriver; and nginx, for the tests through it.
     pub browser: bool,
 }
 
@@ -56,6 +57,7 @@ pub fn run(needs: &Needs) -> Result {
         browser(&apt)?;
         firefox(&apt)?;
         geckodriver()?;
+        nginx(&apt)?;
     }
     Ok(())
 }
@@ -212,6 +214,15 @@ fn firefox(apt: &Apt) -> Result {
         return Ok(());
     }
     apt.install(&["firefox-esr"], "Firefox ESR")
+}
+
+/// nginx, run by the tests in a prefix of their own (the package's service is not used).
+fn nginx(apt: &Apt) -> Result {
+    if Path::new(crate::nginx::NGINX).exists() {
+        println!("ok: {}", crate::nginx::NGINX);
+        return Ok(());
+    }
+    apt.install(&["nginx"], "nginx")
 }
 
 /// Where [`geckodriver`] installs geckodriver: `cargo install`'s default root, named

@@ -3,9 +3,11 @@
 //! 1. `cargo fmt --check`; clippy on the host crates, and on the widget for wasm32.
 //! 2. The host crates' tests, and the widget's pure logic (formatting, clock, configuration,
 //!    URLs, frame decoding, problems) natively.
-//! 3. The widget's tests in headless Chromium, against real servers (see `browser.rs`).
-//! 4. The release bundle, precompressed, and its size: over the budget fails.
-//! 5. The embedding tests against that bundle (see `e2e.rs`).
+//! 3. Two server nodes behind nginx running `deploy/nginx.conf`, and the tests through it
+//!    (see `nginx.rs`); the host step lists those tests as ignored.
+//! 4. The widget's tests in headless Chromium, against real servers (see `browser.rs`).
+//! 5. The release bundle, precompressed, and its size: over the budget fails.
+//! 6. The embedding tests against that bundle (see `e2e.rs`).
 //!
 //! Clippy and the native tests run on every crate but the widget, which is a wasm32 crate
 //! checked and tested for that target in its own steps.
@@ -61,6 +63,8 @@ pub fn run() -> Result {
 
     step("tests: the widget's pure logic, natively");
     run_command(command("cargo").args(["test", "-p", "livequeue", "--lib"]))?;
+
+    crate::nginx::step_run()?;
 
     step("tests: widget in headless Chromium against real servers");
     crate::browser::run()?;
