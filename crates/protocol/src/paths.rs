@@ -57,8 +57,12 @@ pub enum Endpoint {
     Transports,
     /// `GET` upgrade: the update stream over WebSocket.
     WebSocket,
-    /// `GET`: liveness.
+    /// `GET`: liveness: the process answers.
     Health,
+    /// `GET`: readiness: the engine can serve (a load balancer sends traffic only then).
+    Ready,
+    /// `GET`: the node's metrics in the Prometheus text format.
+    Metrics,
 }
 
 impl Endpoint {
@@ -83,6 +87,8 @@ impl Endpoint {
             Endpoint::Transports => "/api/admin/transports",
             Endpoint::WebSocket => "/ws/queue",
             Endpoint::Health => "/healthz",
+            Endpoint::Ready => "/readyz",
+            Endpoint::Metrics => "/metrics",
         }
     }
 
