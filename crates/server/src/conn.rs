@@ -13,6 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::engine::Subscription;
 use crate::engine::fanout::{Advance, Encoded, Fanout, Place, Raw};
+use crate::metrics::Resync;
 
 /// One thing to send.
 #[derive(Debug)]
@@ -98,6 +99,7 @@ impl Feed {
                     Ok(Fanout::Raw(raw)) => return Outgoing::Raw(raw),
                     Err(RecvError::Lagged(skipped)) => {
                         tracing::debug!(skipped, "connection lagged; resyncing");
+                        self.sub.counters().resync(Resync::Lagged);
                         let state = self.sub.snapshot();
                         self.sent = state.position.map(|position| Place {
                             position,

@@ -8,6 +8,8 @@
 //! - [`routes`]: the HTTP surface, one file per concern (`queue`, `shopper`, `sse`, `ws`,
 //!   `admin`, `operator_stream`, and `checkout`, the demo shop's, served only with
 //!   `--demo`).
+//! - [`metrics`]: the node's counters and their Prometheus registry.
+//! - [`readiness`]: whether the node should be sent traffic (`/readyz`).
 //! - [`auth`]: shopper tokens, the operator token, allowed origins, anonymous labels.
 //! - [`state`]: [`AppState`], and the authorization every transport shares.
 //! - [`error`]: the one JSON error type.
@@ -32,6 +34,8 @@ pub mod demo;
 pub mod demo_shop;
 pub mod engine;
 pub mod error;
+pub mod metrics;
+pub mod readiness;
 pub mod routes;
 pub mod security;
 pub mod state;

@@ -11,6 +11,7 @@ use crate::auth::{Auth, AuthError, Authorized, Origins};
 use crate::config::Config;
 use crate::engine::{Engine, EngineError};
 use crate::error::AppError;
+use crate::metrics::Metrics;
 
 /// Everything a handler needs.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct AppState {
     /// Transports refused now: `--refuse-transports`, changed at run time only through the
     /// test controls.
     pub refused: Arc<std::sync::RwLock<Vec<TransportKind>>>,
+    /// The registry of the engine's counters, encoded at `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -36,8 +39,10 @@ impl AppState {
             config.token_ttl_secs,
             config.admin_token.clone(),
         );
+        let engine = Engine::new(config.engine.clone());
         Self {
-            engine: Engine::new(config.engine.clone()),
+            metrics: Arc::new(Metrics::new(engine.counters())),
+            engine,
             auth: Arc::new(auth),
             origins: Arc::new(Origins::parse(&config.allowed_origins)),
             refused: Arc::new(std::sync::RwLock::new(config.refuse_transports.clone())),

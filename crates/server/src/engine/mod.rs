@@ -25,6 +25,8 @@ use livequeue_protocol::api::{
 use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
 use tokio::sync::watch;
 
+use crate::metrics::{AdmittedBy, Counters, Resync};
+use crate::readiness::{NotReady, Readiness};
 use clock::Clock;
 use experience::{ExperienceState, GrantError, GrantRules, Holder, RedeemError, Settings};
 use fanout::Fanout;
@@ -156,6 +158,12 @@ pub struct Engine {
     experiences: RwLock<HashMap<Arc<str>, Arc<Experience>>>,
     /// Dropping or setting it stops every ticker.
     shutdown: watch::Sender<bool>,
+    /// This node's metrics: the engine counts joins, admissions, redemptions, expiries and
+    /// open shopper streams; transports count what they write through
+    /// [`Subscription::counters`].
+    counters: Arc<Counters>,
+    /// Whether this node can serve (`/readyz`): not once shutdown begins.
+    readiness: Readiness,
 }
 
 impl Engine {
@@ -168,7 +176,19 @@ impl Engine {
             config,
             experiences: RwLock::new(HashMap::new()),
             shutdown: watch::channel(false).0,
+            counters: Arc::default(),
+            readiness: Readiness::default(),
         })
+    }
+
+    /// This node's metrics ([`crate::metrics`]).
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Whether this node can serve ([`crate::readiness`]).
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
     }
 
     /// This lifetime's epoch.
@@ -223,6 +243,7 @@ impl Engine {
                 req.stock,
                 self.epoch,
                 rules,
+                self.counters.clone(),
             )),
             connections: Connections::default(),
         });
@@ -250,6 +271,7 @@ impl Engine {
         let consumer = state.join(id.as_str().into(), now);
         let (ticket, admission) = (consumer.ticket, consumer.private.borrow().admission.clone());
         let snapshot = state.snapshot(&id, ticket, admission, now);
+        self.counters.joins.inc();
         Ok((id, snapshot))
     }
 
@@ -317,7 +339,10 @@ impl Engine {
             None => Start::Fresh(snapshot),
             Some(cursor) => match state.replay_since(cursor) {
                 Some(events) => Start::Replay(events),
-                None => Start::Snapshot(snapshot),
+                None => {
+                    self.counters.resync(Resync::StaleCursor);
+                    Start::Snapshot(snapshot)
+                }
             },
         };
         let ticket = consumer.ticket;
@@ -328,6 +353,7 @@ impl Engine {
             .connections
             .of(transport)
             .fetch_add(1, Ordering::Relaxed);
+        self.counters.connections.get(transport).inc();
         let sub = Subscription {
             transport,
             fanout,
@@ -349,6 +375,7 @@ impl Engine {
         let (consumer, at) = state
             .redeem(grant, self.clock.now_ms())
             .map_err(EngineError::Redeem)?;
+        self.counters.redemptions.inc();
         Ok(RedeemResponse {
             consumer_id: consumer.to_string(),
             experience_id: experience_id.to_string(),
@@ -460,7 +487,11 @@ impl Engine {
             if state.settings().status == ExperienceStatus::Closed {
                 return Err(EngineError::Closed(experience_id.to_string()));
             }
-            state.admit(count, self.clock.now_ms());
+            let admitted = state.admit(count, self.clock.now_ms());
+            self.counters
+                .admissions
+                .get(AdmittedBy::Operator)
+                .inc_by(admitted);
         }
         self.summary(experience_id)
     }
@@ -472,8 +503,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Stops the tickers and tells every connection to end.
+    /// Stops the tickers and tells every connection to end; the node is no longer ready.
     pub fn shutdown(&self) {
+        self.readiness.set(NotReady::ShuttingDown);
         self.shutdown.send_replace(true);
         let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
         for experience in map.values() {

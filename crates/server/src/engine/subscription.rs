@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, watch};
 use super::experience::Private;
 use super::fanout::{Encoded, Fanout, Place};
 use super::{Engine, Experience, Push};
+use crate::metrics::Counters;
 
 /// How a new connection starts.
 #[derive(Debug)]
@@ -65,6 +66,11 @@ impl Subscription {
     pub fn now_ms(&self) -> u64 {
         self.engine.clock.now_ms()
     }
+
+    /// The node's metrics, for the transport to count what it writes.
+    pub fn counters(&self) -> &Counters {
+        &self.engine.counters
+    }
 }
 
 impl Drop for Subscription {
@@ -73,5 +79,6 @@ impl Drop for Subscription {
             .connections
             .of(self.transport)
             .fetch_sub(1, Ordering::Relaxed);
+        self.engine.counters.connections.get(self.transport).dec();
     }
 }

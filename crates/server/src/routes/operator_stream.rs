@@ -24,6 +24,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::metrics::Open;
 use crate::routes::sse::event_stream;
 use crate::routes::{ApiQuery, ExperiencePath};
 
@@ -61,9 +62,11 @@ pub async fn stream(
     let shutdown = app.engine.shutdown_signal();
     // Sent with the first frame, where every client parser takes it.
     let retry = Some(format!("retry: {}\n", app.config.sse_retry_ms));
+    // Counted while the body lives: it drops when the stream ends or its client goes.
+    let open = Open::new(&app.engine.counters().operator_streams);
     let frames = stream::unfold(
-        (app, experience, every, shutdown, retry),
-        |(app, experience, mut every, mut shutdown, retry)| async move {
+        (app, experience, every, shutdown, retry, open),
+        |(app, experience, mut every, mut shutdown, retry, open)| async move {
             if *shutdown.borrow() {
                 return None;
             }
@@ -82,7 +85,7 @@ pub async fn stream(
                 Some(retry) => Bytes::from(format!("{retry}{frame}")),
                 None => Bytes::from(frame),
             };
-            Some((bytes, (app, experience, every, shutdown, None)))
+            Some((bytes, (app, experience, every, shutdown, None, open)))
         },
     );
     Ok(event_stream(frames))

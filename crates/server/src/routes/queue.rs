@@ -11,6 +11,7 @@ use livequeue_protocol::supervisor::TransportKind;
 use crate::AppState;
 use crate::engine::experience::is_grant_shaped;
 use crate::error::AppError;
+use crate::metrics::PollAnswer;
 use crate::routes::{ApiJson, ApiQuery, ExperiencePath, ReadParams};
 
 /// `POST /api/experiences/{experienceId}/join`.
@@ -71,10 +72,15 @@ pub async fn poll(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    let mut response = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
+    let answer = if matches {
+        PollAnswer::NotModified
     } else {
-        Json(state).into_response()
+        PollAnswer::Changed
+    };
+    app.engine.counters().polls.get(answer).inc();
+    let mut response = match answer {
+        PollAnswer::NotModified => StatusCode::NOT_MODIFIED.into_response(),
+        PollAnswer::Changed => Json(state).into_response(),
     };
     response.headers_mut().insert(header::ETAG, tag_value);
     response

@@ -22,6 +22,7 @@ use crate::conn::{Feed, Outgoing};
 use crate::engine::fanout::{sse_event, sse_state};
 use crate::engine::{Push, Start};
 use crate::error::AppError;
+use crate::metrics::Frame;
 use crate::routes::{ApiQuery, ExperiencePath, ReadParams};
 
 /// The header browsers send on reconnect with the last `id:` they saw (the SSE standard's,
@@ -48,13 +49,23 @@ pub async fn stream(
     let mut first = Vec::new();
     let mut feed = Feed::new(sub);
     match start {
-        Start::Fresh(state) => first.push(sse_state(&state, None)),
-        Start::Snapshot(state) => first.push(sse_state(&state, Some(SNAPSHOT))),
+        Start::Fresh(state) => first.push((sse_state(&state, None), Frame::Snapshot)),
+        Start::Snapshot(state) => {
+            first.push((sse_state(&state, Some(SNAPSHOT)), Frame::Snapshot));
+        }
         Start::Replay(events) => {
-            first.extend(events.iter().map(|e| e.sse.clone()));
+            first.extend(events.iter().map(|e| (e.sse.clone(), Frame::Update)));
             first.extend(feed.private_now().into_iter().filter_map(frame));
         }
     }
+    let counters = feed.subscription().counters();
+    let mut first: Vec<Bytes> = first
+        .into_iter()
+        .map(|(bytes, kind)| {
+            counters.frame_sent(Push::Sse, kind);
+            bytes
+        })
+        .collect();
 
     // Jittered, so a restart does not bring every browser back in the same instant. Sent in
     // the first frame's block, where every client parser takes it.
@@ -72,7 +83,8 @@ pub async fn stream(
                 // WebSocket-only.
                 Outgoing::Ping => continue,
                 out => {
-                    if let Some(bytes) = frame(out) {
+                    if let Some((bytes, kind)) = frame(out) {
+                        feed.subscription().counters().frame_sent(Push::Sse, kind);
                         return Some((bytes, feed));
                     }
                 }
@@ -98,15 +110,16 @@ pub fn event_stream(frames: impl Stream<Item = Bytes> + Send + 'static) -> Respo
     response
 }
 
-/// The SSE frame of one outgoing item, if SSE sends it.
-fn frame(out: Outgoing) -> Option<Bytes> {
+/// The SSE frame of one outgoing item and its kind (for the metrics), if SSE sends it.
+fn frame(out: Outgoing) -> Option<(Bytes, Frame)> {
+    let update = |bytes| Some((bytes, Frame::Update));
     match out {
-        Outgoing::Event(e) => Some(e.sse.clone()),
-        Outgoing::Position(p, cursor) => Some(sse_event(&ServerEvent::PositionUpdate(p), cursor)),
-        Outgoing::Admission(a, cursor) => Some(sse_event(&ServerEvent::Admission(a), cursor)),
-        Outgoing::Resync(state) => Some(sse_state(&state, Some(SNAPSHOT))),
-        Outgoing::Heartbeat(bytes) => Some(bytes),
-        Outgoing::Raw(raw) => Some(raw.sse.clone()),
+        Outgoing::Event(e) => update(e.sse.clone()),
+        Outgoing::Position(p, cursor) => update(sse_event(&ServerEvent::PositionUpdate(p), cursor)),
+        Outgoing::Admission(a, cursor) => update(sse_event(&ServerEvent::Admission(a), cursor)),
+        Outgoing::Resync(state) => Some((sse_state(&state, Some(SNAPSHOT)), Frame::Snapshot)),
+        Outgoing::Heartbeat(bytes) => Some((bytes, Frame::Heartbeat)),
+        Outgoing::Raw(raw) => update(raw.sse.clone()),
         Outgoing::Ping | Outgoing::Shutdown => None,
     }
 }

@@ -25,6 +25,7 @@ use crate::auth::AuthError;
 use crate::conn::{Feed, Outgoing};
 use crate::engine::{EngineError, Push, Start, Subscription};
 use crate::error::AppError;
+use crate::metrics::{Frame, Resync};
 use crate::routes::ApiQuery;
 use crate::state::required;
 use crate::{AppState, Config};
@@ -144,23 +145,36 @@ where
     if send(&mut socket, text(first.to_json()), send_timeout).await != Sent::Done {
         return;
     }
+    let sent = |feed: &Feed, kind| {
+        feed.subscription()
+            .counters()
+            .frame_sent(Push::WebSocket, kind);
+    };
+    sent(&feed, Frame::Snapshot);
     let mut last_seen = Instant::now();
     loop {
         tokio::select! {
             out = feed.next() => {
-                let message = match out {
-                    Outgoing::Event(e) => Message::Text(e.ws.clone()),
-                    Outgoing::Position(p, cursor) => event(ServerEvent::PositionUpdate(p), cursor),
-                    Outgoing::Admission(a, cursor) => event(ServerEvent::Admission(a), cursor),
-                    Outgoing::Resync(state) => text(WsServerMessage::StateRefresh { data: *state }.to_json()),
+                let (message, kind) = match out {
+                    Outgoing::Event(e) => (Message::Text(e.ws.clone()), Frame::Update),
+                    Outgoing::Position(p, cursor) => {
+                        (event(ServerEvent::PositionUpdate(p), cursor), Frame::Update)
+                    }
+                    Outgoing::Admission(a, cursor) => {
+                        (event(ServerEvent::Admission(a), cursor), Frame::Update)
+                    }
+                    Outgoing::Resync(state) => (
+                        text(WsServerMessage::StateRefresh { data: *state }.to_json()),
+                        Frame::Snapshot,
+                    ),
                     Outgoing::Heartbeat(_) => continue,
-                    Outgoing::Raw(raw) => Message::Text(raw.ws.clone()),
+                    Outgoing::Raw(raw) => (Message::Text(raw.ws.clone()), Frame::Update),
                     Outgoing::Ping => {
                         if last_seen.elapsed() > ping_every * 2 {
                             close_with(&mut socket, CloseCode::GoingAway).await;
                             return;
                         }
-                        Message::Ping(Default::default())
+                        (Message::Ping(Default::default()), Frame::Heartbeat)
                     }
                     Outgoing::Shutdown => {
                         close_with(&mut socket, CloseCode::Restart).await;
@@ -168,9 +182,14 @@ where
                     }
                 };
                 match send(&mut socket, message, send_timeout).await {
-                    Sent::Done => {}
+                    Sent::Done => sent(&feed, kind),
                     Sent::Gone => return,
                     Sent::Slow => {
+                        feed.subscription()
+                            .counters()
+                            .slow_consumer_disconnects
+                            .get(Push::WebSocket)
+                            .inc();
                         close_with(&mut socket, CloseCode::SlowConsumer).await;
                         return;
                     }
@@ -187,17 +206,22 @@ where
                     None => return,
                 };
                 last_seen = Instant::now();
-                let reply = match message {
+                let (reply, kind) = match message {
                     Message::Text(t) if t.len() > MAX_CLIENT_MESSAGE => {
                         close_with(&mut socket, CloseCode::TooBig).await;
                         return;
                     }
                     Message::Text(t) => match serde_json::from_str::<WsClientMessage>(t.as_str()) {
-                        Ok(WsClientMessage::Ping) => WsServerMessage::Pong,
+                        Ok(WsClientMessage::Ping) => (WsServerMessage::Pong, Frame::Update),
                         Ok(WsClientMessage::Refresh) => {
-                            WsServerMessage::StateRefresh { data: feed.subscription().snapshot() }
+                            feed.subscription().counters().resync(Resync::Refresh);
+                            let data = feed.subscription().snapshot();
+                            (WsServerMessage::StateRefresh { data }, Frame::Snapshot)
                         }
-                        Err(_) => WsServerMessage::Error { message: "Invalid message format".into() },
+                        Err(_) => (
+                            WsServerMessage::Error { message: "Invalid message format".into() },
+                            Frame::Update,
+                        ),
                     },
                     Message::Binary(_) => {
                         close_with(&mut socket, CloseCode::Unsupported).await;
@@ -210,6 +234,7 @@ where
                 if send(&mut socket, text(reply.to_json()), send_timeout).await != Sent::Done {
                     return;
                 }
+                sent(&feed, kind);
             }
         }
     }

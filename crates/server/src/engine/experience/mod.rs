@@ -31,6 +31,7 @@ use livequeue_protocol::{
 use tokio::sync::broadcast;
 
 use super::fanout::{Advance, Encoded, Fanout};
+use crate::metrics::{AdmittedBy, Counters};
 pub use grants::{GrantError, GrantRules, Grants, RedeemError, is_grant_shaped};
 pub use history::{HISTORY, History};
 pub use line::{Admitted, Consumer, Holder, Line, Row};
@@ -87,16 +88,20 @@ pub struct ExperienceState {
     announced_moves: u64,
     /// Every connection of the experience subscribes here (bounded: [`FANOUT_CAPACITY`]).
     fanout: broadcast::Sender<Fanout>,
+    /// The node's metrics: admissions by the rate and grants ended unused are counted here,
+    /// where they happen.
+    counters: Arc<Counters>,
 }
 
 impl ExperienceState {
-    /// A new experience with `stock` units.
+    /// A new experience with `stock` units, counting into `counters`.
     pub fn new(
         id: Arc<str>,
         settings: Settings,
         stock: u64,
         epoch: u64,
         rules: GrantRules,
+        counters: Arc<Counters>,
     ) -> Self {
         Self {
             id,
@@ -111,6 +116,7 @@ impl ExperienceState {
             history: History::new(epoch),
             announced_moves: 0,
             fanout: broadcast::channel(FANOUT_CAPACITY).0,
+            counters,
         }
     }
 
@@ -280,6 +286,7 @@ impl ExperienceState {
         if returned.is_empty() {
             return;
         }
+        self.counters.grants_expired.inc_by(returned.len() as u64);
         let units = returned.iter().map(|r| r.units).sum();
         self.give_back(units);
         for r in returned {
@@ -309,6 +316,10 @@ impl ExperienceState {
         if self.settings.status == ExperienceStatus::Open {
             let wanted = self.rate.due(elapsed_ms, self.settings.rate_per_minute);
             let admitted = self.admit(wanted, now);
+            self.counters
+                .admissions
+                .get(AdmittedBy::Rate)
+                .inc_by(admitted);
             self.rate.spend(wanted, admitted);
         } else {
             self.rate.idle();

@@ -72,6 +72,7 @@ impl ExperienceState {
             return;
         };
         if let Some(units) = self.grants.release(&admission.grant) {
+            self.counters.grants_expired.inc();
             self.give_back(units);
             self.update_admission_status(consumer, AdmissionStatus::Expired);
         }

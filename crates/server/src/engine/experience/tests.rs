@@ -14,7 +14,7 @@ fn experience(stock: u64, rate: f64) -> ExperienceState {
         extension_ms: 30_000,
         max_units: 2,
     };
-    ExperienceState::new("e".into(), settings, stock, 1, rules)
+    ExperienceState::new("e".into(), settings, stock, 1, rules, Arc::default())
 }
 
 fn join(e: &mut ExperienceState, n: usize) -> Vec<Arc<str>> {
