@@ -88,6 +88,11 @@ pub struct Args {
     /// `cargo xtask demo` passes port + 1.
     #[arg(long, env = "LIVEQUEUE_DEMO_SHOP_ADDR")]
     pub demo_shop_addr: Option<SocketAddr>,
+    /// Seconds to keep serving after SIGTERM with `/readyz` answering `503`, so a load
+    /// balancer stops sending shoppers before streams end; set it to the balancer's
+    /// health-check interval times its unhealthy threshold. 0 ends at once.
+    #[arg(long, env = "LIVEQUEUE_SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
+    pub shutdown_drain_secs: u64,
 }
 
 fn parse_transport(s: &str) -> Result<TransportKind, String> {
@@ -116,6 +121,10 @@ pub struct Config {
     pub ws_send_timeout: Duration,
     /// How long shutdown waits for connections to go.
     pub shutdown_grace: Duration,
+    /// How long the node keeps serving after the shutdown signal, answering `/readyz` with
+    /// `503`, before it ends its streams and stops accepting: time for a load balancer to
+    /// see it leave. Zero (the default) ends at once.
+    pub shutdown_drain: Duration,
     /// Transports this server refuses (tests of client fallback).
     pub refuse_transports: Vec<TransportKind>,
     /// Test controls enabled.
@@ -140,6 +149,7 @@ impl Default for Config {
             sse_retry_ms: 2_000,
             ws_send_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
+            shutdown_drain: Duration::ZERO,
             refuse_transports: Vec::new(),
             test_controls: false,
             demo: false,
@@ -177,6 +187,7 @@ impl From<Args> for Config {
             demo: a.demo,
             frame_ancestors: a.frame_ancestors,
             connect_src: a.connect_src,
+            shutdown_drain: Duration::from_secs(a.shutdown_drain_secs),
             ..Config::default()
         }
     }

@@ -6,8 +6,8 @@
 //!   process's memory, with the fan-out that feeds connections.
 //! - [`conn`]: what one push connection sends, independent of SSE or WebSocket framing.
 //! - [`routes`]: the HTTP surface, one file per concern (`queue`, `shopper`, `sse`, `ws`,
-//!   `admin`, `operator_stream`, and `checkout`, the demo shop's, served only with
-//!   `--demo`).
+//!   `admin`, `operator_stream`, `health` (liveness, readiness, metrics), and `checkout`,
+//!   the demo shop's, served only with `--demo`).
 //! - [`metrics`]: the node's counters and their Prometheus registry.
 //! - [`readiness`]: whether the node should be sent traffic (`/readyz`).
 //! - [`auth`]: shopper tokens, the operator token, allowed origins, anonymous labels.
@@ -21,8 +21,9 @@
 //! - [`demo_shop`]: with `--demo`, a shop's page on its own origin embedding the widget.
 //!
 //! [`app`] builds the router from an [`AppState`], apart from `main`, so tests serve the
-//! same router on port 0; [`serve`] runs it until a shutdown signal, then ends every stream
-//! and closes every WebSocket ([`livequeue_protocol::CloseCode::Restart`]) within the grace
+//! same router on port 0; [`serve`] runs it until a shutdown signal, answers `/readyz` with
+//! `503` from then on (for the drain period, if one is set), then ends every stream and
+//! closes every WebSocket ([`livequeue_protocol::CloseCode::Restart`]) within the grace
 //! period.
 
 pub mod access_log;
@@ -59,7 +60,8 @@ pub use state::AppState;
 
 use error::AppError;
 use livequeue_protocol::{Endpoint, ErrorCode};
-use routes::{admin, checkout, embed, operator_stream, queue, shopper, sse, ws};
+use readiness::NotReady;
+use routes::{admin, checkout, embed, health, operator_stream, queue, shopper, sse, ws};
 
 /// Largest request body: every body this API takes is a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -108,7 +110,9 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Inject.route(), post(admin::inject))
         .route(Endpoint::Transports.route(), put(admin::refuse_transports))
         .route(Endpoint::WebSocket.route(), get(ws::upgrade))
-        .route(Endpoint::Health.route(), get(|| async { "ok" }))
+        .route(Endpoint::Health.route(), get(health::live))
+        .route(Endpoint::Ready.route(), get(health::ready))
+        .route(Endpoint::Metrics.route(), get(health::metrics))
         .route(embed::ROUTE, get(embed::script));
     // The demo shop's checkout exists only with `--demo`: a real shop has its own.
     let routes = if state.config.demo {
@@ -172,8 +176,10 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(4096)
 }
 
-/// Serves until `shutdown` resolves, then ends every stream and closes every WebSocket with
-/// [`livequeue_protocol::CloseCode::Restart`]; returns when all connections are gone or the grace period is over.
+/// Serves until `shutdown` resolves; from then on `/readyz` answers `503`, and after
+/// [`Config::shutdown_drain`] (during which everything else is served as before) it ends
+/// every stream and closes every WebSocket with [`livequeue_protocol::CloseCode::Restart`];
+/// returns when all connections are gone or the grace period is over.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -181,10 +187,19 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let engine = state.engine.clone();
     let grace = state.config.shutdown_grace;
+    let drain = state.config.shutdown_drain;
     let fired = Arc::new(tokio::sync::Notify::new());
     let notify = fired.clone();
     let signal = async move {
         shutdown.await;
+        engine.readiness().set(NotReady::ShuttingDown);
+        if !drain.is_zero() {
+            tracing::info!(
+                ?drain,
+                "shutting down: not ready, serving while load balancers drain"
+            );
+            tokio::time::sleep(drain).await;
+        }
         tracing::info!("shutting down: closing streams");
         engine.shutdown();
         notify.notify_one();

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod checkout;
 pub mod embed;
+pub mod health;
 pub mod operator_stream;
 pub mod queue;
 pub mod shopper;
