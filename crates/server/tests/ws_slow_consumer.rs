@@ -54,8 +54,9 @@ impl Stream for StalledPeer {
     }
 }
 
-#[tokio::test]
-async fn a_peer_that_stops_reading_is_closed_with_4008() {
+/// Runs a connection against a [`StalledPeer`] until the loop ends; returns the engine (for
+/// its counters) and every message the peer was given.
+async fn run_against_a_stalled_peer() -> (Arc<Engine>, Vec<Message>) {
     let engine = Engine::new(EngineConfig::default());
     engine
         .create(CreateExperience {
@@ -84,11 +85,36 @@ async fn a_peer_that_stops_reading_is_closed_with_4008() {
         .await
         .expect("the loop ends")
         .unwrap();
-    let sent = sent.lock().unwrap();
+    let sent = sent.lock().unwrap().clone();
+    (engine, sent)
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_is_closed_with_4008() {
+    let (_, sent) = run_against_a_stalled_peer().await;
     match sent.last() {
         Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::SlowConsumer.code()),
         other => panic!("expected a 4008 close, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_slow_consumer_close_counts_in_the_metrics() {
+    let (engine, _) = run_against_a_stalled_peer().await;
+    let counters = engine.counters();
+    assert_eq!(
+        counters
+            .slow_consumer_disconnects
+            .get(Push::WebSocket)
+            .get(),
+        1,
+        "the 4008 close is not counted"
+    );
+    assert_eq!(
+        counters.connections.get(Push::WebSocket).get(),
+        0,
+        "the closed connection is still counted as open"
+    );
 }
 
 fn restock(total: u64) -> livequeue_protocol::api::PatchExperience {
