@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod experience;
 pub mod fanout;
+pub mod redis;
 mod shopper;
 pub mod subscription;
 mod ticker;

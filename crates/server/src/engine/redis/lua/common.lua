@@ -1,0 +1,172 @@
+-- common.lua: what every queue script begins with (scripts.rs puts it in front of each).
+--
+-- KEYS, the same thirteen for every queue script, in keys.rs's QUEUE_KEYS order:
+--   1 meta  2 next_ticket  3 head  4 line  5 consumers  6 departed  7 stock  8 grants
+--   9 grant_expiry  10 admissions  11 reservations  12 seq  13 events
+-- ARGV: each script's own (see its top).
+--
+-- Replies are arrays whose first element is a tag: 'ok', or the reason for a refusal
+-- ('unknown', 'closed', 'no_grant', ...). Lua arrays end at the first nil, so replies
+-- never hold one: absent numbers are sent as -1.
+
+local META, NEXT_TICKET, HEAD, LINE, CONSUMERS, DEPARTED, STOCK, GRANTS, GRANT_EXPIRY,
+  ADMISSIONS, RESERVATIONS, SEQ, EVENTS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9],
+  KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+
+-- Most grants one script expires at once, so that a burst of expiries never holds Redis
+-- for long; the ticker calls again, and a grant past its time is refused anyway (`due`).
+local EXPIRE_BATCH = 1000
+
+local function int(v)
+  return tonumber(v) or 0
+end
+
+local function fmt(n)
+  return string.format('%d', n)
+end
+
+local function exists()
+  return redis.call('EXISTS', META) == 1
+end
+
+local function status()
+  return redis.call('HGET', META, 'status')
+end
+
+local function read_stock()
+  local s = redis.call('HMGET', STOCK, 'available', 'total')
+  return int(s[1]), int(s[2])
+end
+
+-- Appends a broadcast to the capped log and returns its seq.
+local function broadcast(kind, data)
+  local seq = redis.call('INCR', SEQ)
+  local cap = int(redis.call('HGET', META, 'log_len'))
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', cap, fmt(seq) .. '-0', 'kind', kind, 'data', data)
+  return seq
+end
+
+local function broadcast_stock(available, total)
+  return broadcast('stock_update',
+    '{"available":' .. fmt(available) .. ',"total":' .. fmt(total) .. '}')
+end
+
+-- Sets available stock (never above the total) and tells everyone.
+local function set_available(available)
+  local _, total = read_stock()
+  available = math.min(available, total)
+  redis.call('HSET', STOCK, 'available', fmt(available))
+  broadcast_stock(available, total)
+end
+
+-- Grants are stored as "status expires_at extended reserved consumer": the consumer id
+-- comes last since it may hold any visible character.
+local function grant_get(grant)
+  local raw = redis.call('HGET', GRANTS, grant)
+  if not raw then
+    return nil
+  end
+  local s, x, e, r, c = string.match(raw, '^(%a+) (%d+) (%d) (%d+) (.*)$')
+  return { s = s, x = tonumber(x), e = (e == '1'), r = tonumber(r), c = c }
+end
+
+local function grant_put(grant, g)
+  redis.call('HSET', GRANTS, grant,
+    g.s .. ' ' .. fmt(g.x) .. ' ' .. (g.e and '1' or '0') .. ' ' .. fmt(g.r) .. ' ' .. g.c)
+end
+
+-- Units of stock a grant holds: the admission's one, or what was reserved.
+local function units(g)
+  return math.max(1, g.r)
+end
+
+-- Ends the active grant `grant` (expired or given up): no longer redeemable, out of the
+-- expiry index, counted. Returns its units; the caller gives them back.
+local function end_grant(grant, g)
+  g.s = 'expired'
+  grant_put(grant, g)
+  redis.call('ZREM', GRANT_EXPIRY, grant)
+  redis.call('HINCRBY', META, 'expired', 1)
+  return units(g)
+end
+
+-- Expires active grants whose time is up (at most EXPIRE_BATCH), their units back to
+-- stock in one broadcast. Returns {consumer, grant, units} of each.
+local function expire_due(now)
+  local due = redis.call('ZRANGEBYSCORE', GRANT_EXPIRY, '-inf', now, 'LIMIT', 0, EXPIRE_BATCH)
+  local expired, back = {}, 0
+  for _, grant in ipairs(due) do
+    local g = grant_get(grant)
+    if g and g.s == 'active' then
+      local u = end_grant(grant, g)
+      back = back + u
+      expired[#expired + 1] = { g.c, grant, u }
+    else
+      redis.call('ZREM', GRANT_EXPIRY, grant)
+    end
+  end
+  if back > 0 then
+    local available = read_stock()
+    set_available(available + back)
+  end
+  return expired
+end
+
+-- The active grant of `consumer`, expiring it first when its time is up (the batch of
+-- `expire_due` may not have reached it). Returns grant, record; or nil and the refusal.
+local function active_grant_of(consumer, now)
+  local grant = redis.call('HGET', ADMISSIONS, consumer)
+  if not grant then
+    return nil, 'no_grant'
+  end
+  local g = grant_get(grant)
+  if not g then
+    return nil, 'no_grant'
+  end
+  if g.s == 'active' and g.x <= int(now) then
+    local available = read_stock()
+    set_available(available + end_grant(grant, g))
+  end
+  if g.s == 'redeemed' then
+    return nil, 'redeemed'
+  elseif g.s == 'expired' then
+    return nil, 'expired'
+  end
+  return grant, g
+end
+
+-- The experience's cursor and stock and status: {epoch, seq, available, total, status}.
+local function view()
+  local available, total = read_stock()
+  return { int(redis.call('HGET', META, 'epoch')), int(redis.call('GET', SEQ)), available, total,
+    status() }
+end
+
+-- Where `consumer` stands: {'waiting', position} or {'admitted', grant, status,
+-- expires_at, reserved, checkout} or {'left'}.
+local function standing(consumer)
+  local rank = redis.call('ZRANK', LINE, consumer)
+  if rank then
+    return { 'waiting', rank + 1 }
+  end
+  local grant = redis.call('HGET', ADMISSIONS, consumer)
+  local g = grant and grant_get(grant)
+  if g then
+    return { 'admitted', grant, g.s, g.x, g.r, redis.call('HGET', META, 'checkout') }
+  end
+  return { 'left' }
+end
+
+-- {'ok', ticket, view..., standing...} for a consumer holding `ticket`.
+local function place(consumer, ticket)
+  local reply = { 'ok', ticket }
+  for _, v in ipairs(view()) do
+    reply[#reply + 1] = v
+  end
+  for _, v in ipairs(standing(consumer)) do
+    reply[#reply + 1] = v
+  end
+  return reply
+end
+

@@ -1,0 +1,30 @@
+-- redeem.lua: the shop's checkout redeems a grant, once; its units are sold.
+-- KEYS: the queue keys (common.lua); writes grants, grant_expiry, stock, seq, events,
+--       meta (counts).
+-- ARGV: 1 grant, 2 now (ms).
+-- Reply: {'ok', consumer}, or {'unknown'}, {'no_such_grant'}, {'already_redeemed'},
+--        {'expired'}.
+
+if not exists() then
+  return { 'unknown' }
+end
+local grant, now = ARGV[1], int(ARGV[2])
+expire_due(now)
+local g = grant_get(grant)
+if not g then
+  return { 'no_such_grant' }
+end
+if g.s == 'active' and g.x <= now then
+  local available = read_stock()
+  set_available(available + end_grant(grant, g))
+end
+if g.s == 'redeemed' then
+  return { 'already_redeemed' }
+elseif g.s == 'expired' then
+  return { 'expired' }
+end
+g.s = 'redeemed'
+grant_put(grant, g)
+redis.call('ZREM', GRANT_EXPIRY, grant)
+redis.call('HINCRBY', META, 'redeemed', 1)
+return { 'ok', g.c }
