@@ -7,7 +7,7 @@
 //! npm (Debian's 108 miscompiles), geckodriver 0.37.1 from the cargo registry (Mozilla's
 //! own downloads are out of reach). Chromium, chromedriver, Firefox ESR and nginx (the load
 //! balancer of the tests through `deploy/nginx.conf`) come from apt.
-//! (Redis joins them with the Redis engine, when a test needs it.)
+//! So does Redis, whose own `redis-server` the Redis queue's tests start on a free port.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -27,6 +27,8 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const FIREFOX: &str = "/usr/bin/firefox-esr";
 /// The geckodriver release installed from the cargo registry.
 pub const GECKODRIVER_VERSION: &str = "0.37.1";
+/// Where apt installs redis-server (the server's `tests/redis_queue.rs` runs it there).
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
 
 /// What to install besides the widget's build tools.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +60,7 @@ pub fn run(needs: &Needs) -> Result {
         firefox(&apt)?;
         geckodriver()?;
         nginx(&apt)?;
+        redis(&apt)?;
     }
     Ok(())
 }
@@ -223,6 +226,16 @@ fn nginx(apt: &Apt) -> Result {
         return Ok(());
     }
     apt.install(&["nginx"], "nginx")
+}
+
+/// redis-server, started by the Redis queue's tests on a port of their own (the package's
+/// service is not used).
+fn redis(apt: &Apt) -> Result {
+    if Path::new(REDIS_SERVER).exists() {
+        println!("ok: {REDIS_SERVER}");
+        return Ok(());
+    }
+    apt.install(&["redis-server"], "redis-server")
 }
 
 /// Where [`geckodriver`] installs geckodriver: `cargo install`'s default root, named
