@@ -317,6 +317,15 @@ async fn a_grant_is_redeemed_once() {
         ),
         "a grant past its time was redeemed"
     );
+    let expired = queue
+        .expire_grants(NOW + TTL_MS)
+        .await
+        .expect("expire failed");
+    assert_eq!(
+        expired.len(),
+        1,
+        "the refused grant was not left to the expiry"
+    );
     assert_eq!(
         available(&queue).await,
         1,
@@ -351,6 +360,39 @@ async fn a_grant_is_extended_once() {
             Err(RedisQueueError::Grant(GrantError::NoGrant))
         ),
         "a shopper never admitted extended something"
+    );
+}
+
+#[tokio::test]
+async fn a_grant_past_its_time_is_refused_before_the_expiry_ends_it() {
+    let (_server, queue) = queue(2).await;
+    admitted(&queue, "a").await;
+    let late = NOW + TTL_MS;
+    assert!(
+        matches!(
+            queue.extend("a", late).await,
+            Err(RedisQueueError::Grant(GrantError::Expired))
+        ),
+        "a grant past its time was extended"
+    );
+    assert!(
+        matches!(
+            queue.reserve("a", "k", 2, late).await,
+            Err(RedisQueueError::Grant(GrantError::Expired))
+        ),
+        "a grant past its time reserved stock"
+    );
+    assert_eq!(
+        queue.leave("a", late).await.expect("leave failed"),
+        Departure::Nothing,
+        "leaving released a grant past its time (the expiry returns its unit)"
+    );
+    let expired = queue.expire_grants(late).await.expect("expire failed");
+    assert_eq!(expired.len(), 1, "the expiry did not report the grant");
+    assert_eq!(
+        available(&queue).await,
+        2,
+        "the unit came back twice or never"
     );
 }
 
@@ -783,8 +825,8 @@ where
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         match op().await {
-            Err(RedisQueueError::Redis(e)) if Instant::now() < deadline => {
-                let _ = e; // the reconnect is under way
+            // The reconnect is under way.
+            Err(RedisQueueError::Redis(_)) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             other => return other,

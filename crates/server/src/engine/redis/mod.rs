@@ -24,8 +24,16 @@
 //!
 //! # Time
 //!
-//! Every operation that can expire grants takes `now` (milliseconds since the Unix epoch)
+//! Operations that look at a grant's expiry take `now` (milliseconds since the Unix epoch)
 //! from the caller, as the in-memory rules do: nodes pass their clocks, tests pass theirs.
+//!
+//! Only [`RedisQueue::expire_grants`] ends grants by time, and it returns each one, so the
+//! node can tell its shopper; the ticker calls it before [`RedisQueue::admit`], as the
+//! in-memory ticker expires before it admits. Redeeming, extending, reserving against or
+//! leaving with a grant past its time is refused as expired (or, leaving, changes nothing)
+//! without ending it: the next expiry does, and reports it. (The in-memory rules expire
+//! every due grant first in each of these; between two ticks, a due grant's units here
+//! come back at the next expiry instead.)
 
 pub mod keys;
 mod lease;
@@ -397,8 +405,9 @@ impl RedisQueue {
     }
 
     /// Admits up to `count` shoppers from the front of the line while stock lasts, in
-    /// ticket order, each with a fresh grant; grants due at `now` expire first. Batches of
-    /// [`ADMIT_BATCH`], each atomic.
+    /// ticket order, each with a fresh grant expiring after the grant ttl from `now`.
+    /// Batches of [`ADMIT_BATCH`], each atomic. Call [`RedisQueue::expire_grants`] first,
+    /// so that the units of grants due are handed out again.
     pub async fn admit(&self, count: u64, now: u64) -> Result<Admitted, RedisQueueError> {
         let mut shoppers = Vec::new();
         let mut left = count;
@@ -450,7 +459,9 @@ impl RedisQueue {
         Ok((cursor, admitted))
     }
 
-    /// Expires the grants due at `now` (a bounded batch a call), their units back to stock.
+    /// Expires the grants due at `now`, their units back to stock; returns each, for its
+    /// shopper to be told. At most 1000 a call (`EXPIRE_BATCH` in `lua/common.lua`): call
+    /// again while it returns that many.
     pub async fn expire_grants(&self, now: u64) -> Result<Vec<ExpiredGrant>, RedisQueueError> {
         let now = now.to_string();
         let (tag, mut reply) = self.call("expire", &SCRIPTS.expire, &[&now]).await?;

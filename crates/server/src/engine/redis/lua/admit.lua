@@ -1,7 +1,7 @@
 -- admit.lua: admits up to `count` shoppers from the front of the line while stock lasts,
 -- in ticket order (departed shoppers are not in the line, so they are skipped), each with
--- a fresh single-use grant and one unit of stock. Due grants expire first, so their units
--- can be handed out again at once.
+-- a fresh single-use grant and one unit of stock. Expire due grants first (expire.lua),
+-- so that their units are handed out again, as the in-memory ticker does.
 -- KEYS: the queue keys (common.lua); writes line, head, departed, stock, grants,
 --       grant_expiry, admissions, seq, events, meta (counts).
 -- ARGV: 1 now (ms), 2 count, 3.. fresh grant ids (at least `count` of them, made by the
@@ -17,7 +17,6 @@ if status() == 'closed' then
   return { 'closed' }
 end
 local now, count = int(ARGV[1]), int(ARGV[2])
-expire_due(now)
 local available, total = read_stock()
 local n = math.min(count, available, #ARGV - 2)
 local reply = { 'ok', int(redis.call('HGET', META, 'epoch')), 0,

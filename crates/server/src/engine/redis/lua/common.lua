@@ -5,9 +5,13 @@
 --   9 grant_expiry  10 admissions  11 reservations  12 seq  13 events
 -- ARGV: each script's own (see its top).
 --
+-- Expiry: only expire.lua ends grants by time, and it reports each one, so that the node
+-- can tell their shoppers. The other scripts refuse a grant past its time as expired
+-- without ending it (`past_time`): the ticker's next expire.lua does, and reports it.
+--
 -- Replies are arrays whose first element is a tag: 'ok', or the reason for a refusal
 -- ('unknown', 'closed', 'no_grant', ...). Lua arrays end at the first nil, so replies
--- never hold one: absent numbers are sent as -1.
+-- never hold one.
 
 local META, NEXT_TICKET, HEAD, LINE, CONSUMERS, DEPARTED, STOCK, GRANTS, GRANT_EXPIRY,
   ADMISSIONS, RESERVATIONS, SEQ, EVENTS =
@@ -92,7 +96,8 @@ local function end_grant(grant, g)
 end
 
 -- Expires active grants whose time is up (at most EXPIRE_BATCH), their units back to
--- stock in one broadcast. Returns {consumer, grant, units} of each.
+-- stock in one broadcast. Returns {consumer, grant, units} of each. Only expire.lua calls
+-- it, since only its reply tells the caller who expired.
 local function expire_due(now)
   local due = redis.call('ZRANGEBYSCORE', GRANT_EXPIRY, '-inf', now, 'LIMIT', 0, EXPIRE_BATCH)
   local expired, back = {}, 0
@@ -113,8 +118,14 @@ local function expire_due(now)
   return expired
 end
 
--- The active grant of `consumer`, expiring it first when its time is up (the batch of
--- `expire_due` may not have reached it). Returns grant, record; or nil and the refusal.
+-- Whether the active grant `g` is past its time at `now` (expired, though expire.lua has
+-- not ended it yet).
+local function past_time(g, now)
+  return g.s == 'active' and g.x <= int(now)
+end
+
+-- The active grant of `consumer`, refused as expired when past its time. Returns grant,
+-- record; or nil and the refusal.
 local function active_grant_of(consumer, now)
   local grant = redis.call('HGET', ADMISSIONS, consumer)
   if not grant then
@@ -124,13 +135,9 @@ local function active_grant_of(consumer, now)
   if not g then
     return nil, 'no_grant'
   end
-  if g.s == 'active' and g.x <= int(now) then
-    local available = read_stock()
-    set_available(available + end_grant(grant, g))
-  end
   if g.s == 'redeemed' then
     return nil, 'redeemed'
-  elseif g.s == 'expired' then
+  elseif g.s == 'expired' or past_time(g, now) then
     return nil, 'expired'
   end
   return grant, g

@@ -1,7 +1,6 @@
 -- extend.lua: moves the expiry of a shopper's active grant later by the experience's
 -- extension, once.
--- KEYS: the queue keys (common.lua); writes grants, grant_expiry (and, for due grants,
---       stock, seq, events, meta).
+-- KEYS: the queue keys (common.lua); writes grants, grant_expiry.
 -- ARGV: 1 consumer id, 2 now (ms).
 -- Reply: {'ok', grant, expires_at, reserved, checkout}, or {'unknown'}, {'no_grant'},
 --        {'redeemed'}, {'expired'}, {'already_extended'}.
@@ -10,7 +9,6 @@ if not exists() then
   return { 'unknown' }
 end
 local now = ARGV[2]
-expire_due(now)
 local grant, g = active_grant_of(ARGV[1], now)
 if not grant then
   return { g }

@@ -1,6 +1,5 @@
 -- redeem.lua: the shop's checkout redeems a grant, once; its units are sold.
--- KEYS: the queue keys (common.lua); writes grants, grant_expiry, stock, seq, events,
---       meta (counts).
+-- KEYS: the queue keys (common.lua); writes grants, grant_expiry, meta (counts).
 -- ARGV: 1 grant, 2 now (ms).
 -- Reply: {'ok', consumer}, or {'unknown'}, {'no_such_grant'}, {'already_redeemed'},
 --        {'expired'}.
@@ -9,18 +8,13 @@ if not exists() then
   return { 'unknown' }
 end
 local grant, now = ARGV[1], int(ARGV[2])
-expire_due(now)
 local g = grant_get(grant)
 if not g then
   return { 'no_such_grant' }
 end
-if g.s == 'active' and g.x <= now then
-  local available = read_stock()
-  set_available(available + end_grant(grant, g))
-end
 if g.s == 'redeemed' then
   return { 'already_redeemed' }
-elseif g.s == 'expired' then
+elseif g.s == 'expired' or past_time(g, now) then
   return { 'expired' }
 end
 g.s = 'redeemed'

@@ -2,8 +2,7 @@
 -- first unit is the one the admission holds; the rest come out of available stock, never
 -- below zero, up to the experience's max units per grant. A key that succeeded before is
 -- answered as it was then (the same request again), whatever happened since.
--- KEYS: the queue keys (common.lua); writes grants, reservations, stock, seq, events (and,
---       for due grants, grant_expiry and meta).
+-- KEYS: the queue keys (common.lua); writes grants, reservations, stock, seq, events.
 -- ARGV: 1 consumer id, 2 idempotency key, 3 quantity, 4 now (ms).
 -- Reply: {'ok', reserved, available, total, stock_changed (0/1)}, or {'unknown'},
 --        {'no_grant'}, {'redeemed'}, {'expired'}, {'key_reused'},
@@ -13,7 +12,6 @@ if not exists() then
   return { 'unknown' }
 end
 local consumer, key, quantity, now = ARGV[1], ARGV[2], int(ARGV[3]), ARGV[4]
-expire_due(now)
 local grant = redis.call('HGET', ADMISSIONS, consumer)
 if not grant then
   return { 'no_grant' }
