@@ -12,9 +12,9 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, Response};
-use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::{MakeSpan, OnRequest, OnResponse, TraceLayer};
+use axum::http::{Request, Response, StatusCode};
+use tower_http::classify::{ServerErrorsAsFailures, ServerErrorsFailureClass, SharedClassifier};
+use tower_http::trace::{MakeSpan, OnFailure, OnRequest, OnResponse, TraceLayer};
 use tracing::{Level, Span};
 
 use livequeue_protocol::paths;
@@ -29,8 +29,15 @@ pub const REDACTED: &str = "[redacted]";
 pub const SECRET_PARAMS: [&str; 2] = [paths::TOKEN, "grant"];
 
 /// The access log as a tower layer (see the module's documentation).
-pub type Layer =
-    TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSpan, RequestLine, ResponseLine>;
+pub type Layer = TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    RequestSpan,
+    RequestLine,
+    ResponseLine,
+    tower_http::trace::DefaultOnBodyChunk,
+    tower_http::trace::DefaultOnEos,
+    FailureLine,
+>;
 
 /// The access log's layer.
 pub fn layer() -> Layer {
@@ -38,6 +45,26 @@ pub fn layer() -> Layer {
         .make_span_with(RequestSpan)
         .on_request(RequestLine)
         .on_response(ResponseLine)
+        .on_failure(FailureLine)
+}
+
+/// A failed answer's line. A `503` is the node saying it cannot serve now (draining after
+/// the shutdown signal, `/readyz` answering a load balancer that polls it every few
+/// seconds, a refused transport): a `warn`, not an `error` per poll. Every other 5xx, and a
+/// failure without a status, is an `error`.
+#[derive(Debug, Clone, Copy)]
+pub struct FailureLine;
+
+impl OnFailure<ServerErrorsFailureClass> for FailureLine {
+    fn on_failure(&mut self, class: ServerErrorsFailureClass, latency: Duration, _: &Span) {
+        let latency_ms = latency.as_millis() as u64;
+        match class {
+            ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+                tracing::warn!(target: TARGET, status = 503, latency_ms, "unavailable")
+            }
+            other => tracing::error!(target: TARGET, class = %other, latency_ms, "failed"),
+        }
+    }
 }
 
 /// The span of one request: its method and redacted target, so every line inside it (the
