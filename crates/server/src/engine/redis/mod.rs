@@ -27,13 +27,13 @@
 //! Operations that look at a grant's expiry take `now` (milliseconds since the Unix epoch)
 //! from the caller, as the in-memory rules do: nodes pass their clocks, tests pass theirs.
 //!
-//! Only [`RedisQueue::expire_grants`] ends grants by time, and it returns each one, so the
-//! node can tell its shopper; the ticker calls it before [`RedisQueue::admit`], as the
-//! in-memory ticker expires before it admits. Redeeming, extending, reserving against or
-//! leaving with a grant past its time is refused as expired (or, leaving, changes nothing)
-//! without ending it: the next expiry does, and reports it. (The in-memory rules expire
-//! every due grant first in each of these; between two ticks, a due grant's units here
-//! come back at the next expiry instead.)
+//! A grant ends by time in whichever call first looks at it after its time, as in the
+//! in-memory rules: [`RedisQueue::expire_grants`], or redeem, extend, reserve and leave,
+//! which first end every grant due at `now` (its units back in stock at once) and then
+//! refuse it as expired. Only [`RedisQueue::expire_grants`] says who expired, so it also
+//! reports the grants those calls ended since its last call (stored as `lapsed`), once
+//! each: the node tells their shoppers from its reply. The ticker calls it before
+//! [`RedisQueue::admit`], as the in-memory ticker expires before it admits.
 
 pub mod keys;
 mod lease;
@@ -459,8 +459,9 @@ impl RedisQueue {
         Ok((cursor, admitted))
     }
 
-    /// Expires the grants due at `now`, their units back to stock; returns each, for its
-    /// shopper to be told. At most 1000 a call (`EXPIRE_BATCH` in `lua/common.lua`): call
+    /// Expires the grants due at `now`, their units back to stock; returns each, and each
+    /// grant that redeem, extend, reserve or leave ended by time since, for its shopper to
+    /// be told. At most 1000 a call (`EXPIRE_BATCH` in `lua/common.lua`): call
     /// again while it returns that many.
     pub async fn expire_grants(&self, now: u64) -> Result<Vec<ExpiredGrant>, RedisQueueError> {
         let now = now.to_string();
@@ -663,7 +664,8 @@ fn read_admission(reply: &mut Reply) -> Result<Admission, RedisQueueError> {
     let status = match reply.string("grant status")?.as_str() {
         "active" => AdmissionStatus::Active,
         "redeemed" => AdmissionStatus::Redeemed,
-        "expired" => AdmissionStatus::Expired,
+        // Lapsed: ended by time, not yet reported by an expiry (`lua/common.lua`).
+        "expired" | "lapsed" => AdmissionStatus::Expired,
         other => return Err(reply.unexpected(other)),
     };
     Ok(Admission {

@@ -5,9 +5,12 @@
 --   9 grant_expiry  10 admissions  11 reservations  12 seq  13 events
 -- ARGV: each script's own (see its top).
 --
--- Expiry: only expire.lua ends grants by time, and it reports each one, so that the node
--- can tell their shoppers. The other scripts refuse a grant past its time as expired
--- without ending it (`past_time`): the ticker's next expire.lua does, and reports it.
+-- Expiry: a grant is ended by time by whichever script first looks at it after its time:
+-- expire.lua, or redeem, extend, reserve and leave, which first end every grant due
+-- (`lapse_due`, as the in-memory rules expire what is due before each of these). Either
+-- way its units are back in stock at once. Only expire.lua's reply says who expired, so
+-- a grant ended elsewhere is marked 'lapsed' (ended, not yet reported) and stays in the
+-- expiry index; the next expire.lua reports it and marks it 'expired'.
 --
 -- Replies are arrays whose first element is a tag: 'ok', or the reason for a refusal
 -- ('unknown', 'closed', 'no_grant', ...). Lua arrays end at the first nil, so replies
@@ -107,6 +110,12 @@ local function expire_due(now)
       local u = end_grant(grant, g)
       back = back + u
       expired[#expired + 1] = { g.c, grant, u }
+    elseif g and g.s == 'lapsed' then
+      -- Ended by `lapse_due`, its units back and counted then: only the report is owed.
+      g.s = 'expired'
+      grant_put(grant, g)
+      redis.call('ZREM', GRANT_EXPIRY, grant)
+      expired[#expired + 1] = { g.c, grant, units(g) }
     else
       redis.call('ZREM', GRANT_EXPIRY, grant)
     end
@@ -118,10 +127,32 @@ local function expire_due(now)
   return expired
 end
 
--- Whether the active grant `g` is past its time at `now` (expired, though expire.lua has
--- not ended it yet).
+-- Ends by time every active grant due at `now` (at most EXPIRE_BATCH of the first due),
+-- their units back to stock in one broadcast, counted as expired, each marked 'lapsed' and
+-- left in the expiry index for expire.lua to report. Redeem, extend, reserve and leave
+-- call it first, so that no grant is used past its time and no unit waits for a tick.
+local function lapse_due(now)
+  local due = redis.call('ZRANGEBYSCORE', GRANT_EXPIRY, '-inf', now, 'LIMIT', 0, EXPIRE_BATCH)
+  local back = 0
+  for _, grant in ipairs(due) do
+    local g = grant_get(grant)
+    if g and g.s == 'active' then
+      g.s = 'lapsed'
+      grant_put(grant, g)
+      redis.call('HINCRBY', META, 'expired', 1)
+      back = back + units(g)
+    end
+  end
+  if back > 0 then
+    local available = read_stock()
+    set_available(available + back)
+  end
+end
+
+-- Whether the grant `g` has ended by time: expired, lapsed (ended, not yet reported), or
+-- active past its time (beyond what one `lapse_due` batch reaches).
 local function past_time(g, now)
-  return g.s == 'active' and g.x <= int(now)
+  return g.s == 'expired' or g.s == 'lapsed' or (g.s == 'active' and g.x <= int(now))
 end
 
 -- The active grant of `consumer`, refused as expired when past its time. Returns grant,
@@ -137,7 +168,7 @@ local function active_grant_of(consumer, now)
   end
   if g.s == 'redeemed' then
     return nil, 'redeemed'
-  elseif g.s == 'expired' or past_time(g, now) then
+  elseif past_time(g, now) then
     return nil, 'expired'
   end
   return grant, g

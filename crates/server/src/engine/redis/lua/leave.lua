@@ -1,7 +1,7 @@
 -- leave.lua: a shopper gives up their place: out of the waiting line (their ticket joins
 -- `departed`), or, once admitted, their active grant ends and its units go back to stock.
--- Leaving again, after redemption, or with a grant past its time (expire.lua ends it)
--- changes nothing.
+-- Every grant due at `now` ends first (common.lua `lapse_due`), so leaving again, after
+-- redemption, or with a grant past its time changes nothing more.
 -- KEYS: the queue keys (common.lua); writes line, departed, grants, grant_expiry, stock,
 --       seq, events, meta (counts).
 -- ARGV: 1 consumer id, 2 now (ms).
@@ -12,6 +12,7 @@ if not exists() then
   return { 'unknown' }
 end
 local consumer, now = ARGV[1], ARGV[2]
+lapse_due(now)
 local ticket = redis.call('HGET', CONSUMERS, consumer)
 if not ticket then
   return { 'no_consumer' }

@@ -1,8 +1,10 @@
 -- reserve.lua: puts `quantity` more units in the cart of a shopper's active grant. The
 -- first unit is the one the admission holds; the rest come out of available stock, never
 -- below zero, up to the experience's max units per grant. A key that succeeded before is
--- answered as it was then (the same request again), whatever happened since.
--- KEYS: the queue keys (common.lua); writes grants, reservations, stock, seq, events.
+-- answered as it was then (the same request again), whatever happened since. Every grant
+-- due at `now` ends first (common.lua `lapse_due`).
+-- KEYS: the queue keys (common.lua); writes grants, reservations, stock, seq, events, meta
+--       (counts).
 -- ARGV: 1 consumer id, 2 idempotency key, 3 quantity, 4 now (ms).
 -- Reply: {'ok', reserved, available, total, stock_changed (0/1)}, or {'unknown'},
 --        {'no_grant'}, {'redeemed'}, {'expired'}, {'key_reused'},
@@ -12,6 +14,7 @@ if not exists() then
   return { 'unknown' }
 end
 local consumer, key, quantity, now = ARGV[1], ARGV[2], int(ARGV[3]), ARGV[4]
+lapse_due(now)
 local grant = redis.call('HGET', ADMISSIONS, consumer)
 if not grant then
   return { 'no_grant' }
