@@ -7,6 +7,7 @@
 //! channel (broadcasts and line movements) and to their own shopper's private channel.
 
 pub mod clock;
+pub mod core;
 pub mod experience;
 pub mod fanout;
 pub mod redis;

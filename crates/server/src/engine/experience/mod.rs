@@ -125,6 +125,11 @@ impl ExperienceState {
         self.history.cursor()
     }
 
+    /// Units left and in all now (for [`crate::engine::core::MemoryQueue`]).
+    pub(crate) fn stock(&self) -> Stock {
+        self.stock
+    }
+
     /// The current settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
