@@ -72,6 +72,10 @@ fn grant_status(place: &Place) -> Option<AdmissionStatus> {
 pub async fn joining_hands_out_tickets_in_join_order_and_a_known_shopper_keeps_one_place(
     queue: impl QueueCore,
 ) {
+    assert!(
+        matches!(queue.join("a").await, Err(QueueError::UnknownExperience(_))),
+        "a shopper joined an experience never created"
+    );
     create(&queue, 10).await;
     for (i, consumer) in ["a", "b", "c"].into_iter().enumerate() {
         let place = join(&queue, consumer).await;
@@ -89,6 +93,13 @@ pub async fn joining_hands_out_tickets_in_join_order_and_a_known_shopper_keeps_o
         place(&queue, "c").await.position(),
         Some(3),
         "a known shopper joining again pushed the others back"
+    );
+    assert!(
+        matches!(
+            queue.position("stranger").await,
+            Err(QueueError::UnknownConsumer)
+        ),
+        "a shopper who never joined has a place"
     );
 }
 

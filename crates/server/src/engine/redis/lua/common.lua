@@ -21,8 +21,9 @@ local META, NEXT_TICKET, HEAD, LINE, CONSUMERS, DEPARTED, STOCK, GRANTS, GRANT_E
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9],
   KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 
--- Most grants one script expires at once, so that a burst of expiries never holds Redis
--- for long; the ticker calls again, and a grant past its time is refused anyway (`due`).
+-- Most grants one script expires (or `lapse_due` ends) at once, so that a burst of
+-- expiries never holds Redis for long; the ticker calls again, and a grant past its time
+-- is refused anyway (`past_time`).
 local EXPIRE_BATCH = 1000
 
 local function int(v)
