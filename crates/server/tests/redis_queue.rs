@@ -364,7 +364,7 @@ async fn a_grant_is_extended_once() {
 }
 
 #[tokio::test]
-async fn a_grant_past_its_time_is_refused_before_the_expiry_ends_it() {
+async fn a_grant_past_its_time_is_refused_ended_by_that_call_and_reported_once_by_the_expiry() {
     let (_server, queue) = queue(2).await;
     admitted(&queue, "a").await;
     let late = NOW + TTL_MS;
@@ -385,7 +385,7 @@ async fn a_grant_past_its_time_is_refused_before_the_expiry_ends_it() {
     assert_eq!(
         queue.leave("a", late).await.expect("leave failed"),
         Departure::Nothing,
-        "leaving released a grant past its time (the expiry returns its unit)"
+        "leaving released a grant past its time (the call that found it due ended it)"
     );
     let expired = queue.expire_grants(late).await.expect("expire failed");
     assert_eq!(expired.len(), 1, "the expiry did not report the grant");
