@@ -21,6 +21,8 @@
 //! - [`feed`]: the widget feed's decisions (re-joins, silence, probe, batching) as a machine.
 //! - [`list_window`]: the operator console's virtualized queue list as arithmetic (scaled
 //!   scrolling that reaches every row, the window, the element pool, pages, live shifts).
+//! - [`tabs`]: which of a browser's tabs holds the one connection (election by Web Locks or a
+//!   lease in storage), for tabs sharing one feed; not used by the widget yet.
 //! - [`motion`]: animated numbers (the place in line, the console's figures): which whole
 //!   number to show at each frame.
 //! - [`http_status`]: HTTP statuses read as our [`ErrorCode`]s, for answers without our body.
@@ -47,6 +49,7 @@ pub mod reducer;
 pub mod sse;
 pub mod state;
 pub mod supervisor;
+pub mod tabs;
 pub mod time;
 
 pub use close::{CloseCode, Reconnect};
