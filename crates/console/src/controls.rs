@@ -30,6 +30,11 @@ impl Notice {
         }
     }
 
+    /// A field the operator has to correct: nothing was sent.
+    pub fn invalid(text: String) -> Self {
+        Self { ok: false, text }
+    }
+
     /// A change that was refused, with the reason.
     pub fn refused(what: &str, error: &ApiError) -> Self {
         Self {
@@ -45,6 +50,27 @@ type Request = Box<dyn FnOnce(Operator, ExperienceId) -> Pin<Box<dyn Future<Outp
 type Answer = Result<ExperienceSummary, ApiError>;
 /// The sentence that confirms a change, from the summaries after and before it.
 type Confirm = Box<dyn FnOnce(&ExperienceSummary, Option<&ExperienceSummary>) -> String>;
+
+/// The request that sends `patch` to the experience.
+fn patching(patch: PatchExperience) -> Request {
+    Box::new(move |op, id| Box::pin(async move { op.patch(&id, &patch).await }))
+}
+
+/// A submit handler: reads the form with `parse`; a field that is wrong is said in the
+/// notice, a right one is handed to `then`.
+fn on_submit<T>(
+    notice: WriteSignal<Option<Notice>>,
+    parse: impl Fn() -> Result<T, String> + 'static,
+    then: impl Fn(T) + 'static,
+) -> impl Fn(web_sys::SubmitEvent) + 'static {
+    move |event| {
+        event.prevent_default();
+        match parse() {
+            Ok(value) => then(value),
+            Err(why) => notice.set(Some(Notice::invalid(why))),
+        }
+    }
+}
 
 /// A whole number typed by the operator, with thousands separators allowed, in `range`.
 pub fn parse_count(text: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
@@ -149,14 +175,9 @@ pub fn Controls(
         move |status: ExperienceStatus| {
             act(
                 "Status change",
-                Box::new(move |op, id| {
-                    Box::pin(async move {
-                        let patch = PatchExperience {
-                            status: Some(status),
-                            ..Default::default()
-                        };
-                        op.patch(&id, &patch).await
-                    })
+                patching(PatchExperience {
+                    status: Some(status),
+                    ..Default::default()
                 }),
                 Box::new(|after, _| {
                     format!("{} is now {}.", after.name, status_word(after.status))
@@ -186,23 +207,15 @@ pub fn Controls(
 
     let on_rate = {
         let act = act.clone();
-        move |event: web_sys::SubmitEvent| {
-            event.prevent_default();
-            match parse_rate(&rate_text.get_untracked()) {
-                Err(why) => notice.set(Some(Notice {
-                    ok: false,
-                    text: why,
-                })),
-                Ok(per_minute) => act(
+        on_submit(
+            notice,
+            move || parse_rate(&rate_text.get_untracked()),
+            move |per_minute| {
+                act(
                     "Rate change",
-                    Box::new(move |op, id| {
-                        Box::pin(async move {
-                            let patch = PatchExperience {
-                                admission_rate_per_minute: Some(per_minute),
-                                ..Default::default()
-                            };
-                            op.patch(&id, &patch).await
-                        })
+                    patching(PatchExperience {
+                        admission_rate_per_minute: Some(per_minute),
+                        ..Default::default()
                     }),
                     Box::new(|after, _| {
                         format!(
@@ -210,30 +223,22 @@ pub fn Controls(
                             rate(after.admission_rate_per_minute)
                         )
                     }),
-                ),
-            }
-        }
+                )
+            },
+        )
     };
 
     let on_stock = {
         let act = act.clone();
-        move |event: web_sys::SubmitEvent| {
-            event.prevent_default();
-            match parse_count(&stock_text.get_untracked(), 0..=1_000_000_000) {
-                Err(why) => notice.set(Some(Notice {
-                    ok: false,
-                    text: why,
-                })),
-                Ok(total) => act(
+        on_submit(
+            notice,
+            move || parse_count(&stock_text.get_untracked(), 0..=1_000_000_000),
+            move |total| {
+                act(
                     "Stock change",
-                    Box::new(move |op, id| {
-                        Box::pin(async move {
-                            let patch = PatchExperience {
-                                stock: Some(total),
-                                ..Default::default()
-                            };
-                            op.patch(&id, &patch).await
-                        })
+                    patching(PatchExperience {
+                        stock: Some(total),
+                        ..Default::default()
                     }),
                     Box::new(|after, _| {
                         format!(
@@ -242,37 +247,31 @@ pub fn Controls(
                             grouped(after.stock.available)
                         )
                     }),
-                ),
-            }
-        }
+                )
+            },
+        )
     };
 
     let on_admit = {
         let act = act.clone();
-        move |event: web_sys::SubmitEvent| {
-            event.prevent_default();
-            match parse_count(&admit_text.get_untracked(), 1..=100_000) {
-                Err(why) => notice.set(Some(Notice {
-                    ok: false,
-                    text: why,
-                })),
-                Ok(count) => act(
+        on_submit(
+            notice,
+            move || parse_count(&admit_text.get_untracked(), 1..=100_000),
+            move |count| {
+                act(
                     "Admission",
                     Box::new(move |op, id| Box::pin(async move { op.admit(&id, count).await })),
                     Box::new(move |after, before| admitted_sentence(count, after, before)),
-                ),
-            }
-        }
+                )
+            },
+        )
     };
 
-    let on_synthetic = move |event: web_sys::SubmitEvent| {
-        event.prevent_default();
-        match parse_count(&synthetic_text.get_untracked(), 1..=MAX_SYNTHETIC_JOINS) {
-            Err(why) => notice.set(Some(Notice {
-                ok: false,
-                text: why,
-            })),
-            Ok(count) => act(
+    let on_synthetic = on_submit(
+        notice,
+        move || parse_count(&synthetic_text.get_untracked(), 1..=MAX_SYNTHETIC_JOINS),
+        move |count| {
+            act(
                 "Adding shoppers",
                 Box::new(move |op, id| Box::pin(async move { op.synthetic(&id, count).await })),
                 Box::new(move |after, _| {
@@ -282,9 +281,9 @@ pub fn Controls(
                         grouped(after.waiting)
                     )
                 }),
-            ),
-        }
-    };
+            )
+        },
+    );
 
     view! {
         <section class="controls" aria-label="Controls">

@@ -74,10 +74,7 @@ pub fn CreateForm(
         let request = match draft.get_untracked().request() {
             Ok(request) => request,
             Err(why) => {
-                notice.set(Some(Notice {
-                    ok: false,
-                    text: why,
-                }));
+                notice.set(Some(Notice::invalid(why)));
                 return;
             }
         };
