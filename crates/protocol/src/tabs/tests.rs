@@ -132,8 +132,8 @@ fn a_lease_is_claimed_then_confirmed_then_renewed() {
     assert_eq!(t.role(), Role::Leader);
 }
 
-#[test]
-fn a_leader_that_finds_another_tabs_lease_steps_down() {
+/// Tab 1, leading by the lease it claimed at 0 and confirmed at 1 s.
+fn lease_leader() -> TabMachine {
     let mut t = tab(1);
     t.handle(TabEvent::Start {
         means: Means::Lease,
@@ -150,6 +150,13 @@ fn a_leader_that_finds_another_tabs_lease_steps_down() {
             until_ms: 3_000,
         }),
     });
+    assert_eq!(t.role(), Role::Leader);
+    t
+}
+
+#[test]
+fn a_leader_that_finds_another_tabs_lease_steps_down() {
+    let mut t = lease_leader();
     let theirs = Lease {
         holder: 2,
         until_ms: 9_000,
@@ -166,22 +173,7 @@ fn a_leader_that_finds_another_tabs_lease_steps_down() {
 
 #[test]
 fn a_frozen_lease_holder_clears_its_lease() {
-    let mut t = tab(1);
-    t.handle(TabEvent::Start {
-        means: Means::Lease,
-        now_ms: 0,
-    });
-    t.handle(TabEvent::Tick {
-        now_ms: 0,
-        lease: None,
-    });
-    t.handle(TabEvent::Tick {
-        now_ms: 1_000,
-        lease: Some(Lease {
-            holder: 1,
-            until_ms: 3_000,
-        }),
-    });
+    let mut t = lease_leader();
     assert_eq!(
         t.handle(TabEvent::Freeze),
         [TabCommand::Disconnect, TabCommand::ClearLease]
