@@ -274,8 +274,9 @@ async fn every_one_of_a_million_rows_is_reachable() {
     browser.close().await;
 }
 
-/// Firefox caps an element's height at about 17.9 million px, half of Chromium's: the
-/// million rows' scroll space must fit under that too.
+/// Firefox caps an element's height at about 17.9 million px, half of Chromium's, and
+/// stops moving a sticky element at 8.95 million px of scroll: the million rows' scroll
+/// space must fit under both (this test found the second).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_one_of_a_million_rows_is_reachable_in_firefox() {
     let server = QueueServer::start("console-million-firefox", "'self'").await;
