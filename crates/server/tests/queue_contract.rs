@@ -13,6 +13,8 @@ mod behaviours;
 #[path = "redis_queue/server.rs"]
 #[allow(dead_code)] // restarts and persistence are for `redis_queue.rs`, not this suite
 mod server;
+#[path = "queue_contract/setup.rs"]
+mod setup;
 
 /// Instantiates each behaviour for both back ends, under the behaviour's own name.
 macro_rules! contract {

@@ -24,7 +24,9 @@
 //! what each call did, where the in-memory methods return less (a count, `()`), so the
 //! memory adapter works it out under the same lock. A reservation answers the protocol's
 //! [`ReserveResponse`]. Errors are one enum, [`QueueError`], reusing [`GrantError`] and
-//! [`RedeemError`].
+//! [`RedeemError`]: the Redis core's methods return it too, with only what is Redis's own
+//! (unreachable, a bad id, a script reply of the wrong shape) in
+//! [`super::redis::RedisQueueError`], as [`QueueError::Store`].
 //!
 //! # Where the two back ends differed, and what each does now
 //!
@@ -38,7 +40,7 @@
 //!    the node tells its shopper; the memory adapter reports the grants the in-memory
 //!    rules expired the same way (the in-memory engine tells its shoppers through their
 //!    private channel as before). Tested by
-//!    `a_grant_past_its_time_is_refused_its_unit_is_back_at_once_and_its_expiry_is_reported`.
+//!    `a_grant_past_its_time_is_refused_its_units_come_back_at_once_and_its_expiry_is_reported`.
 //! 2. **Joining a closed experience.** `Engine::join` refuses everyone, the Redis core lets
 //!    a known shopper join again to learn where they stand. The adapter does as Redis
 //!    does; the in-memory rules themselves never look at the status on join.
@@ -104,24 +106,10 @@ pub enum QueueError {
         error: DecodeError,
     },
     /// The store failed (Redis unreachable, a reply of the wrong shape, an id that cannot
-    /// name keys): nothing the queue's rules decided.
+    /// name keys): nothing the queue's rules decided. The Redis core's own words are
+    /// only these ([`RedisQueueError`]); its refusals are the variants above.
     #[error(transparent)]
-    Store(RedisQueueError),
-}
-
-impl From<RedisQueueError> for QueueError {
-    fn from(error: RedisQueueError) -> Self {
-        match error {
-            RedisQueueError::UnknownExperience(id) => Self::UnknownExperience(id),
-            RedisQueueError::ExperienceExists(id) => Self::ExperienceExists(id),
-            RedisQueueError::Closed(id) => Self::Closed(id),
-            RedisQueueError::UnknownConsumer => Self::UnknownConsumer,
-            RedisQueueError::Grant(e) => Self::Grant(e),
-            RedisQueueError::Redeem(e) => Self::Redeem(e),
-            RedisQueueError::BadEvent { seq, error } => Self::BadEvent { seq, error },
-            other => Self::Store(other),
-        }
-    }
+    Store(#[from] RedisQueueError),
 }
 
 /// One experience's queue: the rules both back ends share. Each method is atomic: no other
@@ -203,26 +191,27 @@ pub trait QueueCore {
     ) -> impl Future<Output = Result<Option<Vec<Logged>>, QueueError>> + Send;
 }
 
-/// The Redis core: every rule is its scripts'; this only converts the answers.
+/// The Redis core: every rule is its scripts', and its methods answer [`QueueError`]
+/// already, so this delegates (and loops the bounded expiry, keeps the reservation's answer).
 impl QueueCore for RedisQueue {
     async fn create(&self, setup: &Setup) -> Result<(), QueueError> {
-        Ok(RedisQueue::create(self, setup).await?)
+        RedisQueue::create(self, setup).await
     }
 
     async fn join(&self, consumer: &str) -> Result<Place, QueueError> {
-        Ok(RedisQueue::join(self, consumer).await?)
+        RedisQueue::join(self, consumer).await
     }
 
     async fn position(&self, consumer: &str) -> Result<Place, QueueError> {
-        Ok(RedisQueue::position(self, consumer).await?)
+        RedisQueue::position(self, consumer).await
     }
 
     async fn leave(&self, consumer: &str, now: u64) -> Result<Departure, QueueError> {
-        Ok(RedisQueue::leave(self, consumer, now).await?)
+        RedisQueue::leave(self, consumer, now).await
     }
 
     async fn admit(&self, count: u64, now: u64) -> Result<Admitted, QueueError> {
-        Ok(RedisQueue::admit(self, count, now).await?)
+        RedisQueue::admit(self, count, now).await
     }
 
     async fn expire_grants(&self, now: u64) -> Result<Vec<ExpiredGrant>, QueueError> {
@@ -238,11 +227,11 @@ impl QueueCore for RedisQueue {
     }
 
     async fn redeem(&self, grant: &str, now: u64) -> Result<String, QueueError> {
-        Ok(RedisQueue::redeem(self, grant, now).await?)
+        RedisQueue::redeem(self, grant, now).await
     }
 
     async fn extend(&self, consumer: &str, now: u64) -> Result<Admission, QueueError> {
-        Ok(RedisQueue::extend(self, consumer, now).await?)
+        RedisQueue::extend(self, consumer, now).await
     }
 
     async fn reserve(
@@ -258,14 +247,14 @@ impl QueueCore for RedisQueue {
     }
 
     async fn set_stock(&self, total: u64) -> Result<Stock, QueueError> {
-        Ok(RedisQueue::patch_stock(self, total).await?)
+        RedisQueue::patch_stock(self, total).await
     }
 
     async fn cursor(&self) -> Result<Cursor, QueueError> {
-        Ok(RedisQueue::cursor(self).await?)
+        RedisQueue::cursor(self).await
     }
 
     async fn events_since(&self, after: Cursor) -> Result<Option<Vec<Logged>>, QueueError> {
-        Ok(RedisQueue::events_since(self, after).await?)
+        RedisQueue::events_since(self, after).await
     }
 }

@@ -5,39 +5,11 @@
 
 use livequeue_protocol::{AdmissionStatus, Cursor, ExperienceStatus, ServerEvent, Stock};
 use livequeue_server::engine::core::{
-    Departure, GrantError, Place, QueueCore, QueueError, RedeemError, Setup, Standing,
+    Departure, GrantError, Place, QueueCore, QueueError, RedeemError, Standing,
 };
-use livequeue_server::engine::experience::{AdmissionRate, GrantRules, HISTORY, Settings};
+use livequeue_server::engine::experience::{AdmissionRate, HISTORY};
 
-/// The tests' clock: a fixed instant, moved by hand.
-const NOW: u64 = 1_800_000_000_000;
-/// Grants last a minute.
-const TTL_MS: u64 = 60_000;
-/// One extension adds thirty seconds.
-const EXTENSION_MS: u64 = 30_000;
-/// Units one grant may hold.
-const MAX_UNITS: u64 = 2;
-
-/// An open experience with `stock` units, admitting 60 a minute, whose log keeps what the
-/// in-memory history keeps.
-fn setup(stock: u64) -> Setup {
-    Setup {
-        settings: Settings {
-            name: "Drop".into(),
-            status: ExperienceStatus::Open,
-            rate_per_minute: 60.0,
-            checkout_url: "https://shop.example/checkout".into(),
-        },
-        stock,
-        rules: GrantRules {
-            ttl_ms: TTL_MS,
-            extension_ms: EXTENSION_MS,
-            max_units: MAX_UNITS,
-        },
-        epoch: NOW,
-        event_log_len: HISTORY as u64,
-    }
-}
+use crate::setup::{EXTENSION_MS, MAX_UNITS, NOW, TTL_MS, setup};
 
 async fn create(queue: &impl QueueCore, stock: u64) {
     queue.create(&setup(stock)).await.expect("create failed");
@@ -201,6 +173,7 @@ pub async fn admissions_follow_join_order_and_skip_those_who_left(queue: impl Qu
         assert_eq!(admission.status, AdmissionStatus::Active);
         assert_eq!(admission.expires_at, Some(NOW + TTL_MS));
         assert_eq!(admission.reserved, 0);
+        assert_eq!(admission.checkout_url, "https://shop.example/checkout");
         assert_eq!(
             place(&queue, &shopper.consumer).await.admission(),
             Some(admission),
@@ -283,7 +256,8 @@ pub async fn an_expired_grant_returns_its_units_to_stock_and_is_reported_once(
     create(&queue, 3).await;
     join(&queue, "a").await;
     join(&queue, "b").await;
-    queue.admit(2, NOW).await.expect("admit failed");
+    let admitted = queue.admit(2, NOW).await.expect("admit failed");
+    let grant = |i: usize| admitted.shoppers[i].admission.grant.clone();
     queue
         .reserve("a", "k", 2, NOW)
         .await
@@ -297,17 +271,20 @@ pub async fn an_expired_grant_returns_its_units_to_stock_and_is_reported_once(
         [],
         "a grant expired early"
     );
-    let mut expired: Vec<(String, u64)> = queue
+    let mut expired: Vec<(String, String, u64)> = queue
         .expire_grants(NOW + TTL_MS)
         .await
         .expect("expire failed")
         .into_iter()
-        .map(|e| (e.consumer, e.units))
+        .map(|e| (e.consumer, e.grant, e.units))
         .collect();
     expired.sort();
     assert_eq!(
         expired,
-        [("a".to_string(), 2), ("b".to_string(), 1)],
+        [
+            ("a".to_string(), grant(0), 2),
+            ("b".to_string(), grant(1), 1)
+        ],
         "the expiry did not report each grant with its units"
     );
     assert_eq!(
@@ -345,13 +322,15 @@ pub async fn a_grant_is_redeemed_once(queue: impl QueueCore) {
         ),
         "a grant was redeemed twice"
     );
-    assert!(
-        matches!(
-            queue.redeem(&format!("g_{:032x}", 0), NOW).await,
-            Err(QueueError::Redeem(RedeemError::Unknown))
-        ),
-        "a grant never issued was redeemed"
-    );
+    for never_issued in [format!("g_{:032x}", 0), "g_0000".to_string()] {
+        assert!(
+            matches!(
+                queue.redeem(&never_issued, NOW).await,
+                Err(QueueError::Redeem(RedeemError::Unknown))
+            ),
+            "a grant never issued ({never_issued}) was redeemed"
+        );
+    }
     assert_eq!(
         grant_status(&place(&queue, "a").await),
         Some(AdmissionStatus::Redeemed)

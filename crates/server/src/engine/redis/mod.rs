@@ -22,6 +22,12 @@
 //!
 //! This file holds [`RedisQueue`], one experience's handle, and the values it returns.
 //!
+//! # Errors
+//!
+//! The queue calls answer [`QueueError`], the words both back ends share (`engine::core`);
+//! [`RedisQueueError`] is only what is Redis's own (unreachable, a bad id, a script reply
+//! of the wrong shape), carried as [`QueueError::Store`].
+//!
 //! # Time
 //!
 //! Operations that look at a grant's expiry take `now` (milliseconds since the Unix epoch)
@@ -44,13 +50,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use livequeue_protocol::api::{PatchExperience, ReserveResponse};
-use livequeue_protocol::event::DecodeError;
 use livequeue_protocol::{
     Admission, AdmissionStatus, Cursor, ExperienceStatus, ServerEvent, Stock,
 };
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
+use super::core::QueueError;
 use super::experience::grants::Reserved;
 use super::experience::{GrantError, GrantRules, RedeemError, Settings};
 pub use keys::{BadExperienceId, Keys};
@@ -66,7 +72,15 @@ pub const ADMIT_BATCH: u64 = 1000;
 /// gone or stalled, not busy.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What went wrong talking to Redis, or why Redis refused.
+/// What went wrong in Redis itself: nothing the queue's rules decided.
+///
+/// The rules' refusals (an unknown or existing experience, closed, an unknown shopper, a
+/// grant or redemption refused, a logged event that does not decode) are
+/// [`QueueError`]'s, the one set of words both back ends answer with; [`RedisQueue`]'s
+/// queue calls return [`QueueError`] and carry this as [`QueueError::Store`]. One
+/// definition, so a refusal cannot mean one thing here and another in memory, and the
+/// [`QueueCore`](super::core::QueueCore) impl is a plain delegation. [`connect`],
+/// [`RedisQueue::new`] and the ticker lease can only fail here, so they return this.
 #[derive(Debug, thiserror::Error)]
 pub enum RedisQueueError {
     /// Redis could not be reached or answered with an error; the connection manager
@@ -76,32 +90,6 @@ pub enum RedisQueueError {
     /// The experience id cannot name keys.
     #[error(transparent)]
     BadId(#[from] BadExperienceId),
-    /// No experience with that id (never created, or Redis lost its data).
-    #[error("no experience `{0}`")]
-    UnknownExperience(String),
-    /// An experience with that id exists already.
-    #[error("experience `{0}` exists already")]
-    ExperienceExists(String),
-    /// The experience is closed to new shoppers and admissions.
-    #[error("experience `{0}` is closed")]
-    Closed(String),
-    /// No shopper with that id in the experience.
-    #[error("no such consumer in this experience")]
-    UnknownConsumer,
-    /// A shopper's extension or reservation was refused.
-    #[error(transparent)]
-    Grant(#[from] GrantError),
-    /// A redemption was refused.
-    #[error("redemption refused: {0:?}")]
-    Redeem(RedeemError),
-    /// An event in the log does not decode (written by another version?).
-    #[error("the logged event at seq {seq} does not decode: {error}")]
-    BadEvent {
-        /// Its seq.
-        seq: u64,
-        /// Why.
-        error: DecodeError,
-    },
     /// A script answered something it never answers.
     #[error("unexpected reply from the `{script}` script: {detail}")]
     Reply {
@@ -310,23 +298,23 @@ impl RedisQueue {
     }
 
     /// The error a refusal `tag` stands for (the tags every script shares).
-    fn refusal(&self, tag: &str, reply: &Reply) -> RedisQueueError {
+    fn refusal(&self, tag: &str, reply: &Reply) -> QueueError {
         match tag {
-            "unknown" => RedisQueueError::UnknownExperience(self.id.to_string()),
-            "exists" => RedisQueueError::ExperienceExists(self.id.to_string()),
-            "closed" => RedisQueueError::Closed(self.id.to_string()),
-            "no_consumer" => RedisQueueError::UnknownConsumer,
+            "unknown" => QueueError::UnknownExperience(self.id.to_string()),
+            "exists" => QueueError::ExperienceExists(self.id.to_string()),
+            "closed" => QueueError::Closed(self.id.to_string()),
+            "no_consumer" => QueueError::UnknownConsumer,
             "no_grant" => GrantError::NoGrant.into(),
             "redeemed" => GrantError::Redeemed.into(),
             "expired" => GrantError::Expired.into(),
             "already_extended" => GrantError::AlreadyExtended.into(),
             "key_reused" => GrantError::KeyReused.into(),
-            other => reply.unexpected(other),
+            other => reply.unexpected(other).into(),
         }
     }
 
     /// Creates the experience: empty line, full stock, cursor `{epoch, 0}`.
-    pub async fn create(&self, setup: &Setup) -> Result<(), RedisQueueError> {
+    pub async fn create(&self, setup: &Setup) -> Result<(), QueueError> {
         let s = &setup.settings;
         let args = [
             s.name.as_str(),
@@ -348,13 +336,13 @@ impl RedisQueue {
 
     /// Adds `consumer` at the end of the line; a known shopper keeps their one place (and
     /// may join a closed experience again, to learn where they stand).
-    pub async fn join(&self, consumer: &str) -> Result<Place, RedisQueueError> {
+    pub async fn join(&self, consumer: &str) -> Result<Place, QueueError> {
         let (tag, reply) = self.call("join", &SCRIPTS.join, &[consumer]).await?;
         self.place(tag, reply)
     }
 
     /// Where `consumer` stands.
-    pub async fn position(&self, consumer: &str) -> Result<Place, RedisQueueError> {
+    pub async fn position(&self, consumer: &str) -> Result<Place, QueueError> {
         let (tag, reply) = self
             .call("position", &SCRIPTS.position, &[consumer])
             .await?;
@@ -362,7 +350,7 @@ impl RedisQueue {
     }
 
     /// Reads a place (`place` in `lua/common.lua`).
-    fn place(&self, tag: String, mut reply: Reply) -> Result<Place, RedisQueueError> {
+    fn place(&self, tag: String, mut reply: Reply) -> Result<Place, QueueError> {
         if tag != "ok" {
             return Err(self.refusal(&tag, &reply));
         }
@@ -374,7 +362,7 @@ impl RedisQueue {
             },
             "admitted" => Standing::Admitted(read_admission(&mut reply)?),
             "left" => Standing::Left,
-            other => return Err(reply.unexpected(other)),
+            other => return Err(reply.unexpected(other).into()),
         };
         Ok(Place {
             ticket,
@@ -386,7 +374,7 @@ impl RedisQueue {
     }
 
     /// `consumer` gives up their place, or their active grant once admitted.
-    pub async fn leave(&self, consumer: &str, now: u64) -> Result<Departure, RedisQueueError> {
+    pub async fn leave(&self, consumer: &str, now: u64) -> Result<Departure, QueueError> {
         let now = now.to_string();
         let (tag, mut reply) = self
             .call("leave", &SCRIPTS.leave, &[consumer, &now])
@@ -400,7 +388,7 @@ impl RedisQueue {
                 units: reply.u64("units")?,
             }),
             "nothing" => Ok(Departure::Nothing),
-            other => Err(reply.unexpected(other)),
+            other => Err(reply.unexpected(other).into()),
         }
     }
 
@@ -408,7 +396,7 @@ impl RedisQueue {
     /// ticket order, each with a fresh grant expiring after the grant ttl from `now`.
     /// Batches of [`ADMIT_BATCH`], each atomic. Call [`RedisQueue::expire_grants`] first,
     /// so that the units of grants due are handed out again.
-    pub async fn admit(&self, count: u64, now: u64) -> Result<Admitted, RedisQueueError> {
+    pub async fn admit(&self, count: u64, now: u64) -> Result<Admitted, QueueError> {
         let mut shoppers = Vec::new();
         let mut left = count;
         loop {
@@ -427,7 +415,7 @@ impl RedisQueue {
         &self,
         count: u64,
         now: u64,
-    ) -> Result<(Cursor, Vec<AdmittedShopper>), RedisQueueError> {
+    ) -> Result<(Cursor, Vec<AdmittedShopper>), QueueError> {
         let grants: Vec<String> = (0..count).map(|_| new_grant()).collect();
         let (now_arg, count_arg) = (now.to_string(), count.to_string());
         let mut args = vec![now_arg.as_str(), count_arg.as_str()];
@@ -463,7 +451,7 @@ impl RedisQueue {
     /// grant that redeem, extend, reserve or leave ended by time since, for its shopper to
     /// be told. At most 1000 a call (`EXPIRE_BATCH` in `lua/common.lua`): call
     /// again while it returns that many.
-    pub async fn expire_grants(&self, now: u64) -> Result<Vec<ExpiredGrant>, RedisQueueError> {
+    pub async fn expire_grants(&self, now: u64) -> Result<Vec<ExpiredGrant>, QueueError> {
         let now = now.to_string();
         let (tag, mut reply) = self.call("expire", &SCRIPTS.expire, &[&now]).await?;
         if tag != "ok" {
@@ -481,20 +469,20 @@ impl RedisQueue {
     }
 
     /// Redeems `grant` once; returns whose it was.
-    pub async fn redeem(&self, grant: &str, now: u64) -> Result<String, RedisQueueError> {
+    pub async fn redeem(&self, grant: &str, now: u64) -> Result<String, QueueError> {
         let now = now.to_string();
         let (tag, mut reply) = self.call("redeem", &SCRIPTS.redeem, &[grant, &now]).await?;
         match tag.as_str() {
-            "ok" => reply.string("consumer"),
-            "no_such_grant" => Err(RedisQueueError::Redeem(RedeemError::Unknown)),
-            "already_redeemed" => Err(RedisQueueError::Redeem(RedeemError::AlreadyRedeemed)),
-            "expired" => Err(RedisQueueError::Redeem(RedeemError::Expired)),
+            "ok" => Ok(reply.string("consumer")?),
+            "no_such_grant" => Err(QueueError::Redeem(RedeemError::Unknown)),
+            "already_redeemed" => Err(QueueError::Redeem(RedeemError::AlreadyRedeemed)),
+            "expired" => Err(QueueError::Redeem(RedeemError::Expired)),
             other => Err(self.refusal(other, &reply)),
         }
     }
 
     /// Extends `consumer`'s active grant once; returns the admission as it is now.
-    pub async fn extend(&self, consumer: &str, now: u64) -> Result<Admission, RedisQueueError> {
+    pub async fn extend(&self, consumer: &str, now: u64) -> Result<Admission, QueueError> {
         let now = now.to_string();
         let (tag, mut reply) = self
             .call("extend", &SCRIPTS.extend, &[consumer, &now])
@@ -519,7 +507,7 @@ impl RedisQueue {
         key: &str,
         quantity: u64,
         now: u64,
-    ) -> Result<Reserved, RedisQueueError> {
+    ) -> Result<Reserved, QueueError> {
         let (quantity_arg, now) = (quantity.to_string(), now.to_string());
         let args = [consumer, key, quantity_arg.as_str(), now.as_str()];
         let (tag, mut reply) = self.call("reserve", &SCRIPTS.reserve, &args).await?;
@@ -549,7 +537,7 @@ impl RedisQueue {
 
     /// Applies an operator's change (a rate already checked); returns the experience's
     /// state after it.
-    pub async fn patch(&self, change: &PatchExperience) -> Result<View, RedisQueueError> {
+    pub async fn patch(&self, change: &PatchExperience) -> Result<View, QueueError> {
         let total = change.stock.map(|t| t.to_string()).unwrap_or_default();
         let rate = change
             .admission_rate_per_minute
@@ -577,7 +565,7 @@ impl RedisQueue {
 
     /// Sets the total stock; available stock moves by the same difference, never below
     /// zero.
-    pub async fn patch_stock(&self, total: u64) -> Result<Stock, RedisQueueError> {
+    pub async fn patch_stock(&self, total: u64) -> Result<Stock, QueueError> {
         let change = PatchExperience {
             stock: Some(total),
             ..PatchExperience::default()
@@ -586,35 +574,33 @@ impl RedisQueue {
     }
 
     /// The cursor, stock and status, read together.
-    pub async fn view(&self) -> Result<View, RedisQueueError> {
+    pub async fn view(&self) -> Result<View, QueueError> {
         let (tag, mut reply) = self.call("cursor", &SCRIPTS.cursor, &[]).await?;
         if tag != "ok" {
             return Err(self.refusal(&tag, &reply));
         }
-        read_view(&mut reply)
+        Ok(read_view(&mut reply)?)
     }
 
     /// The cursor of the last broadcast: the epoch stays, the seq only grows.
-    pub async fn cursor(&self) -> Result<Cursor, RedisQueueError> {
+    pub async fn cursor(&self) -> Result<Cursor, QueueError> {
         Ok(self.view().await?.cursor)
     }
 
     /// Shoppers waiting.
-    pub async fn waiting(&self) -> Result<u64, RedisQueueError> {
+    pub async fn waiting(&self) -> Result<u64, QueueError> {
         let line = self.keys.named("line");
         let n: u64 = redis::cmd("ZCARD")
             .arg(line)
             .query_async(&mut self.conn.clone())
-            .await?;
+            .await
+            .map_err(RedisQueueError::from)?;
         Ok(n)
     }
 
     /// The broadcasts after `after`, or `None` when they cannot all be replayed (another
     /// epoch, a seq not reached yet, or trimmed from the log): the caller sends a snapshot.
-    pub async fn events_since(
-        &self,
-        after: Cursor,
-    ) -> Result<Option<Vec<Logged>>, RedisQueueError> {
+    pub async fn events_since(&self, after: Cursor) -> Result<Option<Vec<Logged>>, QueueError> {
         let (epoch, seq) = (after.epoch.to_string(), after.seq.to_string());
         let (tag, mut reply) = self
             .call("replay", &SCRIPTS.replay, &[&epoch, &seq])
@@ -630,7 +616,7 @@ impl RedisQueue {
             let kind = reply.string("kind")?;
             let data = reply.string("data")?;
             let event = ServerEvent::decode(&kind, &data)
-                .map_err(|error| RedisQueueError::BadEvent { seq, error })?;
+                .map_err(|error| QueueError::BadEvent { seq, error })?;
             events.push(Logged {
                 cursor: Cursor {
                     epoch: after.epoch,
