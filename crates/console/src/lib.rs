@@ -91,7 +91,17 @@ pub fn Console() -> impl IntoView {
                     .get()
                     .map(|op| {
                         view! {
-                            <Signed operator=op experiences=experiences sign_out=Callback::new(move |()| sign_out()) />
+                            <Signed
+                                operator=op
+                                experiences=experiences
+                                sign_out=Callback::new(move |()| sign_out())
+                                refused=Callback::new(move |()| {
+                                    sign_out();
+                                    sign_in_error.set(Some(
+                                        "The server no longer takes this token (it was changed, or the server restarted with another); enter it again.".into(),
+                                    ));
+                                })
+                            />
                         }
                     })
             }}
@@ -152,6 +162,8 @@ fn Signed(
     experiences: RwSignal<Vec<ExperienceSummary>>,
     /// Forgets the token.
     sign_out: Callback<()>,
+    /// The server refused the token while signed in: forgets it and says so.
+    refused: Callback<()>,
 ) -> impl IntoView {
     let selected = RwSignal::new(experiences.with_untracked(|list| {
         list.iter()
@@ -180,7 +192,7 @@ fn Signed(
             let sinks = Sinks {
                 figures: Box::new(move |f| figures.set(Some(f))),
                 link: Box::new(move |l| link.set(l)),
-                unauthorized: Box::new(move || sign_out.run(())),
+                unauthorized: Box::new(move || refused.run(())),
             };
             *current.borrow_mut() = Some(Stream::start(operator.clone(), id, sinks));
         });

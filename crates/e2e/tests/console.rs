@@ -174,6 +174,22 @@ async fn a_wrong_token_says_so_and_the_right_one_is_kept_for_the_tab_only() {
     // A reload keeps the tab signed in.
     browser.goto(&server.url("/operator/")).await;
     live(&browser).await;
+    // A kept token the server no longer takes is forgotten, and the page says why.
+    browser
+        .js(r##"sessionStorage.setItem("livequeue.operator-token", "a-stale-token");"##)
+        .await;
+    browser.goto(&server.url("/operator/")).await;
+    let stale = browser
+        .wait_js(
+            "a kept token that is refused is forgotten, saying so",
+            r##"const e = document.querySelector("#lq-token-error");
+               return { ok: !!e && /kept for this tab was refused/.test(e.textContent)
+                          && sessionStorage.getItem("livequeue.operator-token") === null,
+                        text: e && e.textContent };"##,
+            PATIENCE,
+        )
+        .await;
+    assert!(stale["ok"] == true);
     let log = server.log_text();
     assert!(
         !log.contains(OPERATOR),
