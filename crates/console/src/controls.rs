@@ -126,6 +126,44 @@ fn status_word(status: ExperienceStatus) -> &'static str {
     }
 }
 
+/// One control's form: a label, a text field and its button.
+#[component]
+fn ControlForm(
+    /// The field's id (the label points at it; tests find it by it).
+    id: &'static str,
+    /// What the field is.
+    label: &'static str,
+    /// The button's word.
+    button: &'static str,
+    /// The keyboard phones show: `numeric` or `decimal`.
+    #[prop(default = "numeric")]
+    inputmode: &'static str,
+    /// The text as typed.
+    text: RwSignal<String>,
+    /// The current value, shown greyed in an empty field.
+    #[prop(optional, into)]
+    placeholder: MaybeProp<String>,
+    /// An action is under way: the button waits.
+    busy: Signal<bool>,
+    /// Sends the form.
+    on_submit: impl Fn(web_sys::SubmitEvent) + 'static,
+) -> impl IntoView {
+    view! {
+        <form class="control" on:submit=on_submit>
+            <label for=id>{label}</label>
+            <input
+                id=id
+                inputmode=inputmode
+                autocomplete="off"
+                placeholder=move || placeholder.get()
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+            />
+            <button type="submit" disabled=move || busy.get()>{button}</button>
+        </form>
+    }
+}
+
 /// The controls of one experience.
 #[component]
 pub fn Controls(
@@ -293,52 +331,45 @@ pub fn Controls(
                 {status_button(ExperienceStatus::Paused, "Pause")}
                 {status_button(ExperienceStatus::Closed, "Close")}
             </div>
-            <form class="control" on:submit=on_rate>
-                <label for="lq-rate">"Admissions per minute"</label>
-                <input
-                    id="lq-rate"
-                    inputmode="decimal"
-                    autocomplete="off"
-                    placeholder=move || summary.with(|s| s.as_ref().map(|s| rate(s.admission_rate_per_minute)))
-                    prop:value=move || rate_text.get()
-                    on:input=move |ev| rate_text.set(event_target_value(&ev))
-                />
-                <button type="submit" disabled=move || busy.get()>"Set rate"</button>
-            </form>
-            <form class="control" on:submit=on_stock>
-                <label for="lq-stock">"Stock in all"</label>
-                <input
-                    id="lq-stock"
-                    inputmode="numeric"
-                    autocomplete="off"
-                    placeholder=move || summary.with(|s| s.as_ref().map(|s| grouped(s.stock.total)))
-                    prop:value=move || stock_text.get()
-                    on:input=move |ev| stock_text.set(event_target_value(&ev))
-                />
-                <button type="submit" disabled=move || busy.get()>"Set stock"</button>
-            </form>
-            <form class="control" on:submit=on_admit>
-                <label for="lq-admit">"Admit now"</label>
-                <input
-                    id="lq-admit"
-                    inputmode="numeric"
-                    autocomplete="off"
-                    prop:value=move || admit_text.get()
-                    on:input=move |ev| admit_text.set(event_target_value(&ev))
-                />
-                <button type="submit" disabled=move || busy.get()>"Admit"</button>
-            </form>
-            <form class="control" on:submit=on_synthetic>
-                <label for="lq-synthetic">"Add synthetic shoppers"</label>
-                <input
-                    id="lq-synthetic"
-                    inputmode="numeric"
-                    autocomplete="off"
-                    prop:value=move || synthetic_text.get()
-                    on:input=move |ev| synthetic_text.set(event_target_value(&ev))
-                />
-                <button type="submit" disabled=move || busy.get()>"Add"</button>
-            </form>
+            <ControlForm
+                id="lq-rate"
+                label="Admissions per minute"
+                button="Set rate"
+                inputmode="decimal"
+                text=rate_text
+                placeholder=Signal::derive(move || {
+                    summary.with(|s| s.as_ref().map(|s| rate(s.admission_rate_per_minute)))
+                })
+                busy=busy.into()
+                on_submit=on_rate
+            />
+            <ControlForm
+                id="lq-stock"
+                label="Stock in all"
+                button="Set stock"
+                text=stock_text
+                placeholder=Signal::derive(move || {
+                    summary.with(|s| s.as_ref().map(|s| grouped(s.stock.total)))
+                })
+                busy=busy.into()
+                on_submit=on_stock
+            />
+            <ControlForm
+                id="lq-admit"
+                label="Admit now"
+                button="Admit"
+                text=admit_text
+                busy=busy.into()
+                on_submit=on_admit
+            />
+            <ControlForm
+                id="lq-synthetic"
+                label="Add synthetic shoppers"
+                button="Add"
+                text=synthetic_text
+                busy=busy.into()
+                on_submit=on_synthetic
+            />
         </section>
     }
 }
