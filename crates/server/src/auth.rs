@@ -46,6 +46,9 @@ pub enum AuthError {
     /// closed, so they cannot be given their place again.
     #[error("experience `{0}` is closed")]
     Closed(ExperienceId),
+    /// The queue's store could not be asked (Redis unreachable): try again later.
+    #[error("the queue's store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl AuthError {
@@ -58,6 +61,7 @@ impl AuthError {
             // A closed experience cannot give an unknown shopper a place: to the client this
             // is the same as a token the server does not accept.
             AuthError::BadToken(_) | AuthError::Closed(_) => CloseCode::BadToken,
+            AuthError::Unavailable(_) => CloseCode::TryAgainLater,
         }
     }
 }

@@ -93,6 +93,10 @@ pub struct Args {
     /// health-check interval times its unhealthy threshold. 0 ends at once.
     #[arg(long, env = "LIVEQUEUE_SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
     pub shutdown_drain_secs: u64,
+    /// Keep the queue in Redis (`redis://host:port/`), shared by every node given the same
+    /// URL; without it the queue lives in this process's memory.
+    #[arg(long, env = "LIVEQUEUE_REDIS_URL", hide_env_values = true)]
+    pub redis: Option<String>,
 }
 
 fn parse_transport(s: &str) -> Result<TransportKind, String> {
@@ -135,6 +139,8 @@ pub struct Config {
     pub frame_ancestors: Sources,
     /// Extra origins the widget page may connect to (`connect-src`).
     pub connect_src: Sources,
+    /// Redis, when the queue lives there (`--redis`).
+    pub redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -155,6 +161,7 @@ impl Default for Config {
             demo: false,
             frame_ancestors: Sources::self_only(),
             connect_src: Sources::default(),
+            redis_url: None,
         }
     }
 }
@@ -188,6 +195,7 @@ impl From<Args> for Config {
             frame_ancestors: a.frame_ancestors,
             connect_src: a.connect_src,
             shutdown_drain: Duration::from_secs(a.shutdown_drain_secs),
+            redis_url: a.redis.filter(|url| !url.is_empty()),
             ..Config::default()
         }
     }

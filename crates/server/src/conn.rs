@@ -100,13 +100,10 @@ impl Feed {
                     Err(RecvError::Lagged(skipped)) => {
                         tracing::debug!(skipped, "connection lagged; resyncing");
                         self.sub.counters().resync(Resync::Lagged);
-                        let state = self.sub.snapshot();
-                        self.sent = state.position.map(|position| Place {
-                            position,
-                            estimated_wait_seconds: state.estimated_wait_seconds,
-                        });
-                        return Outgoing::Resync(Box::new(state));
+                        return self.resync();
                     }
+                    // Counted once by the engine, for the whole node.
+                    Ok(Fanout::Resync) => return self.resync(),
                 },
                 changed = self.sub.private.changed(), if self.private_open => {
                     if changed.is_err() {
@@ -122,6 +119,16 @@ impl Feed {
                 }
             }
         }
+    }
+
+    /// The full state now, in place of updates that were missed.
+    fn resync(&mut self) -> Outgoing {
+        let state = self.sub.snapshot();
+        self.sent = state.position.map(|position| Place {
+            position,
+            estimated_wait_seconds: state.estimated_wait_seconds,
+        });
+        Outgoing::Resync(Box::new(state))
     }
 
     /// A position update when this shopper's place or wait changed enough to tell.

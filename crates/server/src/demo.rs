@@ -15,7 +15,6 @@
 //! on a page that redeems the grant.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use livequeue_protocol::AdmissionStatus;
@@ -86,13 +85,14 @@ const QUICK: Scenario = Scenario {
 };
 
 /// Creates the demo experiences and starts their synthetic shoppers.
-pub fn start(engine: &Arc<Engine>) {
+pub async fn start(engine: &Engine) {
     for scenario in [DROP, QUICK] {
-        run(engine, scenario);
+        run(engine.clone(), scenario).await;
     }
 }
 
-fn run(engine: &Arc<Engine>, scenario: Scenario) {
+/// Creates `scenario`'s experience and its first line, then leaves its shoppers running.
+async fn run(engine: Engine, scenario: Scenario) {
     let id = scenario.id;
     let created = engine.create(CreateExperience {
         id: id.into(),
@@ -102,13 +102,12 @@ fn run(engine: &Arc<Engine>, scenario: Scenario) {
         checkout_url: format!("/checkout/{id}"),
         grant_ttl_seconds: None,
     });
-    if let Err(e) = created {
+    if let Err(e) = created.await {
         tracing::error!(%e, id, "demo experience not created");
         return;
     }
     let mut line: VecDeque<String> = VecDeque::with_capacity(scenario.initial * 2);
-    arrive(engine, id, &mut line, scenario.initial);
-    let engine = Arc::downgrade(engine);
+    arrive(&engine, id, &mut line, scenario.initial).await;
     tokio::spawn(async move {
         let mut every_second = tokio::time::interval(Duration::from_secs(1));
         // Grants to redeem: (at, grant).
@@ -118,25 +117,22 @@ fn run(engine: &Arc<Engine>, scenario: Scenario) {
         let fraction = scenario.arrivals_per_second.fract();
         loop {
             every_second.tick().await;
-            let Some(engine) = engine.upgrade() else {
-                return;
-            };
             if engine.is_shut_down() {
                 return;
             }
             let now = engine.now_ms();
             let arrivals = whole + usize::from(rand::random_bool(fraction));
-            arrive(&engine, id, &mut line, arrivals);
+            arrive(&engine, id, &mut line, arrivals).await;
             if !line.is_empty() && rand::random_bool(scenario.leave_chance) {
                 let gone = line.remove(rand::random_range(0..line.len()));
                 if let Some(consumer) = gone {
                     // The experience lives as long as the engine; nothing to handle.
-                    let _ = engine.leave(id, &consumer);
+                    let _ = engine.leave(id, &consumer).await;
                 }
             }
             // The front of the synthetic line: who has been admitted since last second.
             while let Some(consumer) = line.front() {
-                let Ok(state) = engine.snapshot(id, consumer) else {
+                let Ok(state) = engine.snapshot(id, consumer).await else {
                     break;
                 };
                 let Some(admission) = state.admission else {
@@ -150,21 +146,19 @@ fn run(engine: &Arc<Engine>, scenario: Scenario) {
                             quantity: 2,
                         };
                         // Out of stock or over a lower limit: this buyer takes one unit.
-                        let _ = engine.reserve(id, consumer, &cart);
+                        let _ = engine.reserve(id, consumer, &cart).await;
                     }
                     buying.push((now + rand::random_range(3_000..40_000), admission.grant));
                 }
                 line.pop_front();
             }
-            buying.retain(|(at, grant)| {
-                if *at > now {
-                    return true;
-                }
+            let (due, later): (Vec<_>, Vec<_>) = buying.into_iter().partition(|(at, _)| *at <= now);
+            buying = later;
+            for (_, grant) in due {
                 // A grant that expired meanwhile simply is not bought.
-                let _ = engine.redeem(id, grant);
-                false
-            });
-            if let Ok(summary) = engine.summary(id) {
+                let _ = engine.redeem(id, &grant).await;
+            }
+            if let Ok(summary) = engine.summary(id).await {
                 if summary.stock.available == 0 {
                     let since = *sold_out_since.get_or_insert_with(tokio::time::Instant::now);
                     if since.elapsed() >= scenario.restock_after {
@@ -174,7 +168,7 @@ fn run(engine: &Arc<Engine>, scenario: Scenario) {
                             ..PatchExperience::default()
                         };
                         // The experience lives as long as the engine; nothing to handle.
-                        let _ = engine.patch(id, &restock);
+                        let _ = engine.patch(id, &restock).await;
                     }
                 } else {
                     sold_out_since = None;
@@ -185,9 +179,9 @@ fn run(engine: &Arc<Engine>, scenario: Scenario) {
 }
 
 /// `n` synthetic shoppers join the back of `id`'s line.
-fn arrive(engine: &Engine, id: &str, line: &mut VecDeque<String>, n: usize) {
+async fn arrive(engine: &Engine, id: &str, line: &mut VecDeque<String>, n: usize) {
     for _ in 0..n {
-        if let Ok((consumer, _)) = engine.join(id) {
+        if let Ok((consumer, _)) = engine.join(id).await {
             line.push_back(consumer);
         }
     }

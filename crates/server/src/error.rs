@@ -131,6 +131,7 @@ impl From<AuthError> for AppError {
             AuthError::UnknownExperience(_) => Self::not_found(e.to_string()),
             AuthError::BadToken(_) => Self::unauthorized(e.to_string()),
             AuthError::Closed(_) => Self::conflict(e.to_string()),
+            AuthError::Unavailable(_) => Self::new(ErrorCode::Unavailable, e.to_string()),
         }
     }
 }
@@ -158,7 +159,10 @@ impl From<EngineError> for AppError {
             // No grant, redeemed, extended already, over the limit, out of stock, key reused:
             // each is the request meeting the state, with its own sentence.
             EngineError::Grant(_) => Self::conflict(e.to_string()),
-            EngineError::ShuttingDown => Self::new(ErrorCode::Unavailable, e.to_string()),
+            EngineError::ShuttingDown | EngineError::Unavailable(_) => {
+                Self::new(ErrorCode::Unavailable, e.to_string())
+            }
+            EngineError::Unsupported(_) => Self::bad_request(e.to_string()),
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use clap::Parser;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use livequeue_server::engine::Engine;
 use livequeue_server::{AppState, Args, Config, bind, demo, demo_shop, serve};
 use tracing_subscriber::EnvFilter;
 
@@ -41,9 +43,13 @@ async fn main() -> std::io::Result<()> {
     } else {
         None
     };
-    let state = AppState::new(config);
+    let engine = match config.redis_url.clone() {
+        None => Engine::memory(config.engine.clone()),
+        Some(url) => redis_engine(&config, &url).await,
+    };
+    let state = AppState::with_engine(config, engine);
     if demo_on {
-        demo::start(&state.engine);
+        demo::start(&state.engine).await;
     }
     if let Some(shop) = &shop {
         tracing::info!("demo shop (open this): {shop}/ embeds the widget from {widget}");
@@ -65,6 +71,27 @@ async fn main() -> std::io::Result<()> {
         );
     }
     serve(listener, state, shutdown_signal()).await
+}
+
+/// The Redis engine on `url`, waiting for Redis as long as it takes: a node started
+/// before its Redis (a whole deployment starting at once) serves once Redis answers.
+async fn redis_engine(config: &Config, url: &str) -> Engine {
+    // The URL may carry a password: the log names only where it points.
+    let at = url.rsplit('@').next().unwrap_or(url);
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match Engine::redis(config.engine.clone(), url).await {
+            Ok(engine) => {
+                tracing::info!("queue in Redis at {at}");
+                return engine;
+            }
+            Err(e) => {
+                tracing::warn!("waiting for Redis at {at}: {e}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 /// The browser origin of a listening address: an unspecified IP (`0.0.0.0`, `::`) is

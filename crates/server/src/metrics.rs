@@ -21,7 +21,7 @@
 //! # Labels
 //!
 //! Only labels with a fixed, small set of values: `transport` (`sse`, `websocket`), `by`
-//! (`rate`, `operator`), `reason` (`lagged`, `stale_cursor`, `refresh`), `answer` (`200`,
+//! (`rate`, `operator`), `reason` (`lagged`, `stale_cursor`, `reload`, `refresh`), `answer` (`200`,
 //! `304`). Never a connection, shopper, grant or experience id: each would add a series per
 //! value, without bound, to every scrape and to the Prometheus server's memory, and an id in
 //! a public scrape would leak it. Per-experience figures are the operator API's
@@ -44,6 +44,7 @@ use std::fmt::Debug;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Metric, Registry};
 
 use crate::engine::Push;
@@ -103,17 +104,25 @@ pub enum Resync {
     /// It resumed from a cursor that cannot be replayed (another epoch, or older than the
     /// history kept).
     StaleCursor,
+    /// Its node lost part of Redis's feed (trimmed during an outage) and reloaded.
+    Reload,
     /// The client asked for one (a WebSocket `refresh`, sent when it saw a gap).
     Refresh,
 }
 
 impl Label for Resync {
     const KEY: &'static str = "reason";
-    const ALL: &'static [Self] = &[Resync::Lagged, Resync::StaleCursor, Resync::Refresh];
+    const ALL: &'static [Self] = &[
+        Resync::Lagged,
+        Resync::StaleCursor,
+        Resync::Reload,
+        Resync::Refresh,
+    ];
     fn as_str(self) -> &'static str {
         match self {
             Resync::Lagged => "lagged",
             Resync::StaleCursor => "stale_cursor",
+            Resync::Reload => "reload",
             Resync::Refresh => "refresh",
         }
     }
@@ -215,6 +224,28 @@ pub struct Counters {
     pub joins: Counter,
     /// Polls answered, by status.
     pub polls: ByLabel<PollAnswer, Counter>,
+    /// Redis calls that failed (unreachable, timed out, a reply of the wrong shape); 0 on
+    /// the in-memory engine.
+    pub redis_errors: Counter,
+    /// How long Redis calls took, in seconds.
+    pub redis_latency: Latency,
+}
+
+/// A histogram of call durations in seconds, from 50 µs to about 3 s by doubling.
+#[derive(Debug, Clone)]
+pub struct Latency(Histogram);
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self(Histogram::new(exponential_buckets(0.000_05, 2.0, 16)))
+    }
+}
+
+impl Latency {
+    /// Counts one call of `seconds`.
+    pub fn observe(&self, seconds: f64) {
+        self.0.observe(seconds);
+    }
 }
 
 impl Counters {
@@ -293,6 +324,16 @@ impl Counters {
             "polls",
             "Polls answered, by status",
             self.polls.family.clone(),
+        );
+        registry.register(
+            "redis_errors",
+            "Redis calls that failed",
+            self.redis_errors.clone(),
+        );
+        registry.register(
+            "redis_call_seconds",
+            "How long Redis calls took",
+            self.redis_latency.0.clone(),
         );
     }
 }

@@ -17,7 +17,7 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The queue.
-    pub engine: Arc<Engine>,
+    pub engine: Engine,
     /// Tokens and labels.
     pub auth: Arc<Auth>,
     /// Allowed browser origins.
@@ -32,14 +32,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `config`, with a fresh engine.
+    /// State for `config`, with a fresh in-memory engine.
     pub fn new(config: Config) -> Self {
+        let engine = Engine::memory(config.engine.clone());
+        Self::with_engine(config, engine)
+    }
+
+    /// State for `config` over `engine` (in memory or on Redis).
+    pub fn with_engine(config: Config, engine: Engine) -> Self {
         let auth = Auth::new(
             config.secret.clone(),
             config.token_ttl_secs,
             config.admin_token.clone(),
         );
-        let engine = Engine::new(config.engine.clone());
         Self {
             metrics: Arc::new(Metrics::new(engine.counters())),
             engine,
@@ -53,7 +58,7 @@ impl AppState {
     /// Checks that `consumer` holds a valid `token` for `experience`, and makes sure this
     /// epoch knows the shopper. Every read transport (poll, SSE, WebSocket) asks this one
     /// question; each turns the answer into its own kind of refusal.
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         experience: &ExperienceId,
         consumer: Option<&str>,
@@ -61,8 +66,10 @@ impl AppState {
     ) -> Result<Authorized, AuthError> {
         let consumer = required(consumer, paths::CONSUMER_ID)?.parse::<ConsumerId>()?;
         let token = required(token, paths::TOKEN)?;
-        if !self.engine.exists(experience.as_str()) {
-            return Err(AuthError::UnknownExperience(experience.clone()));
+        match self.engine.exists(experience.as_str()).await {
+            Ok(true) => {}
+            Ok(false) => return Err(AuthError::UnknownExperience(experience.clone())),
+            Err(e) => return Err(AuthError::Unavailable(e.to_string())),
         }
         self.auth
             .verify(
@@ -77,8 +84,10 @@ impl AppState {
             })?;
         self.engine
             .ensure_consumer(experience.as_str(), consumer.as_str())
+            .await
             .map_err(|e| match e {
                 EngineError::Closed(_) => AuthError::Closed(experience.clone()),
+                EngineError::Unavailable(why) => AuthError::Unavailable(why),
                 _ => AuthError::UnknownExperience(experience.clone()),
             })?;
         Ok(Authorized {

@@ -57,6 +57,7 @@ async fn the_access_log_records_requests_with_their_tokens_redacted() {
             checkout_url: "/checkout/e1".into(),
             grant_ttl_seconds: None,
         })
+        .await
         .unwrap();
     let router = app(state);
     let join = Request::post("/api/experiences/e1/join")

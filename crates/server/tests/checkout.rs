@@ -58,9 +58,9 @@ async fn place(s: &TestServer, experience: &str, grant: &str) -> (StatusCode, St
 #[tokio::test]
 async fn the_demo_experiences_check_out_on_their_own_checkout_page() {
     let s = demo_server().await;
-    demo::start(&s.state.engine);
+    demo::start(&s.state.engine).await;
     for id in [demo::EXPERIENCE, demo::QUICK_EXPERIENCE] {
-        let summary = s.state.engine.summary(id).unwrap();
+        let summary = s.state.engine.summary(id).await.unwrap();
         assert_eq!(summary.checkout_url, format!("/checkout/{id}"));
         let (status, html) = page(&s, &format!("/checkout/{id}?grant={UNKNOWN_GRANT}")).await;
         assert_eq!(status, 200, "{html}");
@@ -127,7 +127,7 @@ async fn placing_the_order_redeems_the_grant_once() {
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Your order is placed"), "{html}");
     assert!(html.contains("Experience drop"), "{html}");
-    assert_eq!(s.state.engine.summary("drop").unwrap().redeemed, 1);
+    assert_eq!(s.state.engine.summary("drop").await.unwrap().redeemed, 1);
     let (status, html) = place(&s, "drop", &grant).await;
     assert_eq!(status, 409, "a grant bought twice: {html}");
     assert!(html.contains("used already"), "{html}");
@@ -214,7 +214,7 @@ async fn without_demo_there_is_no_checkout_and_no_grant_is_redeemed() {
     assert_eq!(status, 404);
     assert!(!html.contains("order"), "{html}");
     assert_eq!(
-        s.state.engine.summary("drop").unwrap().redeemed,
+        s.state.engine.summary("drop").await.unwrap().redeemed,
         0,
         "a server without --demo redeemed a grant at /checkout"
     );

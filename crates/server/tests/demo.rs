@@ -10,12 +10,13 @@ use livequeue_server::engine::{Engine, EngineConfig};
 
 #[tokio::test(start_paused = true)]
 async fn a_newcomer_to_the_quick_demo_is_admitted_within_a_minute_and_can_extend_and_reserve() {
-    let engine = Engine::new(EngineConfig::default());
-    demo::start(&engine);
-    let me = engine.join(demo::QUICK_EXPERIENCE).unwrap().0;
+    let engine = Engine::memory(EngineConfig::default());
+    demo::start(&engine).await;
+    let me = engine.join(demo::QUICK_EXPERIENCE).await.unwrap().0;
     let mut waited = 0;
     while engine
         .snapshot(demo::QUICK_EXPERIENCE, &me)
+        .await
         .unwrap()
         .admission
         .is_none()
@@ -30,15 +31,21 @@ async fn a_newcomer_to_the_quick_demo_is_admitted_within_a_minute_and_can_extend
         }
         waited += 1;
     }
-    let extended = engine.extend(demo::QUICK_EXPERIENCE, &me).expect("extends");
+    let extended = engine
+        .extend(demo::QUICK_EXPERIENCE, &me)
+        .await
+        .expect("extends");
     assert_eq!(extended.status, AdmissionStatus::Active);
     let cart = ReserveRequest {
         idempotency_key: "k".into(),
         quantity: 2,
     };
-    let reserved = engine.reserve(demo::QUICK_EXPERIENCE, &me, &cart).unwrap();
+    let reserved = engine
+        .reserve(demo::QUICK_EXPERIENCE, &me, &cart)
+        .await
+        .unwrap();
     assert_eq!(reserved.reserved, 2);
-    let big = engine.join(demo::EXPERIENCE).unwrap().1;
+    let big = engine.join(demo::EXPERIENCE).await.unwrap().1;
     assert_eq!(big.stage, Some(Stage::Queued));
     assert!(
         big.position.unwrap() > big.stock.available,

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use livequeue_protocol::api::CreateExperience;
 use livequeue_protocol::{AdmissionStatus, Stage};
-use livequeue_server::engine::{Engine, EngineConfig};
+use livequeue_server::engine::EngineConfig;
+use livequeue_server::engine::memory::MemoryEngine;
 
 fn drop_of(stock: u64, rate: f64) -> CreateExperience {
     CreateExperience {
@@ -27,7 +28,7 @@ async fn settle() {
 
 #[tokio::test(start_paused = true)]
 async fn the_ticker_admits_at_the_rate_in_join_order_while_stock_lasts() {
-    let engine = Engine::new(EngineConfig::default());
+    let engine = MemoryEngine::new(EngineConfig::default());
     engine.create(drop_of(5, 60.0)).unwrap(); // one a second
     let ids: Vec<String> = (0..8).map(|_| engine.join("drop").unwrap().0).collect();
     settle().await;
@@ -58,7 +59,7 @@ async fn an_unredeemed_grant_expires_and_its_unit_is_admitted_again() {
         grant_ttl: Duration::from_secs(30),
         ..EngineConfig::default()
     };
-    let engine = Engine::new(config);
+    let engine = MemoryEngine::new(config);
     engine.create(drop_of(1, 60.0)).unwrap();
     let first = engine.join("drop").unwrap().0;
     let second = engine.join("drop").unwrap().0;
@@ -88,7 +89,7 @@ async fn an_unredeemed_grant_expires_and_its_unit_is_admitted_again() {
 
 #[tokio::test(start_paused = true)]
 async fn the_cursor_only_grows() {
-    let engine = Engine::new(EngineConfig::default());
+    let engine = MemoryEngine::new(EngineConfig::default());
     engine.create(drop_of(100, 600.0)).unwrap();
     let me = engine.join("drop").unwrap().0;
     for _ in 0..50 {
@@ -122,7 +123,7 @@ async fn an_extended_grant_expires_at_its_new_time_not_its_old_one() {
         grant_extension: Duration::from_secs(20),
         ..EngineConfig::default()
     };
-    let engine = Engine::new(config);
+    let engine = MemoryEngine::new(config);
     engine.create(drop_of(1, 60.0)).unwrap();
     let me = engine.join("drop").unwrap().0;
     settle().await;
@@ -131,7 +132,7 @@ async fn an_extended_grant_expires_at_its_new_time_not_its_old_one() {
     engine.extend("drop", &me).expect("an active grant extends");
     tokio::time::advance(Duration::from_secs(35)).await;
     settle().await;
-    let status = |engine: &Engine| {
+    let status = |engine: &MemoryEngine| {
         engine
             .snapshot("drop", &me)
             .unwrap()

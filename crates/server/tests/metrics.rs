@@ -26,10 +26,12 @@ const DECLARED: &[(&str, &str)] = &[
     ("livequeue_grants_expired_total", "counter"),
     ("livequeue_joins_total", "counter"),
     ("livequeue_polls_total", "counter"),
+    ("livequeue_redis_errors_total", "counter"),
+    ("livequeue_redis_call_seconds", "histogram"),
 ];
 
 /// The only label keys a scrape may carry: each has a closed set of values.
-const BOUNDED_LABELS: &[&str] = &["transport", "by", "reason", "answer"];
+const BOUNDED_LABELS: &[&str] = &["transport", "by", "reason", "answer", "le"];
 
 /// A server whose heartbeats and ticks are fast, so streams notice a gone client quickly.
 async fn quick_server() -> TestServer {
@@ -104,7 +106,13 @@ fn parse(text: &str) -> HashMap<String, String> {
             number.parse::<f64>().is_ok(),
             "`{line}` has no numeric value"
         );
-        let name = series.split('{').next().unwrap_or_default();
+        let sample = series.split('{').next().unwrap_or_default();
+        // A histogram's samples are its name with `_bucket`, `_sum` or `_count`.
+        let name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .filter_map(|suffix| sample.strip_suffix(suffix))
+            .find(|base| types.get(*base).is_some_and(|t| t == "histogram"))
+            .unwrap_or(sample);
         assert!(
             types.contains_key(name),
             "`{line}` comes before (or without) the `# TYPE` of {name}"
@@ -188,12 +196,15 @@ async fn every_labelled_series_exists_at_zero_before_anything_happens() {
         r#"livequeue_admissions_total{by="operator"}"#,
         r#"livequeue_resyncs_total{reason="lagged"}"#,
         r#"livequeue_resyncs_total{reason="stale_cursor"}"#,
+        r#"livequeue_resyncs_total{reason="reload"}"#,
         r#"livequeue_resyncs_total{reason="refresh"}"#,
         r#"livequeue_polls_total{answer="200"}"#,
         r#"livequeue_polls_total{answer="304"}"#,
         r#"livequeue_slow_consumer_disconnects_total{transport="websocket"}"#,
         "livequeue_operator_streams",
         "livequeue_joins_total",
+        "livequeue_redis_errors_total",
+        "livequeue_redis_call_seconds_count",
     ] {
         assert_eq!(
             value(&text, series),
@@ -601,9 +612,10 @@ async fn a_connection_that_falls_behind_the_fanout_counts_as_a_lagged_resync() {
     let s = TestServer::start().await;
     s.experience("drop", 10).await;
     let engine = &s.state.engine;
-    let (consumer, _) = engine.join("drop").unwrap();
+    let (consumer, _) = engine.join("drop").await.unwrap();
     let (_, sub) = engine
         .subscribe("drop", &consumer, Push::Sse, None)
+        .await
         .unwrap();
     let mut feed = Feed::new(sub);
     for _ in 0..=FANOUT_CAPACITY {
@@ -611,7 +623,7 @@ async fn a_connection_that_falls_behind_the_fanout_counts_as_a_lagged_resync() {
             sse: "data: x\n\n".into(),
             ws: "x".into(),
         };
-        engine.inject("drop", raw).unwrap();
+        engine.inject("drop", raw).await.unwrap();
     }
     assert!(
         matches!(feed.next().await, Outgoing::Resync(_)),

@@ -113,7 +113,7 @@ async fn a_last_event_id_of_another_epoch_gets_a_snapshot_and_garbage_gets_400()
     let e = sse.next().await;
     assert_eq!(e.event, "snapshot");
     let state: QueueState = serde_json::from_str(&e.data).unwrap();
-    assert_eq!(state.cursor.epoch, s.state.engine.epoch());
+    assert_eq!(state.cursor.epoch, s.memory_epoch());
 
     let r = s
         .http

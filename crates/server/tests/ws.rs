@@ -79,7 +79,7 @@ async fn the_first_message_is_the_state_and_updates_carry_cursors() {
 }
 
 fn data_epoch(s: &TestServer) -> u64 {
-    s.state.engine.epoch()
+    s.memory_epoch()
 }
 
 #[tokio::test]
@@ -250,7 +250,7 @@ async fn a_peer_that_answers_no_ping_for_two_intervals_is_closed() {
     let (_ws, _) = shopper(&s).await;
     // Not reading means not answering the server's pings. (Reading now would answer the
     // buffered pings into a socket the server already closed, so the server side is checked.)
-    let connections = || s.state.engine.summary("drop").unwrap().connections;
+    let connections = || s.state.engine.connections();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(connections(), 1);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

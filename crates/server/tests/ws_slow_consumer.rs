@@ -11,7 +11,8 @@ use futures_util::{Sink, Stream};
 use livequeue_protocol::CloseCode;
 use livequeue_protocol::api::CreateExperience;
 use livequeue_server::Config;
-use livequeue_server::engine::{Engine, EngineConfig, Push};
+use livequeue_server::engine::memory::MemoryEngine;
+use livequeue_server::engine::{EngineConfig, Push};
 use livequeue_server::routes::ws::run;
 
 /// Takes the first text message, then never finishes sending another; close frames go
@@ -56,8 +57,8 @@ impl Stream for StalledPeer {
 
 /// Runs a connection against a [`StalledPeer`] until the loop ends; returns the engine (for
 /// its counters) and every message the peer was given.
-async fn run_against_a_stalled_peer() -> (Arc<Engine>, Vec<Message>) {
-    let engine = Engine::new(EngineConfig::default());
+async fn run_against_a_stalled_peer() -> (Arc<MemoryEngine>, Vec<Message>) {
+    let engine = MemoryEngine::new(EngineConfig::default());
     engine
         .create(CreateExperience {
             id: "drop".into(),

@@ -30,6 +30,9 @@ pub enum Fanout {
     Shutdown,
     /// Bytes sent as they are, for clients' tests of hostile input (`--test-controls`).
     Raw(Arc<Raw>),
+    /// Updates were lost on the way to this node (the Redis engine reloaded after a gap in
+    /// its feed): send the full state, as after lagging.
+    Resync,
 }
 
 /// A frame sent unchecked: what a broken or hostile server might send.

@@ -1,37 +1,43 @@
-//! The queue engine: experiences, their shoppers, admissions and stock, in this process's
-//! memory.
+//! The queue engine: one interface, [`Engine`], over two back ends.
 //!
-//! Each experience sits behind its own mutex (held for microseconds: no I/O, no awaits) with
-//! a ticker task that admits at the configured rate, expires grants and paces heartbeats.
-//! Connections never read another shopper's data: they subscribe to the experience's fan-out
-//! channel (broadcasts and line movements) and to their own shopper's private channel.
+//! - [`memory::MemoryEngine`]: the line in this process's memory; the default, for one node.
+//! - [`redis_engine::RedisEngine`]: the line in Redis (`--redis`), so that any number of
+//!   nodes behind a load balancer serve one queue and places survive node restarts.
+//!
+//! Both hand connections the same [`Subscription`] (a fan-out receiver of pre-encoded
+//! broadcasts and line movements, and the shopper's private channel), so the transports
+//! do not know which back end serves them. The queue's rules themselves are one contract
+//! ([`core::QueueCore`]) that both back ends pass (`tests/queue_contract.rs`).
+//!
+//! [`Engine`] is a closed enum (STYLE.md habit 2): every call matches on the back end and
+//! delegates. Its calls are `async` because Redis is a network away; the in-memory ones
+//! answer at once.
 
 pub mod clock;
 pub mod core;
 pub mod experience;
 pub mod fanout;
+pub mod memory;
 pub mod redis;
-mod shopper;
+pub mod redis_engine;
 pub mod subscription;
-mod ticker;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use livequeue_protocol::api::{
     ConnectionCounts, CreateExperience, EntriesPage, ExperienceSummary, OperatorFigures,
-    PatchExperience, QueueEntry, RedeemResponse,
+    PatchExperience, RedeemResponse, ReserveRequest, ReserveResponse,
 };
-use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
+use livequeue_protocol::{Admission, Cursor, QueueState};
 use tokio::sync::watch;
 
-use crate::metrics::{AdmittedBy, Counters, Resync};
-use crate::readiness::{NotReady, Readiness};
-use clock::Clock;
-use experience::{ExperienceState, GrantError, GrantRules, Holder, RedeemError, Settings};
-use fanout::Fanout;
+use crate::metrics::Counters;
+use crate::readiness::Readiness;
+use experience::{GrantError, Holder, RedeemError};
+use memory::MemoryEngine;
+use redis_engine::RedisEngine;
 pub use subscription::{Start, Subscription};
 
 /// Timings of the engine.
@@ -88,6 +94,12 @@ pub enum EngineError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The queue's store (Redis) could not be reached or failed; nothing was decided.
+    #[error("the queue's store is unavailable: {0}")]
+    Unavailable(String),
+    /// What this back end does not do (synthetic shoppers on Redis).
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// The push transport of a shopper's connection, for the operator's count of each.
@@ -103,7 +115,7 @@ pub enum Push {
 /// the experience's mutex so that opening and closing connections never contends with
 /// admissions. (The operator's own streams are not shoppers and are not counted.)
 #[derive(Debug, Default)]
-struct Connections {
+pub(crate) struct Connections {
     /// Open SSE streams.
     sse: AtomicU64,
     /// Open WebSockets.
@@ -112,7 +124,7 @@ struct Connections {
 
 impl Connections {
     /// The counter of `transport`.
-    fn of(&self, transport: Push) -> &AtomicU64 {
+    pub(crate) fn of(&self, transport: Push) -> &AtomicU64 {
         match transport {
             Push::Sse => &self.sse,
             Push::WebSocket => &self.websocket,
@@ -120,7 +132,7 @@ impl Connections {
     }
 
     /// Both counts now.
-    fn counts(&self) -> ConnectionCounts {
+    pub(crate) fn counts(&self) -> ConnectionCounts {
         ConnectionCounts {
             sse: self.sse.load(Ordering::Relaxed),
             websocket: self.websocket.load(Ordering::Relaxed),
@@ -128,412 +140,287 @@ impl Connections {
     }
 }
 
-/// One experience: its state, and how many connections watch it.
-#[derive(Debug)]
-pub struct Experience {
-    /// The rules and data, behind a mutex held for microseconds (no I/O, no awaits).
-    state: Mutex<ExperienceState>,
-    /// Open shopper connections, for the operator.
-    connections: Connections,
-}
-
-impl Experience {
-    fn lock(&self) -> MutexGuard<'_, ExperienceState> {
-        // A panic while holding the lock leaves plain data behind, never a broken invariant
-        // worth refusing every later request for.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// The in-memory engine.
-#[derive(Debug)]
-pub struct Engine {
-    /// This lifetime of the memory: cursors of another epoch are never replayed.
-    epoch: u64,
-    /// Wall-clock milliseconds that follow tokio's clock, so tests can pause time.
-    clock: Clock,
-    /// Timings handed to every ticker.
-    config: EngineConfig,
-    /// Every experience by id; read on each request, written only on create.
-    experiences: RwLock<HashMap<Arc<str>, Arc<Experience>>>,
-    /// Dropping or setting it stops every ticker.
-    shutdown: watch::Sender<bool>,
-    /// This node's metrics: the engine counts joins, admissions, redemptions, expiries and
-    /// open shopper streams; transports count what they write through
-    /// [`Subscription::counters`].
-    counters: Arc<Counters>,
-    /// Whether this node can serve (`/readyz`): not once shutdown begins.
-    readiness: Readiness,
+/// The node's queue, on one of the two back ends. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Engine {
+    /// In this process's memory.
+    Memory(Arc<MemoryEngine>),
+    /// In Redis, shared with the other nodes.
+    Redis(Arc<RedisEngine>),
 }
 
 impl Engine {
-    /// A new engine whose memory begins now: its epoch is the current time in milliseconds.
-    pub fn new(config: EngineConfig) -> Arc<Self> {
-        let clock = Clock::new();
-        Arc::new(Self {
-            epoch: clock.now_ms(),
-            clock,
-            config,
-            experiences: RwLock::new(HashMap::new()),
-            shutdown: watch::channel(false).0,
-            counters: Arc::default(),
-            readiness: Readiness::default(),
-        })
+    /// An in-memory engine whose memory begins now.
+    pub fn memory(config: EngineConfig) -> Self {
+        Self::Memory(MemoryEngine::new(config))
+    }
+
+    /// A Redis engine on `url` (`redis://host:port/`): connects, loads the scripts and
+    /// starts reading the node's feed.
+    pub async fn redis(config: EngineConfig, url: &str) -> Result<Self, EngineError> {
+        Ok(Self::Redis(RedisEngine::connect(config, url).await?))
     }
 
     /// This node's metrics ([`crate::metrics`]).
     pub fn counters(&self) -> &Arc<Counters> {
-        &self.counters
+        match self {
+            Self::Memory(e) => e.counters(),
+            Self::Redis(e) => e.counters(),
+        }
     }
 
     /// Whether this node can serve ([`crate::readiness`]).
     pub fn readiness(&self) -> &Readiness {
-        &self.readiness
-    }
-
-    /// This lifetime's epoch.
-    pub fn epoch(&self) -> u64 {
-        self.epoch
+        match self {
+            Self::Memory(e) => e.readiness(),
+            Self::Redis(e) => e.readiness(),
+        }
     }
 
     /// Now, in milliseconds since the Unix epoch (follows tokio's clock).
     pub fn now_ms(&self) -> u64 {
-        self.clock.now_ms()
-    }
-
-    fn get(&self, id: &str) -> Result<Arc<Experience>, EngineError> {
-        let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
-        map.get(id)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownExperience(id.to_string()))
+        match self {
+            Self::Memory(e) => e.now_ms(),
+            Self::Redis(e) => e.now_ms(),
+        }
     }
 
     /// Whether the experience exists.
-    pub fn exists(&self, id: &str) -> bool {
-        self.get(id).is_ok()
+    pub async fn exists(&self, id: &str) -> Result<bool, EngineError> {
+        match self {
+            Self::Memory(e) => Ok(e.exists(id)),
+            Self::Redis(e) => e.exists(id).await,
+        }
     }
 
     /// Creates an experience and starts its ticker.
-    pub fn create(
-        self: &Arc<Self>,
-        req: CreateExperience,
-    ) -> Result<ExperienceSummary, EngineError> {
-        if *self.shutdown.borrow() {
-            return Err(EngineError::ShuttingDown);
+    pub async fn create(&self, req: CreateExperience) -> Result<ExperienceSummary, EngineError> {
+        match self {
+            Self::Memory(e) => e.create(req),
+            Self::Redis(e) => e.create(req).await,
         }
-        let id: Arc<str> = req.id.into();
-        let settings = Settings {
-            name: req.name,
-            status: ExperienceStatus::Open,
-            rate_per_minute: req.admission_rate_per_minute,
-            checkout_url: req.checkout_url,
-        };
-        let ttl = req
-            .grant_ttl_seconds
-            .map_or(self.config.grant_ttl, |s| Duration::from_secs(s.max(1)));
-        let rules = GrantRules {
-            ttl_ms: ttl.as_millis() as u64,
-            extension_ms: self.config.grant_extension.as_millis() as u64,
-            max_units: self.config.max_units_per_grant,
-        };
-        let experience = Arc::new(Experience {
-            state: Mutex::new(ExperienceState::new(
-                id.clone(),
-                settings,
-                req.stock,
-                self.epoch,
-                rules,
-                self.counters.clone(),
-            )),
-            connections: Connections::default(),
-        });
-        {
-            let mut map = self.experiences.write().unwrap_or_else(|p| p.into_inner());
-            if map.contains_key(&id) {
-                return Err(EngineError::ExperienceExists(id.to_string()));
-            }
-            map.insert(id.clone(), experience.clone());
-        }
-        self.spawn_ticker(experience.clone());
-        let summary = experience.lock().summary(ConnectionCounts::default());
-        Ok(summary)
     }
 
-    /// Adds a shopper to the end of the line.
-    pub fn join(&self, experience_id: &str) -> Result<(String, QueueState), EngineError> {
-        let experience = self.get(experience_id)?;
-        let mut state = experience.lock();
-        if state.settings().status == ExperienceStatus::Closed {
-            return Err(EngineError::Closed(experience_id.to_string()));
+    /// Adds a shopper to the end of the line: their new id and state.
+    pub async fn join(&self, experience_id: &str) -> Result<(String, QueueState), EngineError> {
+        match self {
+            Self::Memory(e) => e.join(experience_id),
+            Self::Redis(e) => e.join(experience_id).await,
         }
-        let id = format!("c_{:016x}", rand::random::<u64>());
-        let now = self.clock.now_ms();
-        let consumer = state.join(id.as_str().into(), now);
-        let (ticket, admission) = (consumer.ticket, consumer.private.borrow().admission.clone());
-        let snapshot = state.snapshot(&id, ticket, admission, now);
-        self.counters.joins.inc();
-        Ok((id, snapshot))
     }
 
-    /// Makes sure a shopper whose token the caller has verified is known, adding them at the
-    /// end of the line when not. The in-memory engine forgets everyone on restart, while the
-    /// shoppers' signed tokens stay valid (with `LIVEQUEUE_SECRET` set): this lets their
-    /// widgets resync to the new epoch instead of failing for good.
-    pub fn ensure_consumer(
+    /// Makes sure a shopper whose token the caller has verified is known, adding them at
+    /// the end of the line when not (a memory that restarted forgot them).
+    pub async fn ensure_consumer(
         &self,
         experience_id: &str,
         consumer_id: &str,
     ) -> Result<(), EngineError> {
-        let experience = self.get(experience_id)?;
-        let mut state = experience.lock();
-        if state.consumer(consumer_id).is_none() {
-            if state.settings().status == ExperienceStatus::Closed {
-                return Err(EngineError::Closed(experience_id.to_string()));
-            }
-            tracing::info!(
-                consumer = consumer_id,
-                "re-admitting a shopper unknown to this epoch"
-            );
-            state.join(consumer_id.into(), self.clock.now_ms());
+        match self {
+            Self::Memory(e) => e.ensure_consumer(experience_id, consumer_id),
+            Self::Redis(e) => e.ensure_consumer(experience_id, consumer_id).await,
         }
-        Ok(())
     }
 
     /// The shopper's full state.
-    pub fn snapshot(
+    pub async fn snapshot(
         &self,
         experience_id: &str,
         consumer_id: &str,
     ) -> Result<QueueState, EngineError> {
-        let experience = self.get(experience_id)?;
-        let state = experience.lock();
-        state
-            .snapshot_of(consumer_id, self.clock.now_ms())
-            .ok_or(EngineError::UnknownConsumer)
+        match self {
+            Self::Memory(e) => e.snapshot(experience_id, consumer_id),
+            Self::Redis(e) => e.snapshot(experience_id, consumer_id).await,
+        }
     }
 
     /// Subscribes a new connection over `transport`, resuming after `resume` when given;
     /// also says what the connection must send first.
-    pub fn subscribe(
-        self: &Arc<Self>,
+    pub async fn subscribe(
+        &self,
         experience_id: &str,
         consumer_id: &str,
         transport: Push,
         resume: Option<Cursor>,
     ) -> Result<(Start, Subscription), EngineError> {
-        if *self.shutdown.borrow() {
-            return Err(EngineError::ShuttingDown);
+        match self {
+            Self::Memory(e) => e.subscribe(experience_id, consumer_id, transport, resume),
+            Self::Redis(e) => {
+                e.subscribe(experience_id, consumer_id, transport, resume)
+                    .await
+            }
         }
-        let experience = self.get(experience_id)?;
-        let state = experience.lock();
-        let consumer = state
-            .consumer(consumer_id)
-            .ok_or(EngineError::UnknownConsumer)?;
-        // Under the lock, so nothing published between the snapshot and the subscription is
-        // missed or seen twice.
-        let fanout = state.subscribe_fanout();
-        let private = consumer.private.subscribe();
-        let admission = private.borrow().admission.clone();
-        let snapshot = state.snapshot(consumer_id, consumer.ticket, admission, self.clock.now_ms());
-        let start = match resume {
-            None => Start::Fresh(snapshot),
-            Some(cursor) => match state.replay_since(cursor) {
-                Some(events) => Start::Replay(events),
-                None => {
-                    self.counters.resync(Resync::StaleCursor);
-                    Start::Snapshot(snapshot)
-                }
-            },
-        };
-        let ticket = consumer.ticket;
-        let place = state.advance().position_of(ticket);
-        let cursor = state.cursor();
-        drop(state);
-        experience
-            .connections
-            .of(transport)
-            .fetch_add(1, Ordering::Relaxed);
-        self.counters.connections.get(transport).inc();
-        let sub = Subscription {
-            transport,
-            fanout,
-            private,
-            ticket,
-            place,
-            cursor,
-            experience,
-            engine: self.clone(),
-            consumer_id: consumer_id.into(),
-        };
-        Ok((start, sub))
     }
 
     /// Redeems a grant.
-    pub fn redeem(&self, experience_id: &str, grant: &str) -> Result<RedeemResponse, EngineError> {
-        let experience = self.get(experience_id)?;
-        let mut state = experience.lock();
-        let (consumer, at) = state
-            .redeem(grant, self.clock.now_ms())
-            .map_err(EngineError::Redeem)?;
-        self.counters.redemptions.inc();
-        Ok(RedeemResponse {
-            consumer_id: consumer.to_string(),
-            experience_id: experience_id.to_string(),
-            redeemed_at: at,
-        })
+    pub async fn redeem(
+        &self,
+        experience_id: &str,
+        grant: &str,
+    ) -> Result<RedeemResponse, EngineError> {
+        match self {
+            Self::Memory(e) => e.redeem(experience_id, grant),
+            Self::Redis(e) => e.redeem(experience_id, grant).await,
+        }
     }
 
     /// A page of the line for the operator: `limit` rows from `offset` (0-based), each
-    /// holder turned into an anonymous label by `label` after the lock is released.
-    pub fn entries(
+    /// holder turned into an anonymous label by `label`.
+    pub async fn entries(
         &self,
         experience_id: &str,
         offset: u64,
         limit: u64,
         label: impl Fn(&Holder) -> String,
     ) -> Result<EntriesPage, EngineError> {
-        let experience = self.get(experience_id)?;
-        // Read together, so that `admitted` plus a row's index names its shopper.
-        let (rows, total, admitted) = {
-            let state = experience.lock();
-            (state.page(offset, limit), state.waiting(), state.admitted())
-        };
-        let entries = rows
-            .into_iter()
-            .map(|row| QueueEntry {
-                position: row.position,
-                label: label(&row.holder),
-                joined_at: row.joined_at,
-            })
-            .collect();
-        Ok(EntriesPage {
-            total,
-            admitted,
-            entries,
-        })
+        match self {
+            Self::Memory(e) => e.entries(experience_id, offset, limit, label),
+            Self::Redis(e) => e.entries(experience_id, offset, limit, label).await,
+        }
     }
 
     /// Configuration and live counts.
-    pub fn summary(&self, experience_id: &str) -> Result<ExperienceSummary, EngineError> {
-        let experience = self.get(experience_id)?;
-        let connections = experience.connections.counts();
-        let summary = experience.lock().summary(connections);
-        Ok(summary)
+    pub async fn summary(&self, experience_id: &str) -> Result<ExperienceSummary, EngineError> {
+        match self {
+            Self::Memory(e) => e.summary(experience_id),
+            Self::Redis(e) => e.summary(experience_id).await,
+        }
     }
 
     /// Every experience's summary, ordered by id.
-    pub fn summaries(&self) -> Vec<ExperienceSummary> {
-        let mut all: Vec<(Arc<str>, Arc<Experience>)> = {
-            let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
-            map.iter().map(|(id, e)| (id.clone(), e.clone())).collect()
-        };
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        all.into_iter()
-            .map(|(_, e)| {
-                let connections = e.connections.counts();
-                e.lock().summary(connections)
-            })
-            .collect()
+    pub async fn summaries(&self) -> Result<Vec<ExperienceSummary>, EngineError> {
+        match self {
+            Self::Memory(e) => Ok(e.summaries()),
+            Self::Redis(e) => e.summaries().await,
+        }
     }
 
-    /// One frame of the operator's stream: the summary, the admissions history and the
-    /// time, read under one lock so they agree.
-    pub fn figures(&self, experience_id: &str) -> Result<OperatorFigures, EngineError> {
-        let experience = self.get(experience_id)?;
-        let connections = experience.connections.counts();
-        let now = self.clock.now_ms();
-        let state = experience.lock();
-        Ok(OperatorFigures {
-            summary: state.summary(connections),
-            admissions_history: state.admissions_history(now),
-            server_time: now,
-        })
+    /// One frame of the operator's stream.
+    pub async fn figures(&self, experience_id: &str) -> Result<OperatorFigures, EngineError> {
+        match self {
+            Self::Memory(e) => e.figures(experience_id),
+            Self::Redis(e) => e.figures(experience_id).await,
+        }
     }
 
-    /// Adds `count` anonymous synthetic shoppers to the back of the line, in one hold of
-    /// the lock (the operator's demo and test control).
-    pub fn join_synthetic(
+    /// Adds `count` anonymous synthetic shoppers to the back of the line (the operator's
+    /// demo and test control; in memory only).
+    pub async fn join_synthetic(
         &self,
         experience_id: &str,
         count: u64,
     ) -> Result<ExperienceSummary, EngineError> {
-        let experience = self.get(experience_id)?;
-        {
-            let mut state = experience.lock();
-            if state.settings().status == ExperienceStatus::Closed {
-                return Err(EngineError::Closed(experience_id.to_string()));
+        match self {
+            Self::Memory(e) => {
+                // A million places is tens of milliseconds of copying: off the async
+                // workers.
+                let (engine, id) = (e.clone(), experience_id.to_string());
+                tokio::task::spawn_blocking(move || engine.join_synthetic(&id, count))
+                    .await
+                    .map_err(|_| EngineError::ShuttingDown)?
             }
-            state.join_synthetic(count, self.clock.now_ms());
+            Self::Redis(_) => Err(EngineError::Unsupported(
+                "synthetic shoppers exist only on the in-memory engine",
+            )),
         }
-        self.summary(experience_id)
     }
 
     /// Applies an operator's change (its rate already checked by the caller).
-    pub fn patch(
+    pub async fn patch(
         &self,
         experience_id: &str,
         change: &PatchExperience,
     ) -> Result<ExperienceSummary, EngineError> {
-        let experience = self.get(experience_id)?;
-        experience.lock().patch(change);
-        self.summary(experience_id)
+        match self {
+            Self::Memory(e) => e.patch(experience_id, change),
+            Self::Redis(e) => e.patch(experience_id, change).await,
+        }
     }
 
     /// Admits up to `count` shoppers now.
-    pub fn admit(&self, experience_id: &str, count: u64) -> Result<ExperienceSummary, EngineError> {
-        let experience = self.get(experience_id)?;
-        {
-            let mut state = experience.lock();
-            if state.settings().status == ExperienceStatus::Closed {
-                return Err(EngineError::Closed(experience_id.to_string()));
-            }
-            let admitted = state.admit(count, self.clock.now_ms());
-            self.counters
-                .admissions
-                .get(AdmittedBy::Operator)
-                .inc_by(admitted);
+    pub async fn admit(
+        &self,
+        experience_id: &str,
+        count: u64,
+    ) -> Result<ExperienceSummary, EngineError> {
+        match self {
+            Self::Memory(e) => e.admit(experience_id, count),
+            Self::Redis(e) => e.admit(experience_id, count).await,
         }
-        self.summary(experience_id)
     }
 
-    /// Sends an unchecked frame to every connection of the experience (test controls).
-    pub fn inject(&self, experience_id: &str, raw: fanout::Raw) -> Result<(), EngineError> {
-        let experience = self.get(experience_id)?;
-        experience.lock().publish(Fanout::Raw(Arc::new(raw)));
-        Ok(())
+    /// Sends an unchecked frame to every connection of the experience on this node (test
+    /// controls).
+    pub async fn inject(&self, experience_id: &str, raw: fanout::Raw) -> Result<(), EngineError> {
+        match self {
+            Self::Memory(e) => e.inject(experience_id, raw),
+            Self::Redis(e) => e.inject(experience_id, raw).await,
+        }
+    }
+
+    /// Extends the shopper's active grant once.
+    pub async fn extend(
+        &self,
+        experience_id: &str,
+        consumer_id: &str,
+    ) -> Result<Admission, EngineError> {
+        match self {
+            Self::Memory(e) => e.extend(experience_id, consumer_id),
+            Self::Redis(e) => e.extend(experience_id, consumer_id).await,
+        }
+    }
+
+    /// Reserves units against the shopper's active grant (the request already checked).
+    pub async fn reserve(
+        &self,
+        experience_id: &str,
+        consumer_id: &str,
+        request: &ReserveRequest,
+    ) -> Result<ReserveResponse, EngineError> {
+        match self {
+            Self::Memory(e) => e.reserve(experience_id, consumer_id, request),
+            Self::Redis(e) => e.reserve(experience_id, consumer_id, request).await,
+        }
+    }
+
+    /// The shopper gives up their place (and grant); doing it again is nothing.
+    pub async fn leave(&self, experience_id: &str, consumer_id: &str) -> Result<(), EngineError> {
+        match self {
+            Self::Memory(e) => e.leave(experience_id, consumer_id),
+            Self::Redis(e) => e.leave(experience_id, consumer_id).await,
+        }
     }
 
     /// Stops the tickers and tells every connection to end; the node is no longer ready.
     pub fn shutdown(&self) {
-        self.readiness.set(NotReady::ShuttingDown);
-        self.shutdown.send_replace(true);
-        let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
-        for experience in map.values() {
-            experience.lock().publish(Fanout::Shutdown);
+        match self {
+            Self::Memory(e) => e.shutdown(),
+            Self::Redis(e) => e.shutdown(),
         }
     }
 
     /// Whether [`Engine::shutdown`] was called.
     pub fn is_shut_down(&self) -> bool {
-        *self.shutdown.borrow()
+        match self {
+            Self::Memory(e) => e.is_shut_down(),
+            Self::Redis(e) => e.is_shut_down(),
+        }
     }
 
     /// Changes to `true` when [`Engine::shutdown`] is called: for streams that do not
     /// listen to an experience's fan-out (the operator's).
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
+        match self {
+            Self::Memory(e) => e.shutdown_signal(),
+            Self::Redis(e) => e.shutdown_signal(),
+        }
     }
 
     /// Open shopper connections on this node, over all experiences.
     pub fn connections(&self) -> u64 {
-        let map = self.experiences.read().unwrap_or_else(|p| p.into_inner());
-        map.values()
-            .map(|e| {
-                let c = e.connections.counts();
-                c.sse + c.websocket
-            })
-            .sum()
+        match self {
+            Self::Memory(e) => e.connections(),
+            Self::Redis(e) => e.connections(),
+        }
     }
 }

@@ -2,14 +2,15 @@
 //! receivers it reads from.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use livequeue_protocol::{Cursor, QueueState};
 use tokio::sync::{broadcast, watch};
 
+use super::Push;
 use super::experience::Private;
 use super::fanout::{Encoded, Fanout, Place};
-use super::{Engine, Experience, Push};
+use super::memory::{Experience, MemoryEngine};
+use super::redis_engine::{Hub, RedisEngine};
 use crate::metrics::Counters;
 
 /// How a new connection starts.
@@ -43,12 +44,29 @@ pub struct Subscription {
     pub place: Option<Place>,
     /// The experience's cursor at subscription.
     pub cursor: Cursor,
-    /// Whose experience; also counts this connection while it lives.
-    pub(super) experience: Arc<Experience>,
-    /// The clock.
-    pub(super) engine: Arc<Engine>,
+    /// Whose experience, on which back end; also counts this connection while it lives.
+    pub(super) source: Source,
     /// The shopper, named in snapshots.
     pub(super) consumer_id: Arc<str>,
+}
+
+/// The experience a subscription watches, and the engine whose clock and metrics it uses.
+#[derive(Debug)]
+pub(super) enum Source {
+    /// In this process's memory.
+    Memory {
+        /// The experience.
+        experience: Arc<Experience>,
+        /// Its engine.
+        engine: Arc<MemoryEngine>,
+    },
+    /// This node's mirror of an experience in Redis.
+    Redis {
+        /// The experience's hub on this node.
+        hub: Arc<Hub>,
+        /// Its engine.
+        engine: Arc<RedisEngine>,
+    },
 }
 
 impl Subscription {
@@ -56,29 +74,42 @@ impl Subscription {
     /// subscription holds (ticket, admission), so it needs no lookup that could fail.
     pub fn snapshot(&self) -> QueueState {
         let admission = self.private.borrow().admission.clone();
-        let now = self.engine.clock.now_ms();
-        self.experience
-            .lock()
-            .snapshot(&self.consumer_id, self.ticket, admission, now)
+        let now = self.now_ms();
+        match &self.source {
+            Source::Memory { experience, .. } => {
+                experience
+                    .lock()
+                    .snapshot(&self.consumer_id, self.ticket, admission, now)
+            }
+            Source::Redis { hub, .. } => {
+                hub.snapshot(&self.consumer_id, self.ticket, admission, now)
+            }
+        }
     }
 
     /// The server's clock.
     pub fn now_ms(&self) -> u64 {
-        self.engine.clock.now_ms()
+        match &self.source {
+            Source::Memory { engine, .. } => engine.now_ms(),
+            Source::Redis { engine, .. } => engine.now_ms(),
+        }
     }
 
     /// The node's metrics, for the transport to count what it writes.
     pub fn counters(&self) -> &Counters {
-        &self.engine.counters
+        match &self.source {
+            Source::Memory { engine, .. } => engine.counters(),
+            Source::Redis { engine, .. } => engine.counters(),
+        }
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.experience
-            .connections
-            .of(self.transport)
-            .fetch_sub(1, Ordering::Relaxed);
-        self.engine.counters.connections.get(self.transport).dec();
+        match &self.source {
+            Source::Memory { experience, .. } => experience.connection_closed(self.transport),
+            Source::Redis { hub, .. } => hub.connection_closed(&self.consumer_id, self.transport),
+        }
+        self.counters().connections.get(self.transport).dec();
     }
 }

@@ -54,7 +54,7 @@ pub async fn list(
 ) -> Result<Json<ExperienceList>, AppError> {
     require_admin(&app, &headers)?;
     Ok(Json(ExperienceList {
-        experiences: app.engine.summaries(),
+        experiences: app.engine.summaries().await?,
     }))
 }
 
@@ -70,7 +70,7 @@ pub async fn create(
         return Err(AppError::bad_request("name must be 1-200 bytes"));
     }
     valid_rate(body.admission_rate_per_minute)?;
-    Ok((StatusCode::CREATED, Json(app.engine.create(body)?)))
+    Ok((StatusCode::CREATED, Json(app.engine.create(body).await?)))
 }
 
 /// `PATCH /api/admin/experiences/{experienceId}`.
@@ -82,7 +82,7 @@ pub async fn patch(
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
     body.admission_rate_per_minute.map(valid_rate).transpose()?;
-    Ok(Json(app.engine.patch(id.as_str(), &body)?))
+    Ok(Json(app.engine.patch(id.as_str(), &body).await?))
 }
 
 /// `POST /api/admin/experiences/{experienceId}/admit`.
@@ -93,7 +93,7 @@ pub async fn admit(
     ApiJson(body): ApiJson<AdmitRequest>,
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
-    Ok(Json(app.engine.admit(id.as_str(), body.count)?))
+    Ok(Json(app.engine.admit(id.as_str(), body.count).await?))
 }
 
 /// Body of the test control `POST /api/admin/experiences/{experienceId}/inject`.
@@ -125,7 +125,7 @@ pub async fn inject(
         sse: sse.into(),
         ws: body.data.into(),
     };
-    app.engine.inject(id.as_str(), raw)?;
+    app.engine.inject(id.as_str(), raw).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -168,7 +168,7 @@ pub async fn get(
     ExperiencePath(id): ExperiencePath,
 ) -> Result<Json<ExperienceSummary>, AppError> {
     require_admin(&app, &headers)?;
-    Ok(Json(app.engine.summary(id.as_str())?))
+    Ok(Json(app.engine.summary(id.as_str()).await?))
 }
 
 /// Paging of the line: `offset` 0-based (default 0), `limit` rows (default 100).
@@ -198,15 +198,18 @@ pub async fn entries(
         )));
     }
     let auth = app.auth.clone();
-    let page = app.engine.entries(
-        experience.as_str(),
-        params.offset.unwrap_or(0),
-        limit,
-        |holder| match holder {
-            Holder::Shopper(consumer) => auth.label(consumer),
-            Holder::Synthetic(ticket) => auth.synthetic_label(*ticket),
-        },
-    )?;
+    let page = app
+        .engine
+        .entries(
+            experience.as_str(),
+            params.offset.unwrap_or(0),
+            limit,
+            |holder| match holder {
+                Holder::Shopper(consumer) => auth.label(consumer),
+                Holder::Synthetic(ticket) => auth.synthetic_label(*ticket),
+            },
+        )
+        .await?;
     Ok(Json(page))
 }
 
@@ -249,10 +252,6 @@ pub async fn synthetic(
             "count must be 1..={MAX_SYNTHETIC_JOINS}"
         )));
     }
-    // A million places is tens of milliseconds of copying: off the async workers.
-    let engine = app.engine.clone();
-    let summary = tokio::task::spawn_blocking(move || engine.join_synthetic(id.as_str(), count))
-        .await
-        .map_err(AppError::internal)??;
+    let summary = app.engine.join_synthetic(id.as_str(), count).await?;
     Ok(Json(summary))
 }

@@ -47,7 +47,7 @@ pub async fn page(
     query: Result<Query<GrantField>, QueryRejection>,
 ) -> Response {
     let grant = query.ok().and_then(|Query(q)| q.grant);
-    let (id, name, grant) = match checked(&app, &experience, grant) {
+    let (id, name, grant) = match checked(&app, &experience, grant).await {
         Ok(order) => order,
         Err(refusal) => return refusal.into_response(),
     };
@@ -71,11 +71,11 @@ pub async fn place_order(
     form: Result<Form<GrantField>, FormRejection>,
 ) -> Response {
     let grant = form.ok().and_then(|Form(f)| f.grant);
-    let (id, name, grant) = match checked(&app, &experience, grant) {
+    let (id, name, grant) = match checked(&app, &experience, grant).await {
         Ok(order) => order,
         Err(refusal) => return refusal.into_response(),
     };
-    let page = match app.engine.redeem(id.as_str(), &grant) {
+    let page = match app.engine.redeem(id.as_str(), &grant).await {
         Ok(redeemed) => Page::new(
             StatusCode::OK,
             "Your order is placed",
@@ -96,7 +96,7 @@ pub async fn place_order(
 
 /// The experience id, its name and the grant, or the page refusing them: a malformed id,
 /// a missing or malformed grant (400), an unknown experience (404).
-fn checked(
+async fn checked(
     app: &AppState,
     experience: &str,
     grant: Option<String>,
@@ -121,7 +121,7 @@ fn checked(
              “Continue to checkout” again.",
         ));
     }
-    let name = app.engine.summary(id.as_str()).map_err(refused)?.name;
+    let name = app.engine.summary(id.as_str()).await.map_err(refused)?.name;
     Ok((id, name, grant))
 }
 

@@ -49,7 +49,7 @@ pub struct ReadParams {
 
 impl ReadParams {
     /// The shopper these parameters name, checked by [`AppState::authorize`].
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         app: &AppState,
         experience: &ExperienceId,
@@ -59,6 +59,7 @@ impl ReadParams {
             self.consumer_id.as_deref(),
             self.token.as_deref(),
         )
+        .await
     }
 }
 

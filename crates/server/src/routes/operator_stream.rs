@@ -23,6 +23,7 @@ use serde::Deserialize;
 use tokio::time::MissedTickBehavior;
 
 use crate::AppState;
+use crate::engine::EngineError;
 use crate::error::AppError;
 use crate::metrics::Open;
 use crate::routes::sse::event_stream;
@@ -51,7 +52,7 @@ pub async fn stream(
     app.auth
         .verify_stream_ticket(&ticket, app.engine.now_ms() / 1000)
         .map_err(|e| AppError::unauthorized(e.to_string()))?;
-    if !app.engine.exists(experience.as_str()) {
+    if !app.engine.exists(experience.as_str()).await? {
         return Err(AppError::not_found(format!("no experience `{experience}`")));
     }
 
@@ -70,14 +71,22 @@ pub async fn stream(
             if *shutdown.borrow() {
                 return None;
             }
-            // The first tick completes at once: the first frame goes out immediately.
-            tokio::select! {
-                _ = every.tick() => {}
-                // Shut down (or the engine dropped its sender): end the stream.
-                _ = shutdown.changed() => return None,
-            }
-            // The experience cannot vanish (none is ever removed): if it did, end.
-            let figures = app.engine.figures(experience.as_str()).ok()?;
+            let figures = loop {
+                // The first tick completes at once: the first frame goes out immediately.
+                tokio::select! {
+                    _ = every.tick() => {}
+                    // Shut down (or the engine dropped its sender): end the stream.
+                    _ = shutdown.changed() => return None,
+                }
+                match app.engine.figures(experience.as_str()).await {
+                    Ok(figures) => break figures,
+                    // Redis is away: the stream stays open, quiet, until it is back (the
+                    // console says the figures are not live meanwhile).
+                    Err(EngineError::Unavailable(_)) => continue,
+                    // The experience cannot vanish (none is ever removed): if it did, end.
+                    Err(_) => return None,
+                }
+            };
             // Plain data always serializes.
             let data = serde_json::to_string(&figures).unwrap_or_default();
             let frame = encode_frame(None, Some(FIGURES_EVENT), &data);

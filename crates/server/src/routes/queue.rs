@@ -19,7 +19,7 @@ pub async fn join(
     State(app): State<AppState>,
     ExperiencePath(experience): ExperiencePath,
 ) -> Result<(StatusCode, Json<JoinResponse>), AppError> {
-    let (consumer_id, state) = app.engine.join(experience.as_str())?;
+    let (consumer_id, state) = app.engine.join(experience.as_str()).await?;
     let token = app.auth.issue(
         &consumer_id,
         experience.as_str(),
@@ -62,10 +62,11 @@ pub async fn poll(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     app.transport_allowed(TransportKind::Poll)?;
-    let who = params.authorize(&app, &experience)?;
+    let who = params.authorize(&app, &experience).await?;
     let state = app
         .engine
-        .snapshot(who.experience.as_str(), who.consumer.as_str())?;
+        .snapshot(who.experience.as_str(), who.consumer.as_str())
+        .await?;
     let tag = etag(&state);
     let tag_value = HeaderValue::from_str(&tag).map_err(AppError::internal)?;
     let matches = headers
@@ -98,5 +99,7 @@ pub async fn redeem(
     if !is_grant_shaped(&body.grant) {
         return Err(AppError::bad_request("grant is malformed"));
     }
-    Ok(Json(app.engine.redeem(experience.as_str(), &body.grant)?))
+    Ok(Json(
+        app.engine.redeem(experience.as_str(), &body.grant).await?,
+    ))
 }

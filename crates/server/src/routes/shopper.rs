@@ -21,10 +21,11 @@ pub async fn extend(
     ExperiencePath(experience): ExperiencePath,
     ApiQuery(params): ApiQuery<ReadParams>,
 ) -> Result<Json<Admission>, AppError> {
-    let who = params.authorize(&app, &experience)?;
+    let who = params.authorize(&app, &experience).await?;
     let admission = app
         .engine
-        .extend(who.experience.as_str(), who.consumer.as_str())?;
+        .extend(who.experience.as_str(), who.consumer.as_str())
+        .await?;
     Ok(Json(admission))
 }
 
@@ -35,11 +36,12 @@ pub async fn reserve(
     ApiQuery(params): ApiQuery<ReadParams>,
     ApiJson(body): ApiJson<ReserveRequest>,
 ) -> Result<Json<ReserveResponse>, AppError> {
-    let who = params.authorize(&app, &experience)?;
+    let who = params.authorize(&app, &experience).await?;
     check(&body)?;
     let answer = app
         .engine
-        .reserve(who.experience.as_str(), who.consumer.as_str(), &body)?;
+        .reserve(who.experience.as_str(), who.consumer.as_str(), &body)
+        .await?;
     Ok(Json(answer))
 }
 
@@ -66,8 +68,9 @@ pub async fn leave(
     ExperiencePath(experience): ExperiencePath,
     ApiQuery(params): ApiQuery<ReadParams>,
 ) -> Result<StatusCode, AppError> {
-    let who = params.authorize(&app, &experience)?;
+    let who = params.authorize(&app, &experience).await?;
     app.engine
-        .leave(who.experience.as_str(), who.consumer.as_str())?;
+        .leave(who.experience.as_str(), who.consumer.as_str())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

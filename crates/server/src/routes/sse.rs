@@ -37,14 +37,17 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     app.transport_allowed(TransportKind::Sse)?;
-    let who = params.authorize(&app, &experience)?;
+    let who = params.authorize(&app, &experience).await?;
     let resume = resume_cursor(&headers, params.last_event_id.as_deref())?;
-    let (start, sub) = app.engine.subscribe(
-        who.experience.as_str(),
-        who.consumer.as_str(),
-        Push::Sse,
-        resume,
-    )?;
+    let (start, sub) = app
+        .engine
+        .subscribe(
+            who.experience.as_str(),
+            who.consumer.as_str(),
+            Push::Sse,
+            resume,
+        )
+        .await?;
 
     let mut first = Vec::new();
     let mut feed = Feed::new(sub);

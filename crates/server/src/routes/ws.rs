@@ -55,7 +55,7 @@ pub async fn upgrade(
     }
     app.transport_allowed(TransportKind::WebSocket)?;
     let ws = ws.map_err(|r| AppError::bad_request(r.body_text()))?;
-    let outcome = open(&app, params);
+    let outcome = open(&app, params).await;
     let config = app.config.clone();
     let ws = ws
         // Small buffers: most connections are idle, and memory per connection is a product
@@ -80,7 +80,7 @@ pub async fn upgrade(
 }
 
 /// Authorizes and subscribes, or says with which code to close.
-fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), CloseCode> {
+async fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), CloseCode> {
     let experience = required(params.experience_id.as_deref(), paths::EXPERIENCE_ID)
         .and_then(|id| id.parse::<ExperienceId>().map_err(AuthError::from))
         .map_err(|e| e.close_code())?;
@@ -90,6 +90,7 @@ fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), Close
             params.consumer_id.as_deref(),
             params.token.as_deref(),
         )
+        .await
         .map_err(|e| e.close_code())?;
     app.engine
         .subscribe(
@@ -98,9 +99,11 @@ fn open(app: &AppState, params: WsParams) -> Result<(Start, Subscription), Close
             Push::WebSocket,
             None,
         )
+        .await
         .map_err(|e| match e {
             EngineError::UnknownExperience(_) => CloseCode::UnknownExperience,
             EngineError::ShuttingDown => CloseCode::Restart,
+            EngineError::Unavailable(_) => CloseCode::TryAgainLater,
             // Authorized a moment ago: the shopper is known, so anything else is the engine
             // refusing them, which a client treats as a bad token.
             _ => CloseCode::BadToken,

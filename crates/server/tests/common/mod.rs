@@ -52,6 +52,17 @@ pub fn config() -> Config {
 }
 
 impl TestServer {
+    /// The in-memory engine's epoch (these servers run on it).
+    #[allow(dead_code)]
+    pub fn memory_epoch(&self) -> u64 {
+        match &self.state.engine {
+            livequeue_server::engine::Engine::Memory(memory) => memory.epoch(),
+            livequeue_server::engine::Engine::Redis(_) => {
+                unreachable!("test servers run in memory")
+            }
+        }
+    }
+
     pub async fn start() -> Self {
         Self::with_config(config()).await
     }

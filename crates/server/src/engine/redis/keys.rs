@@ -9,7 +9,7 @@
 use livequeue_protocol::ExperienceId;
 
 /// What each key of an experience holds, in the order the queue scripts receive them.
-pub const QUEUE_KEYS: [&str; 13] = [
+pub const QUEUE_KEYS: [&str; 15] = [
     // Hash: name, status, rate, checkout, grant_ttl_ms, extension_ms, max_units, epoch,
     // log_len, and the counts admitted / redeemed / expired.
     "meta",
@@ -40,6 +40,8 @@ pub const QUEUE_KEYS: [&str; 13] = [
     // Stream: the broadcasts, capped (`XADD MAXLEN ~ log_len`), entry id `<seq>-0`, fields
     // `kind` and `data`.
     "events",
+    "notes",
+    "joined",
 ];
 
 /// The key of the ticker's lease (string: the holding node, `SET NX PX`).

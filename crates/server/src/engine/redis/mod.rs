@@ -41,6 +41,7 @@
 //! each: the node tells their shoppers from its reply. The ticker calls it before
 //! [`RedisQueue::admit`], as the in-memory ticker expires before it admits.
 
+pub mod feed;
 pub mod keys;
 mod lease;
 mod reply;
@@ -673,7 +674,7 @@ fn status_str(status: ExperienceStatus) -> &'static str {
 }
 
 /// Reads a status stored by [`status_str`].
-fn parse_status(reply: &mut Reply) -> Result<ExperienceStatus, RedisQueueError> {
+pub(super) fn parse_status(reply: &mut Reply) -> Result<ExperienceStatus, RedisQueueError> {
     match reply.string("status")?.as_str() {
         "open" => Ok(ExperienceStatus::Open),
         "paused" => Ok(ExperienceStatus::Paused),

@@ -75,6 +75,11 @@ impl Reply {
         }
     }
 
+    /// An error saying that the `what` read, `value`, is not one this script gives.
+    pub fn bad_value(&self, what: &str, value: &str) -> RedisQueueError {
+        self.bad(format!("the {what} `{value}` is not valid"))
+    }
+
     /// An error saying that `tag` is not an answer this script gives.
     pub fn unexpected(&self, tag: &str) -> RedisQueueError {
         self.bad(format!("unexpected tag `{tag}`"))

@@ -51,6 +51,10 @@ pub struct Scripts {
     pub replay: Script,
     /// `lua/cursor.lua`.
     pub cursor: Script,
+    /// `lua/mirror.lua`.
+    pub mirror: Script,
+    /// `lua/page.lua`.
+    pub page: Script,
     /// `lua/lease_take.lua`.
     pub lease_take: Script,
     /// `lua/lease_renew.lua`.
@@ -79,6 +83,8 @@ impl Scripts {
             patch: queue_script(include_str!("lua/patch.lua")),
             replay: queue_script(include_str!("lua/replay.lua")),
             cursor: queue_script(include_str!("lua/cursor.lua")),
+            mirror: queue_script(include_str!("lua/mirror.lua")),
+            page: queue_script(include_str!("lua/page.lua")),
             lease_take: Script::new(include_str!("lua/lease_take.lua")),
             lease_renew: Script::new(include_str!("lua/lease_renew.lua")),
             lease_release: Script::new(include_str!("lua/lease_release.lua")),
@@ -86,7 +92,7 @@ impl Scripts {
     }
 
     /// Every script, for loading.
-    fn all(&self) -> [&Script; 15] {
+    fn all(&self) -> [&Script; 17] {
         [
             &self.create,
             &self.join,
@@ -100,6 +106,8 @@ impl Scripts {
             &self.patch,
             &self.replay,
             &self.cursor,
+            &self.mirror,
+            &self.page,
             &self.lease_take,
             &self.lease_renew,
             &self.lease_release,

@@ -3,7 +3,7 @@
 -- a fresh single-use grant and one unit of stock. Expire due grants first (expire.lua),
 -- so that their units are handed out again, as the in-memory ticker does.
 -- KEYS: the queue keys (common.lua); writes line, head, departed, stock, grants,
---       grant_expiry, admissions, seq, events, meta (counts).
+--       grant_expiry, admissions, seq, events, notes, meta (counts).
 -- ARGV: 1 now (ms), 2 count, 3.. fresh grant ids (at least `count` of them, made by the
 --       caller: Lua's random numbers are not secret).
 -- Reply: {'ok', epoch, seq, checkout, n, then n times: consumer, ticket, grant,
@@ -36,6 +36,7 @@ for i = 1, #front, 2 do
   grant_put(grant, { s = 'active', x = expires, e = false, r = 0, c = consumer })
   redis.call('ZADD', GRANT_EXPIRY, expires, grant)
   redis.call('HSET', ADMISSIONS, consumer, grant)
+  redis.call('HDEL', JOINED, consumer)
   reply[#reply + 1] = consumer
   reply[#reply + 1] = ticket
   reply[#reply + 1] = grant
@@ -44,6 +45,7 @@ for i = 1, #front, 2 do
 end
 if admitted > 0 then
   redis.call('SET', HEAD, last + 1)
+  note('h', fmt(last + 1), fmt(admitted))
   redis.call('ZREMRANGEBYSCORE', DEPARTED, '-inf', '(' .. fmt(last + 1))
   redis.call('HINCRBY', META, 'admitted', admitted)
   redis.call('HSET', STOCK, 'available', fmt(available - admitted))

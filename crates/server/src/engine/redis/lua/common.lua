@@ -1,8 +1,9 @@
 -- common.lua: what every queue script begins with (scripts.rs puts it in front of each).
 --
--- KEYS, the same thirteen for every queue script, in keys.rs's QUEUE_KEYS order:
+-- KEYS, the same fifteen for every queue script, in keys.rs's QUEUE_KEYS order:
 --   1 meta  2 next_ticket  3 head  4 line  5 consumers  6 departed  7 stock  8 grants
---   9 grant_expiry  10 admissions  11 reservations  12 seq  13 events
+--   9 grant_expiry  10 admissions  11 reservations  12 seq  13 events  14 notes
+--   15 joined
 -- ARGV: each script's own (see its top).
 --
 -- Expiry: a grant is ended by time by whichever script first looks at it after its time:
@@ -17,9 +18,9 @@
 -- never hold one.
 
 local META, NEXT_TICKET, HEAD, LINE, CONSUMERS, DEPARTED, STOCK, GRANTS, GRANT_EXPIRY,
-  ADMISSIONS, RESERVATIONS, SEQ, EVENTS =
+  ADMISSIONS, RESERVATIONS, SEQ, EVENTS, NOTES, JOINED =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9],
-  KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+  KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15]
 
 -- Most grants one script expires (or `lapse_due` ends) at once, so that a burst of
 -- expiries never holds Redis for long; the ticker calls again, and a grant past its time
@@ -79,9 +80,24 @@ local function grant_get(grant)
   return { s = s, x = tonumber(x), e = (e == '1'), r = tonumber(r), c = c }
 end
 
+-- Notes the nodes read to keep their mirrors (engine/redis_node): what changed that is
+-- not a broadcast. Ids are consecutive (`n-0`, n counted in meta's `notes`), so a node
+-- that finds one missing knows it lost some (trimmed while it was away) and reloads.
+-- Kinds: 'g' a grant changed (a = grant, b = its stored record), 'h' the head moved
+-- (a = new head, b = shoppers admitted), 'l' a waiting shopper left (a = ticket),
+-- 'r' the rate changed (a = per minute).
+local NOTES_CAP = 50000
+
+local function note(kind, a, b)
+  local n = redis.call('HINCRBY', META, 'notes', 1)
+  redis.call('XADD', NOTES, 'MAXLEN', '~', NOTES_CAP, fmt(n) .. '-0', 'k', kind, 'a', a, 'b', b)
+end
+
 local function grant_put(grant, g)
-  redis.call('HSET', GRANTS, grant,
-    g.s .. ' ' .. fmt(g.x) .. ' ' .. (g.e and '1' or '0') .. ' ' .. fmt(g.r) .. ' ' .. g.c)
+  local record = g.s .. ' ' .. fmt(g.x) .. ' ' .. (g.e and '1' or '0') .. ' ' .. fmt(g.r) ..
+    ' ' .. g.c
+  redis.call('HSET', GRANTS, grant, record)
+  note('g', grant, record)
 end
 
 -- Units of stock a grant holds: the admission's one, or what was reserved.

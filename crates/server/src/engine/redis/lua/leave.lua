@@ -19,6 +19,8 @@ if not ticket then
 end
 if redis.call('ZREM', LINE, consumer) == 1 then
   redis.call('ZADD', DEPARTED, ticket, ticket)
+  redis.call('HDEL', JOINED, consumer)
+  note('l', ticket, '')
   return { 'ok', 'line' }
 end
 local grant, g = active_grant_of(consumer, now)

@@ -1,6 +1,6 @@
 -- patch.lua: the operator's change of total stock, rate and status. Available stock moves
 -- by the total's difference, never below zero; what shoppers see is broadcast.
--- KEYS: the queue keys (common.lua); writes meta, stock, seq, events.
+-- KEYS: the queue keys (common.lua); writes meta, stock, seq, events, notes.
 -- ARGV: 1 new total or '', 2 new rate per minute or '', 3 new status or ''.
 -- Reply: {'ok', available, total, status}, or {'unknown'}.
 
@@ -18,6 +18,7 @@ if ARGV[1] ~= '' then
 end
 if ARGV[2] ~= '' then
   redis.call('HSET', META, 'rate', ARGV[2])
+  note('r', ARGV[2], '')
 end
 if ARGV[3] ~= '' and ARGV[3] ~= status() then
   redis.call('HSET', META, 'status', ARGV[3])

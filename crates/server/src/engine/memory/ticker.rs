@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use super::fanout::{self, Fanout};
-use super::{Engine, Experience};
+use super::{Experience, MemoryEngine};
+use crate::engine::fanout::{self, Fanout};
 
-impl Engine {
+impl MemoryEngine {
     pub(super) fn spawn_ticker(self: &Arc<Self>, experience: Arc<Experience>) {
         let engine = Arc::downgrade(self);
         let mut shutdown = self.shutdown.subscribe();

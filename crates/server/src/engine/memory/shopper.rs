@@ -1,14 +1,15 @@
 //! The engine's side of the shopper's own actions (extend, reserve, leave): find the
 //! experience, take its lock, read the clock, and hand over to [`ExperienceState`].
 //!
-//! [`ExperienceState`]: super::experience::ExperienceState
+//! [`ExperienceState`]: crate::engine::experience::ExperienceState
 
 use livequeue_protocol::Admission;
 use livequeue_protocol::api::{ReserveRequest, ReserveResponse};
 
-use super::{Engine, EngineError};
+use super::MemoryEngine;
+use crate::engine::EngineError;
 
-impl Engine {
+impl MemoryEngine {
     /// Extends the shopper's active grant once.
     pub fn extend(&self, experience_id: &str, consumer_id: &str) -> Result<Admission, EngineError> {
         let experience = self.get(experience_id)?;
