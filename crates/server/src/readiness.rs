@@ -66,6 +66,11 @@ impl Readiness {
         self.reasons.fetch_and(!reason.bit(), Ordering::Relaxed);
     }
 
+    /// Whether `reason` holds now.
+    pub fn holds(&self, reason: NotReady) -> bool {
+        self.reasons.load(Ordering::Relaxed) & reason.bit() != 0
+    }
+
     /// `Ok` when the node can serve, else the most important reason it cannot.
     pub fn check(&self) -> Result<(), NotReady> {
         let reasons = self.reasons.load(Ordering::Relaxed);

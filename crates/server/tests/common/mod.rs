@@ -68,11 +68,22 @@ impl TestServer {
     }
 
     pub async fn with_config(config: Config) -> Self {
+        Self::with_state(AppState::new(config)).await
+    }
+
+    /// A server on the Redis engine at `url`.
+    pub async fn on_redis(config: Config, url: &str) -> Self {
+        let engine = livequeue_server::engine::Engine::redis(config.engine.clone(), url)
+            .await
+            .expect("the Redis engine starts");
+        Self::with_state(AppState::with_engine(config, engine)).await
+    }
+
+    pub async fn with_state(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let state = AppState::new(config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;

@@ -70,8 +70,9 @@ pub const ADMIT_BATCH: u64 = 1000;
 
 /// How long a node waits for one reply before the call fails. Scripts are bounded (see
 /// [`ADMIT_BATCH`] and the expiry batch in `lua/common.lua`), so seconds mean Redis is
-/// gone or stalled, not busy.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// gone or stalled, not busy. (A blocking read's own wait comes on top: see
+/// [`connect_blocking`].)
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What went wrong in Redis itself: nothing the queue's rules decided.
 ///
@@ -107,10 +108,28 @@ pub enum RedisQueueError {
 /// when it breaks, the call in flight fails and the manager reconnects in the background
 /// (exponential backoff with jitter), so later calls succeed once Redis is back.
 pub async fn connect(url: &str) -> Result<ConnectionManager, RedisQueueError> {
+    connect_with(url, RESPONSE_TIMEOUT).await
+}
+
+/// A connection of its own for blocking reads that wait up to `block` each: its replies
+/// may take that long on top of [`RESPONSE_TIMEOUT`].
+pub async fn connect_blocking(
+    url: &str,
+    block: Duration,
+) -> Result<ConnectionManager, RedisQueueError> {
+    connect_with(url, RESPONSE_TIMEOUT + block).await
+}
+
+async fn connect_with(
+    url: &str,
+    response_timeout: Duration,
+) -> Result<ConnectionManager, RedisQueueError> {
     let client = redis::Client::open(url)?;
     let config = ConnectionManagerConfig::new()
-        .set_response_timeout(Some(RESPONSE_TIMEOUT))
-        .set_max_delay(Duration::from_secs(2));
+        .set_response_timeout(Some(response_timeout))
+        // Reconnect attempts back off to at most a second apart: an outage ends for the
+        // node within a second of Redis answering again.
+        .set_max_delay(Duration::from_secs(1));
     let mut conn = ConnectionManager::new_with_config(client, config).await?;
     SCRIPTS.load(&mut conn).await?;
     Ok(conn)

@@ -224,11 +224,22 @@ impl Hub {
         }
     }
 
-    /// Replaces the mirror with `mirrored` after a gap or an outage: connections are told
-    /// to resync from a snapshot (they may have missed broadcasts). Returns the shoppers
-    /// connected here, whose admissions the caller reads again.
-    pub fn reload(&self, mirrored: Mirrored) -> Vec<Arc<str>> {
+    /// The shoppers connected here.
+    pub fn locals(&self) -> Vec<Arc<str>> {
+        self.lock().locals.keys().cloned().collect()
+    }
+
+    /// Replaces the mirror with `mirrored` after a gap, with `admissions` read from Redis
+    /// since (of shoppers connected here): connections are told to resync from a snapshot,
+    /// since they may have missed broadcasts.
+    pub fn reload(&self, mirrored: Mirrored, admissions: Vec<(Arc<str>, Option<Admission>)>) {
         let mut m = self.lock();
+        let seq = mirrored.cursor.seq;
+        for (consumer, stored) in admissions {
+            if let Some(local) = m.locals.get(&consumer) {
+                local.private.send_if_modified(|p| offer(p, stored, seq));
+            }
+        }
         let jumped = mirrored.cursor != m.cursor;
         m.cursor = mirrored.cursor;
         m.notes = mirrored.notes;
@@ -251,7 +262,6 @@ impl Hub {
             m.moved = true;
             self.announce(&mut m);
         }
-        m.locals.keys().cloned().collect()
     }
 
     /// Once a tick: the observed rate moves on with time.
@@ -298,16 +308,6 @@ impl Hub {
         let advance = m.advance();
         let started = start(state, m.cursor, &m.recent);
         (started, fanout, private, advance)
-    }
-
-    /// Offers `consumer`'s admission as read from Redis to their connections here (after
-    /// a reload); kept only when it is newer than what they have.
-    pub fn refresh(&self, consumer: &str, stored: Option<Admission>) {
-        let m = self.lock();
-        let seq = m.cursor.seq;
-        if let Some(local) = m.locals.get(consumer) {
-            local.private.send_if_modified(|p| offer(p, stored, seq));
-        }
     }
 
     /// A connection of `consumer` over `transport` closed.

@@ -84,7 +84,9 @@ impl RedisEngine {
     pub async fn connect(config: EngineConfig, url: &str) -> Result<Arc<Self>, EngineError> {
         let conn = store::connect(url).await.map_err(unavailable_store)?;
         // The feed's blocking reads hold a connection: its own.
-        let feed_conn = store::connect(url).await.map_err(unavailable_store)?;
+        let feed_conn = store::connect_blocking(url, Duration::from_millis(FEED_BLOCK_MS))
+            .await
+            .map_err(unavailable_store)?;
         let engine = Arc::new(Self {
             node: format!("n_{:016x}", rand::random::<u64>()),
             conn,
@@ -133,11 +135,18 @@ impl RedisEngine {
     }
 
     /// Times a Redis call into the metrics and counts its failure; a failure of the store
-    /// (not a refusal by the rules) becomes [`EngineError::Unavailable`].
+    /// (not a refusal by the rules) becomes [`EngineError::Unavailable`]. While the feed
+    /// finds Redis unreachable, calls fail at once rather than each waiting out a timeout
+    /// (the feed keeps trying, and lifts this when Redis answers).
     async fn timed<T>(
         &self,
         call: impl Future<Output = Result<T, QueueError>>,
     ) -> Result<T, EngineError> {
+        if self.readiness.holds(NotReady::BackendUnreachable) {
+            return Err(EngineError::Unavailable(
+                NotReady::BackendUnreachable.message().to_string(),
+            ));
+        }
         let started = Instant::now();
         let result = call.await;
         self.counters
@@ -578,22 +587,24 @@ impl RedisEngine {
                     .values()
                     .map(|h| (h.clone(), h.position()))
                     .collect();
-                if hubs.is_empty() {
-                    drop(this);
-                    let added = engine.upgrade();
-                    let Some(added) = added else { break };
+                let read = if hubs.is_empty() {
+                    // Nothing to read yet: a ping keeps `/readyz` honest meanwhile.
+                    let ping = redis::cmd("PING").query_async::<()>(&mut conn).await;
+                    if ping.is_ok() {
+                        tokio::select! {
+                            _ = this.added.notified() => {}
+                            _ = tokio::time::sleep(Duration::from_millis(FEED_BLOCK_MS)) => {}
+                            _ = shutdown.changed() => break,
+                        }
+                    }
+                    ping.map(|()| HashMap::new()).map_err(RedisQueueError::from)
+                } else {
+                    let positions: Vec<(&RedisQueue, Position)> =
+                        hubs.iter().map(|(h, p)| (&h.queue, *p)).collect();
                     tokio::select! {
-                        _ = added.added.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(FEED_BLOCK_MS)) => {}
+                        read = feed::read_feed(&mut conn, &positions, FEED_BLOCK_MS) => read,
                         _ = shutdown.changed() => break,
                     }
-                    continue;
-                }
-                let positions: Vec<(&RedisQueue, Position)> =
-                    hubs.iter().map(|(h, p)| (&h.queue, *p)).collect();
-                let read = tokio::select! {
-                    read = feed::read_feed(&mut conn, &positions, FEED_BLOCK_MS) => read,
-                    _ = shutdown.changed() => break,
                 };
                 match read {
                     Ok(mut reads) => {
@@ -633,22 +644,27 @@ impl RedisEngine {
         });
     }
 
-    /// Reloads `hub` from Redis after a gap: its connections resync, and the admissions
-    /// of its shoppers are read again.
+    /// Reloads `hub` from Redis after a gap: the admissions of its shoppers are read
+    /// again, then its connections resync. A read that fails leaves the gap for the next
+    /// read of the feed to find again.
     async fn reload(&self, hub: &Arc<Hub>) {
         let Ok(mirrored) = self.timed(hub.queue.mirror(true)).await else {
-            return; // the next read of the feed finds the gap again
+            return;
         };
+        let mut admissions = Vec::new();
+        for consumer in hub.locals() {
+            match self.timed(hub.queue.position(&consumer)).await {
+                Ok(place) => admissions.push((consumer, place.admission().cloned())),
+                Err(EngineError::UnknownConsumer) => {}
+                Err(_) => return,
+            }
+        }
         self.counters.resync(Resync::Reload);
         tracing::info!(
             experience = hub.queue.id(),
             "reloaded after a gap in the feed"
         );
-        for consumer in hub.reload(mirrored) {
-            if let Ok(place) = self.timed(hub.queue.position(&consumer)).await {
-                hub.refresh(&consumer, place.admission().cloned());
-            }
-        }
+        hub.reload(mirrored, admissions);
     }
 }
 
