@@ -64,6 +64,18 @@ async fn an_admission_made_through_one_node_reaches_a_stream_on_another() {
     let mut stream = a.sse("drop", &me, None).await;
     let opening: QueueState = serde_json::from_str(&stream.next().await.data).unwrap();
     assert_eq!(opening.position, Some(2));
+    let mut counted = 0;
+    for _ in 0..60 {
+        counted = summary(&b).await.connections_by_transport.sse;
+        if counted == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        counted, 1,
+        "node B's summary does not count the stream on node A"
+    );
     b.admit("drop", 1).await;
     let moved = stream.until("position_update").await;
     let update: serde_json::Value = serde_json::from_str(&moved.last().unwrap().data).unwrap();

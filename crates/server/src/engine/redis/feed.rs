@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use livequeue_protocol::api::ConnectionCounts;
 use livequeue_protocol::{AdmissionStatus, Cursor, ExperienceStatus, ServerEvent, Stock};
 use redis::Value;
 use redis::aio::ConnectionManager;
@@ -126,6 +127,65 @@ impl RedisQueue {
             admitted,
             rows,
         })
+    }
+}
+
+/// Where each node's count of open shopper connections is kept: a hash of node → `sse ws
+/// at_ms`, refreshed by every node each tick, so any node can give the operator the
+/// experience's total.
+const CONNECTIONS: &str = "connections";
+
+impl RedisQueue {
+    /// Records `node`'s open connections of the experience at `now`.
+    pub async fn report_connections(
+        &self,
+        node: &str,
+        counts: ConnectionCounts,
+        now: u64,
+    ) -> Result<(), RedisQueueError> {
+        let key = self.keys().named(CONNECTIONS);
+        redis::pipe()
+            .cmd("HSET")
+            .arg(&key)
+            .arg(node)
+            .arg(format!("{} {} {now}", counts.sse, counts.websocket))
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(60_000)
+            .ignore()
+            .query_async::<()>(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Every node's open connections of the experience as last reported, leaving out
+    /// `except` (the caller counts its own) and reports older than `fresh_ms` at `now`
+    /// (a node that stopped reporting is gone).
+    pub async fn connections(
+        &self,
+        except: &str,
+        now: u64,
+        fresh_ms: u64,
+    ) -> Result<ConnectionCounts, RedisQueueError> {
+        let all: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.keys().named(CONNECTIONS))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut total = ConnectionCounts::default();
+        for (node, report) in all {
+            let mut parts = report.split(' ').map(|p| p.parse::<u64>().unwrap_or(0));
+            let (sse, websocket, at) = (
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+            );
+            if node != except && at + fresh_ms >= now {
+                total.sse += sse;
+                total.websocket += websocket;
+            }
+        }
+        Ok(total)
     }
 }
 

@@ -363,10 +363,14 @@ impl Hub {
         state
     }
 
-    /// The operator's summary: `mirrored`'s counts (read from Redis) with this node's
-    /// connections and observed rate.
-    pub fn summary(&self, mirrored: &Mirrored) -> ExperienceSummary {
-        let connections: ConnectionCounts = self.connections.counts();
+    /// The operator's summary: `mirrored`'s counts (read from Redis), the observed rate,
+    /// and this node's connections plus `elsewhere` (the other nodes').
+    pub fn summary(&self, mirrored: &Mirrored, elsewhere: ConnectionCounts) -> ExperienceSummary {
+        let here = self.connections.counts();
+        let connections = ConnectionCounts {
+            sse: here.sse + elsewhere.sse,
+            websocket: here.websocket + elsewhere.websocket,
+        };
         let m = self.lock();
         ExperienceSummary {
             id: m.id.to_string(),

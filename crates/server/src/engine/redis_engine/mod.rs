@@ -394,14 +394,23 @@ impl RedisEngine {
         })
     }
 
-    /// Configuration and live counts: Redis's, with this node's connections.
+    /// Configuration and live counts: Redis's, with every node's connections.
     pub async fn summary(
         self: &Arc<Self>,
         experience_id: &str,
     ) -> Result<ExperienceSummary, EngineError> {
         let hub = self.hub(experience_id).await?;
         let mirrored = self.timed(hub.queue.mirror(false)).await?;
-        Ok(hub.summary(&mirrored))
+        let fresh = ticker::lease_for(self.config.tick).as_millis() as u64;
+        let elsewhere = self
+            .timed(async {
+                Ok(hub
+                    .queue
+                    .connections(&self.node, self.now_ms(), fresh)
+                    .await?)
+            })
+            .await?;
+        Ok(hub.summary(&mirrored, elsewhere))
     }
 
     /// Every experience's summary, ordered by id.

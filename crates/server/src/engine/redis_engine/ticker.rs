@@ -50,6 +50,15 @@ impl RedisEngine {
                 last = now;
                 let now_ms = engine.now_ms();
                 hub.tick(now_ms);
+                // Every node's connections, for the operator's total on any node.
+                let counts = hub.connections.counts();
+                if let Err(e) = hub
+                    .queue
+                    .report_connections(&engine.node, counts, now_ms)
+                    .await
+                {
+                    tracing::debug!(error = %e, "connection report failed");
+                }
                 if now.duration_since(last_heartbeat) >= config.heartbeat {
                     last_heartbeat = now;
                     hub.publish(Fanout::Heartbeat(fanout::heartbeat(now_ms)));
