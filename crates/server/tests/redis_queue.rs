@@ -454,6 +454,38 @@ async fn figure_memory_per_waiting_shopper() {
     );
 }
 
+/// Figure: what admitting costs in Redis (each admitted shopper's grant, and the notes
+/// the nodes read, capped), and an experience's logs when full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figure_memory_per_admitted_shopper_and_full_logs() {
+    const SHOPPERS: usize = 100_000;
+    let (server, queue) = queue(SHOPPERS as u64).await;
+    let mut conn = node(&server).await;
+    join_many(&queue, SHOPPERS, 64).await;
+    let waiting = used_memory(&mut conn).await;
+    queue
+        .admit(SHOPPERS as u64, NOW)
+        .await
+        .expect("admit failed");
+    let admitted = used_memory(&mut conn).await;
+    assert_eq!(queue.waiting().await.expect("waiting failed"), 0);
+    let per = (admitted as f64 - waiting as f64) / SHOPPERS as f64;
+    // Stock broadcasts until the event log is full (one per admit call of 1000 so far).
+    for total in 0..12_000u64 {
+        queue.patch_stock(total + 1).await.expect("patch failed");
+    }
+    let full = used_memory(&mut conn).await;
+    let cap = setup(10).event_log_len;
+    let log = full as f64 - admitted as f64;
+    println!(
+        "FIGURE Redis memory per admitted shopper, over staying in line: {per:+.1} bytes \
+         ({waiting} → {admitted} bytes used_memory admitting {SHOPPERS}; notes capped at \
+         50,000); the event log filled to its cap of {cap}: {log:.0} bytes more, \
+         {:.0} per entry",
+        log / cap as f64
+    );
+}
+
 /// `count` shoppers (ids like the server's, `c_` and 16 hex digits) join from `tasks`
 /// concurrent tasks on the queue's one connection.
 async fn join_many(queue: &RedisQueue, count: usize, tasks: usize) {

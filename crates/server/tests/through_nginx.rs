@@ -17,11 +17,11 @@
 //!   which the harness runs after all the others (`--skip a_stopped_node`, then
 //!   `a_stopped_node`), so no other test loses its node underneath it.
 //!
-//! The nodes share a token secret but not a line: each runs its own in-memory engine (the
-//! Redis engine, which will share one, comes later). A shopper's token is therefore good
-//! on both, and a node that does not know a shopper with a valid token puts them at the
-//! end of its own line. So each test creates its experience on every node and makes its
-//! updates on every node directly: whichever node nginx picked for a stream sends them.
+//! The nodes run on one Redis (`--redis`, a `redis-server` the harness starts) with one
+//! token secret: one line, whichever node nginx picks. Each test creates its experience and
+//! makes its updates once, through nginx, and a stream on either node carries them. The
+//! harness runs these tests one at a time (`--test-threads=1`), so a node's connection
+//! count (its `/metrics`) moves only with the test that runs.
 
 mod common;
 
@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use common::Sse;
 use futures_util::{SinkExt, StreamExt};
-use livequeue_protocol::api::{CreateExperience, ErrorBody, ExperienceSummary, JoinResponse};
+use livequeue_protocol::api::{CreateExperience, ErrorBody, JoinResponse};
 use livequeue_protocol::{ErrorCode, QueueState, Stock, WsServerMessage};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -95,7 +95,8 @@ impl Cluster {
         format!("{test}-{now}")
     }
 
-    /// Creates `id` on every node (rate 0: nothing is admitted unless asked).
+    /// Creates `id` through nginx, for every node (rate 0: nothing is admitted unless
+    /// asked).
     async fn experience(&self, id: &str) {
         let body = CreateExperience {
             id: id.into(),
@@ -105,45 +106,60 @@ impl Cluster {
             checkout_url: "https://shop.example/checkout".into(),
             grant_ttl_seconds: None,
         };
-        for node in &self.nodes {
-            let r = self
-                .http
-                .post(format!("{node}/api/admin/experiences"))
-                .bearer_auth(&self.admin)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 201, "creating {id} on {node}");
-        }
-    }
-
-    /// Sets the stock of `id` on every node directly: each broadcasts a `stock_update`.
-    async fn set_stock_everywhere(&self, id: &str, stock: u64) {
-        for node in &self.nodes {
-            let r = self
-                .http
-                .patch(format!("{node}/api/admin/experiences/{id}"))
-                .bearer_auth(&self.admin)
-                .json(&serde_json::json!({ "stock": stock }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200, "setting the stock of {id} on {node}");
-        }
-    }
-
-    /// The summary of `id` on one node (its `connections` are that node's alone).
-    async fn summary(&self, node: &str, id: &str) -> ExperienceSummary {
         let r = self
             .http
-            .get(format!("{node}/api/admin/experiences/{id}"))
+            .post(self.url("/api/admin/experiences"))
             .bearer_auth(&self.admin)
+            .json(&body)
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200, "the summary of {id} on {node}");
-        r.json().await.unwrap()
+        assert_eq!(r.status(), 201, "creating {id} through nginx");
+    }
+
+    /// Sets the stock of `id` through nginx: every node's streams get the `stock_update`.
+    async fn set_stock(&self, id: &str, stock: u64) {
+        let r = self
+            .http
+            .patch(self.url(&format!("/api/admin/experiences/{id}")))
+            .bearer_auth(&self.admin)
+            .json(&serde_json::json!({ "stock": stock }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "setting the stock of {id} through nginx");
+    }
+
+    /// The shopper streams open on one node now, of every experience (its `/metrics`; an
+    /// experience's summary counts every node's).
+    async fn node_connections(&self, node: &str) -> u64 {
+        let text = self
+            .http
+            .get(format!("{node}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("livequeue_connections{"))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    /// [`Cluster::node_connections`] once it is `want` (a node counts a stream a moment
+    /// after it opens or closes), or the last count seen within five seconds.
+    async fn node_connections_settled(&self, node: &str, want: u64) -> u64 {
+        let mut seen = 0;
+        for _ in 0..100 {
+            seen = self.node_connections(node).await;
+            if seen == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        seen
     }
 
     /// A shopper joins `id` through nginx.
@@ -257,7 +273,7 @@ async fn an_event_stream_through_nginx_delivers_each_update_as_it_happens() {
     // Each update is a frame of a few dozen bytes: a proxy that held the stream until a
     // buffer filled (a compressor, a buffering proxy) would sit on all three.
     for stock in [11, 12, 13] {
-        c.set_stock_everywhere(&id, stock).await;
+        c.set_stock(&id, stock).await;
         assert_eq!(next_stock(&mut sse).await.total, stock);
     }
 }
@@ -283,7 +299,7 @@ async fn a_websocket_upgrade_through_nginx_starts_with_the_state_and_carries_bot
         WsServerMessage::Pong,
         "a client message reaches the node through the tunnel"
     );
-    c.set_stock_everywhere(&id, 14).await;
+    c.set_stock(&id, 14).await;
     assert!(
         matches!(next_message(&mut ws).await, WsServerMessage::StockUpdate { data, .. } if data.total == 14),
         "an update reaches the client through the tunnel"
@@ -353,6 +369,10 @@ async fn least_conn_spreads_long_lived_streams_over_both_nodes() {
     let id = Cluster::id("spread");
     c.experience(&id).await;
     let me = c.join(&id).await;
+    let mut before = Vec::new();
+    for node in &c.nodes {
+        before.push(c.node_connections(node).await);
+    }
     let mut streams = Vec::new();
     for _ in 0..6 {
         let mut sse = c.sse(&id, &me).await;
@@ -361,8 +381,8 @@ async fn least_conn_spreads_long_lived_streams_over_both_nodes() {
         streams.push(sse);
     }
     let mut counts = Vec::new();
-    for node in &c.nodes {
-        counts.push(c.summary(node, &id).await.connections);
+    for (node, before) in c.nodes.iter().zip(before) {
+        counts.push(c.node_connections(node).await - before);
     }
     assert_eq!(
         counts.iter().sum::<u64>(),
@@ -526,16 +546,17 @@ async fn a_stopped_node_leaves_nginx_sending_new_requests_to_the_other() {
             "GET /healthz through nginx with one node down"
         );
     }
-    // The shopper's token is good on the other node, which puts them back in line.
+    // The line is in Redis: on the node that is left, the first shopper is still first.
     let mut sse = c.sse(&id, &me).await;
     let state: QueueState = serde_json::from_str(&sse.next().await.data).unwrap();
-    assert!(
-        state.position.is_some(),
-        "the shopper is back in line on the node that is left: {state:?}"
-    );
-    let left = c.summary(&c.nodes[1], &id).await;
     assert_eq!(
-        left.connections, 1,
+        state.position,
+        Some(1),
+        "the shopper kept their place on the node that is left: {state:?}"
+    );
+    assert_eq!(
+        c.node_connections_settled(&c.nodes[1], 1).await,
+        1,
         "the stream is on the node that is left"
     );
 }
