@@ -12,9 +12,11 @@
 //! - [`size`]: the release bundle's size against its budget, and where the bytes are.
 //! - [`trunk`]: running trunk on the widget, the workspace's root package.
 //! - [`browser`]: the widget's browser tests against real servers.
-//! - [`e2e`]: the embedding tests (`crates/e2e`): the widget in shops' pages on other
-//!   origins, in headless Chromium.
+//! - [`e2e`]: the end-to-end tests (`crates/e2e`): the widget in shops' pages on other
+//!   origins, in headless Chromium; server nodes sharing Redis behind nginx.
 //! - [`nginx`]: `deploy/nginx.conf` in front of two server nodes, and the tests through it.
+//! - [`nginx_prefix`]: the prefix directory such an nginx runs in (also the e2e crate's,
+//!   which includes the file).
 //! - [`bench_load`]: what a first and a repeat visit cost (bytes, time to first position).
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
 
@@ -29,6 +31,7 @@ mod demo;
 mod dev;
 mod e2e;
 mod nginx;
+mod nginx_prefix;
 mod process;
 mod setup;
 mod shell;
@@ -70,8 +73,9 @@ enum Command {
     BrowserTests,
     /// Only the tests through nginx: two server nodes behind `deploy/nginx.conf`.
     NginxTests,
-    /// The embedding tests: the release bundle, then the widget in shops' pages on other
-    /// origins in headless Chromium (loader, messages, fragment credentials, headers).
+    /// The end-to-end tests: the release bundle, then the widget in shops' pages on other
+    /// origins in headless Chromium (loader, messages, fragment credentials, headers), then
+    /// server nodes sharing Redis behind nginx (scale-out).
     E2e {
         /// Test the bundle already in `dist/` instead of building it first.
         #[arg(long)]

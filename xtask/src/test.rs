@@ -7,7 +7,7 @@
 //!    (see `nginx.rs`); the host step lists those tests as ignored.
 //! 4. The widget's tests in headless Chromium, against real servers (see `browser.rs`).
 //! 5. The release bundle, precompressed, and its size: over the budget fails.
-//! 6. The embedding tests against that bundle (see `e2e.rs`).
+//! 6. The end-to-end tests against that bundle: embedding, then scale-out (see `e2e.rs`).
 //!
 //! Clippy and the native tests run on every crate but the widget, which is a wasm32 crate
 //! checked and tested for that target in its own steps.

@@ -1,22 +1,34 @@
-//! End-to-end tests of embedding the widget in a shop's page: the real server binary, shop
+//! End-to-end tests: embedding the widget in a shop's page (the real server binary, shop
 //! pages served from other origins, and headless Chromium driven through chromedriver
-//! (WebDriver, `fantoccini`). The tests are in `tests/embedding.rs`; `cargo xtask e2e` (and
-//! `cargo xtask test`, after the release bundle) builds the server and runs them.
+//! (WebDriver, `fantoccini`): `tests/embedding.rs` and its neighbours), and scaling out
+//! (server nodes sharing one Redis behind nginx: `tests/scale_out.rs`). `cargo xtask e2e`
+//! (and `cargo xtask test`, after the release bundle) builds the server and runs them.
 //!
 //! # Layout
 //!
 //! - [`server`]: `livequeue-server --demo` started as a child process on a free port, with
 //!   its access log in a file the tests read.
+//! - [`cluster`]: N nodes, their Redis and nginx in front, each a process on a free port
+//!   that a test can kill and start again.
+//! - [`api`]: the server's HTTP API at one origin, as the tests call it.
+//! - [`feed`]: one shopper's update stream, over SSE or WebSocket.
+//! - [`process`]: a child process in its own group, its output in a log file.
+//! - [`widget`]: scripts that read the widget's page.
 //! - [`shop`]: a tiny server on another origin whose pages the tests write.
 //! - [`browser`]: chromedriver and its Chromium, one per test, stopped when dropped.
 //! - [`snippet`]: the copy-paste snippet, taken from `docs/EMBEDDING.md` itself.
 //!
-//! Nothing here is skipped quietly: a missing chromedriver, server binary or `dist/` fails
-//! the test with what to do.
+//! Nothing here is skipped quietly: a missing chromedriver, redis-server, nginx, server
+//! binary or `dist/` fails the test with what to do.
 
+pub mod api;
 pub mod browser;
+pub mod cluster;
+pub mod feed;
+pub mod process;
 pub mod server;
 pub mod shop;
+pub mod widget;
 
 use std::path::PathBuf;
 

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use livequeue_protocol::api::{CreateExperience, JoinResponse};
-use livequeue_protocol::{Endpoint, QueueState};
+use livequeue_protocol::QueueState;
+use livequeue_protocol::api::JoinResponse;
 
+use crate::api::{self, Api};
 use crate::{free_port, workspace};
 
 /// The operator token the tests' servers are started with.
@@ -24,12 +25,13 @@ pub struct QueueServer {
     pub demo_shop: String,
     /// Where its output goes.
     pub log: PathBuf,
-    /// A client for its API.
+    /// A client for its API (the one [`QueueServer::api`] uses).
     pub http: reqwest::Client,
+    api: Api,
 }
 
 /// The server binary: `LIVEQUEUE_E2E_SERVER`, else the workspace's debug build.
-fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     let path = std::env::var_os("LIVEQUEUE_E2E_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -49,7 +51,7 @@ fn binary() -> PathBuf {
 
 /// The built widget: `LIVEQUEUE_E2E_DIST`, else the workspace's `dist/` (the release bundle
 /// `cargo xtask size` writes).
-fn dist() -> PathBuf {
+pub(crate) fn dist() -> PathBuf {
     let path = std::env::var_os("LIVEQUEUE_E2E_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("dist"));
@@ -97,12 +99,14 @@ impl QueueServer {
             .stderr(Stdio::from(err))
             .spawn()
             .expect("cannot start livequeue-server");
+        let api = Api::new(format!("http://127.0.0.1:{port}"), OPERATOR);
         let mut server = Self {
             child,
-            origin: format!("http://127.0.0.1:{port}"),
+            origin: api.origin.clone(),
             demo_shop: format!("http://127.0.0.1:{shop_port}"),
             log,
-            http: reqwest::Client::new(),
+            http: api.http.clone(),
+            api,
         };
         server.wait_until_up().await;
         server
@@ -137,74 +141,33 @@ impl QueueServer {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Creates an experience that admits no one by itself, so places stay put.
+    /// Its API, with the operator token.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// Creates an experience that admits no one by itself, so places stay put; its
+    /// shoppers check out at `/checkout/{id}` of this server.
     pub async fn still_experience(&self, id: &str) {
-        let body = CreateExperience {
-            id: id.into(),
-            name: format!("Still {id}"),
-            stock: 100,
-            admission_rate_per_minute: 0.0,
-            checkout_url: "/checkout/".to_owned() + id,
-            grant_ttl_seconds: None,
-        };
-        let r = self
-            .http
-            .post(self.url(Endpoint::CreateExperience.route()))
-            .bearer_auth(OPERATOR)
-            .json(&body)
-            .send()
-            .await
-            .expect("create experience");
-        assert_eq!(
-            r.status(),
-            201,
-            "creating {id}: {}",
-            r.text().await.unwrap()
-        );
+        let checkout = format!("/checkout/{id}");
+        self.api()
+            .create(&api::still_experience(id, 100, &checkout))
+            .await;
     }
 
     /// Admits the first `count` shoppers of `experience`'s line now, as an operator does.
     pub async fn admit(&self, experience: &str, count: u64) {
-        let path = Endpoint::Admit
-            .route()
-            .replace("{experience_id}", experience);
-        let r = self
-            .http
-            .post(self.url(&path))
-            .bearer_auth(OPERATOR)
-            .json(&livequeue_protocol::api::AdmitRequest { count })
-            .send()
-            .await
-            .expect("admit");
-        assert!(
-            r.status().is_success(),
-            "admitting: {}",
-            r.text().await.unwrap()
-        );
+        self.api().admit(experience, count).await;
     }
 
     /// A new shopper in `experience`'s line, as a shop's server would make one.
     pub async fn join(&self, experience: &str) -> JoinResponse {
-        let path = Endpoint::Join.path(&experience.parse().expect("experience id"));
-        let r = self.http.post(self.url(&path)).send().await.expect("join");
-        assert_eq!(r.status(), 201, "join {experience}");
-        r.json().await.expect("join answer")
+        self.api().join(experience).await
     }
 
     /// `who`'s state as the server has it.
     pub async fn state(&self, experience: &str, who: &JoinResponse) -> QueueState {
-        let path = Endpoint::Poll.path(&experience.parse().expect("experience id"));
-        let query = livequeue_protocol::paths::query(&[
-            (livequeue_protocol::paths::CONSUMER_ID, &who.consumer_id),
-            (livequeue_protocol::paths::TOKEN, &who.token),
-        ]);
-        let r = self
-            .http
-            .get(self.url(&format!("{path}{query}")))
-            .send()
-            .await
-            .expect("poll");
-        r.json().await.expect("state")
+        self.api().state(experience, who).await
     }
 }
 

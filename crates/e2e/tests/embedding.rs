@@ -10,7 +10,7 @@ use std::time::Duration;
 use livequeue_e2e::browser::{Browser, PATIENCE};
 use livequeue_e2e::server::QueueServer;
 use livequeue_e2e::shop::{Shop, recording_page};
-use livequeue_e2e::snippet;
+use livequeue_e2e::{snippet, widget};
 use serde_json::Value as Json;
 
 /// The demo's short line: about fifteen ahead, people join and leave, so it moves.
@@ -437,11 +437,7 @@ async fn credentials_in_the_fragment_are_used_and_never_logged() {
         .wait_in_frame(
             0,
             "the widget shows the shopper's place, 4",
-            &format!(
-                r#"const v = document.querySelector(".lq-position-value");
-                   const shown = v ? v.textContent.replace(/[^0-9]/g, "") : "";
-                   return {{ ok: shown === "{place}", shown }};"#
-            ),
+            &widget::shows_place(place),
             PATIENCE,
         )
         .await;

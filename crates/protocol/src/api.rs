@@ -165,7 +165,8 @@ pub struct ExperienceSummary {
     pub redeemed: u64,
     /// Grants that expired unused.
     pub expired: u64,
-    /// Open SSE and WebSocket connections on this node.
+    /// Open shopper SSE and WebSocket connections: this node's, and on Redis every
+    /// node's (each reports its own every tick).
     pub connections: u64,
     /// Shoppers admitted in all, by the rate and by the operator.
     #[serde(default)]
@@ -175,7 +176,7 @@ pub struct ExperienceSummary {
     pub connections_by_transport: ConnectionCounts,
 }
 
-/// Open connections on this node, by transport.
+/// Open shopper connections by transport (see [`ExperienceSummary::connections`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionCounts {
     /// Server-Sent Events streams.
