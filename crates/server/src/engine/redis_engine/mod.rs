@@ -310,6 +310,7 @@ impl RedisEngine {
         };
         let consumer: Arc<str> = consumer_id.into();
         let counters = self.counters.clone();
+        let stored_seq = place.cursor.seq;
         let (start, fanout, private, advance) = hub.subscribe(
             &consumer,
             place.ticket,
@@ -317,7 +318,7 @@ impl RedisEngine {
             self.now_ms(),
             |state, cursor, recent| match resume {
                 None => Start::Fresh(state),
-                Some(after) => match replay(after, cursor, recent, logged) {
+                Some(after) => match replay(after, cursor, stored_seq, recent, logged) {
                     Some(events) => Start::Replay(events),
                     None => {
                         counters.resync(Resync::StaleCursor);
@@ -679,15 +680,22 @@ impl RedisEngine {
 
 /// The broadcasts after `after` up to the mirror's `cursor`: from this node's `recent`
 /// ones, or from `logged` (read from Redis) with `recent` for the rest; `None` when they
-/// cannot all be had.
+/// cannot all be had. `stored` is Redis's seq when the shopper was read: a cursor past the
+/// mirror but not past Redis (seen on a node whose feed is a moment ahead of this one's)
+/// needs nothing replayed, and what the mirror applies next repeats a little of what the
+/// client has, which it ignores by cursor.
 fn replay(
     after: Cursor,
     cursor: Cursor,
+    stored: u64,
     recent: &std::collections::VecDeque<Arc<Encoded>>,
     logged: Option<Vec<store::Logged>>,
 ) -> Option<Vec<Arc<Encoded>>> {
-    if after.epoch != cursor.epoch || after.seq > cursor.seq {
+    if after.epoch != cursor.epoch {
         return None;
+    }
+    if after.seq > cursor.seq {
+        return (after.seq <= stored).then(Vec::new);
     }
     let mut events: Vec<Arc<Encoded>> = Vec::new();
     let mut next = after.seq + 1;
@@ -771,39 +779,48 @@ mod tests {
     fn a_resume_is_filled_from_recent_broadcasts_then_from_the_log_or_not_at_all() {
         let at = |seq| Cursor { epoch: 1, seq };
         let recent: std::collections::VecDeque<_> = (5..=8).map(encoded).collect();
-        assert_eq!(seqs(replay(at(6), at(8), &recent, None)), Some(vec![7, 8]));
-        assert_eq!(seqs(replay(at(8), at(8), &recent, None)), Some(vec![]));
         assert_eq!(
-            seqs(replay(at(2), at(8), &recent, None)),
+            seqs(replay(at(6), at(8), 8, &recent, None)),
+            Some(vec![7, 8])
+        );
+        assert_eq!(seqs(replay(at(8), at(8), 8, &recent, None)), Some(vec![]));
+        assert_eq!(
+            seqs(replay(at(2), at(8), 8, &recent, None)),
             None,
             "older than recent, no log"
         );
         let log = Some((3..=9).map(logged).collect());
         assert_eq!(
-            seqs(replay(at(2), at(8), &recent, log)),
+            seqs(replay(at(2), at(8), 8, &recent, log)),
             Some(vec![3, 4, 5, 6, 7, 8]),
             "the log up to what recent holds, then recent; nothing past the mirror"
         );
         let holey = Some(vec![logged(3)]);
         assert_eq!(
-            seqs(replay(at(2), at(8), &recent, holey)),
+            seqs(replay(at(2), at(8), 8, &recent, holey)),
             None,
             "4 is missing"
         );
         assert_eq!(
-            seqs(replay(Cursor { epoch: 2, seq: 6 }, at(8), &recent, None)),
+            seqs(replay(Cursor { epoch: 2, seq: 6 }, at(8), 8, &recent, None)),
             None
         );
         assert_eq!(
-            seqs(replay(at(9), at(8), &recent, None)),
+            seqs(replay(at(9), at(8), 8, &recent, None)),
             None,
             "from the future"
+        );
+        assert_eq!(
+            seqs(replay(at(9), at(8), 9, &recent, None)),
+            Some(vec![]),
+            "seen on a node whose feed is ahead: nothing to replay, the mirror catches up"
         );
         let empty = std::collections::VecDeque::new();
         assert_eq!(
             seqs(replay(
                 at(2),
                 at(4),
+                6,
                 &empty,
                 Some((3..=6).map(logged).collect())
             )),
