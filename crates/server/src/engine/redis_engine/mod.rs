@@ -203,8 +203,10 @@ impl RedisEngine {
         if self.is_shut_down() {
             return Err(EngineError::ShuttingDown);
         }
-        let queue = RedisQueue::new(self.conn.clone(), &req.id)
-            .map_err(|e| EngineError::Unsupported(bad_id(&e)))?;
+        // The route checked the id with the same rule that names keys.
+        let queue = RedisQueue::new(self.conn.clone(), &req.id).map_err(|_| {
+            EngineError::Unsupported("an experience id is 1–64 characters of [A-Za-z0-9_-]")
+        })?;
         let ttl = req
             .grant_ttl_seconds
             .map_or(self.config.grant_ttl, |s| Duration::from_secs(s.max(1)));
@@ -719,11 +721,6 @@ fn replay(
     );
     let last = events.last().map_or(after.seq, |e| e.cursor.seq);
     (last == cursor.seq).then_some(events)
-}
-
-/// An experience id that cannot name keys, in words.
-fn bad_id(_: &RedisQueueError) -> &'static str {
-    "an experience id is 1–64 characters of [A-Za-z0-9_-]"
 }
 
 /// The engine's error for a queue call's.
