@@ -1,12 +1,29 @@
 //! The HTTP calls that set a phase up: create an experience, join shoppers, patch stock,
-//! read the live connection count. Few and cheap, so `reqwest` with a keep-alive pool does.
+//! read the live connection counts. Few and cheap, so `reqwest` with a keep-alive pool does.
 
 use futures_util::stream::{self, StreamExt};
 use livequeue_protocol::api::{CreateExperience, ExperienceSummary, JoinResponse, PatchExperience};
 use livequeue_protocol::{Endpoint, ExperienceId};
 use reqwest::{Client, Response};
+use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
+
+/// The metric of a node's own open shopper streams, one series per transport
+/// (`crates/server/src/metrics.rs`: its prefix and `connections`).
+const CONNECTIONS_METRIC: &str = "livequeue_connections";
+
+/// The sum of every series of metric `name` in a Prometheus text exposition: lines
+/// `name value` or `name{labels} value`, not those of a longer name (`name_more …`).
+pub fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
 
 /// A shopper's credentials for the push endpoints.
 #[derive(Debug, Clone)]
@@ -47,6 +64,30 @@ async fn check(context: &str, response: reqwest::Result<Response>) -> Result<Res
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     Err(http(format!("{status}: {body}")))
+}
+
+/// The whole body of an answer that [`check`] let through.
+async fn body(context: &str, response: reqwest::Result<Response>) -> Result<String> {
+    check(context, response)
+        .await?
+        .text()
+        .await
+        .map_err(|e| Error::Http {
+            context: context.to_string(),
+            message: format!("reading the body: {e}"),
+        })
+}
+
+/// The JSON body of an answer that [`check`] let through.
+async fn json<T: DeserializeOwned>(
+    context: &str,
+    response: reqwest::Result<Response>,
+) -> Result<T> {
+    let text = body(context, response).await?;
+    serde_json::from_str(&text).map_err(|e| Error::Http {
+        context: context.to_string(),
+        message: format!("decoding the body: {e}"),
+    })
 }
 
 impl Api {
@@ -93,15 +134,7 @@ impl Api {
             .post(self.url(&Endpoint::Join.path(experience)))
             .send()
             .await;
-        let joined: JoinResponse =
-            check("joining", sent)
-                .await?
-                .json()
-                .await
-                .map_err(|e| Error::Http {
-                    context: "decoding a join".into(),
-                    message: e.to_string(),
-                })?;
+        let joined: JoinResponse = json("joining", sent).await?;
         Ok(Shopper {
             consumer_id: joined.consumer_id,
             token: joined.token,
@@ -142,22 +175,49 @@ impl Api {
         Ok(())
     }
 
-    /// The server's count of open connections on the experience.
+    /// The server's count of open connections on the experience: on a Redis node, every
+    /// node's (each reports its own to Redis once a tick, so the others' lag by up to one).
     pub async fn connections(&self, experience: &ExperienceId) -> Result<u64> {
+        self.summary(experience).await.map(|s| s.connections)
+    }
+
+    /// This node's own open shopper streams, of every experience, from its `/metrics`
+    /// (in a run on processes the loadgen started, there is one experience).
+    pub async fn node_connections(&self) -> Result<u64> {
+        let sent = self
+            .client
+            .get(self.url(Endpoint::Metrics.route()))
+            .send()
+            .await;
+        let text = body("reading /metrics", sent).await?;
+        // A gauge of whole streams: the float is an integer.
+        Ok(metric_sum(&text, CONNECTIONS_METRIC) as u64)
+    }
+
+    /// The experience's summary.
+    async fn summary(&self, experience: &ExperienceId) -> Result<ExperienceSummary> {
         let sent = self
             .client
             .get(self.url(&Endpoint::Experience.path(experience)))
             .bearer_auth(&self.admin_token)
             .send()
             .await;
-        let summary: ExperienceSummary = check("reading the experience", sent)
-            .await?
-            .json()
-            .await
-            .map_err(|e| Error::Http {
-                context: "decoding the experience".into(),
-                message: e.to_string(),
-            })?;
-        Ok(summary.connections)
+        json("reading the experience", sent).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metric_sum;
+
+    #[test]
+    fn a_metric_is_the_sum_of_its_series_and_not_of_longer_names() {
+        let text = "# HELP livequeue_connections Open shopper streams on this node\n\
+                    # TYPE livequeue_connections gauge\n\
+                    livequeue_connections{transport=\"sse\"} 2500\n\
+                    livequeue_connections{transport=\"websocket\"} 3\n\
+                    livequeue_connections_opened_total{transport=\"sse\"} 9000\n";
+        assert_eq!(metric_sum(text, "livequeue_connections"), 2503.0);
+        assert_eq!(metric_sum(text, "livequeue_nothing"), 0.0, "absent is zero");
     }
 }

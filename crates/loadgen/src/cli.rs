@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::cluster::Setup;
+use crate::redis_server::REDIS_SERVER;
+
 /// Holds idle SSE and WebSocket connections open against a livequeue server, then measures
 /// memory per connection and the fan-out of stock updates to all of them.
 #[derive(Debug, Clone, Parser)]
@@ -12,6 +15,21 @@ pub struct Args {
     /// Server binary to start (ignored with `--url`).
     #[arg(long, default_value = "target/release/livequeue-server")]
     pub server_bin: PathBuf,
+    /// Also measure, in the same run, `--redis-nodes` nodes sharing one Redis, beside the
+    /// one node with its queue in memory: each transport runs once on each setup, the two
+    /// back to back, each on fresh processes (a fresh redis-server too, which the loadgen
+    /// starts on a free loopback port with no persistence and kills at the end).
+    /// Connections are split evenly over the nodes, connected to directly; publishes go
+    /// through node 0.
+    #[arg(long, conflicts_with_all = ["url", "reuse_server"])]
+    pub compare_redis: bool,
+    /// Nodes of the Redis setup of `--compare-redis`.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub redis_nodes: u16,
+    /// The redis-server binary for `--compare-redis` (looked up on `PATH` when it is a bare
+    /// name).
+    #[arg(long, default_value = REDIS_SERVER)]
+    pub redis_server_bin: PathBuf,
     /// Measure an already running server at this base URL (loopback only) instead of
     /// starting one; give `--server-pid` too for memory and CPU figures.
     #[arg(long)]
@@ -26,7 +44,8 @@ pub struct Args {
         default_value = "loadgen-admin-token"
     )]
     pub admin_token: String,
-    /// Idle SSE connections in the SSE phase (0 skips the phase).
+    /// Idle SSE connections in the SSE phase (0 skips the phase). The loadgen holds them
+    /// all, so with the open-file limit of 20,000 a phase stays under about 19,900.
     #[arg(long, default_value_t = 10_000)]
     pub sse: usize,
     /// Idle WebSocket connections in the WebSocket phase (0 skips the phase).
@@ -79,4 +98,55 @@ pub struct Args {
     /// Write the figures as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+}
+
+impl Args {
+    /// The setups to measure, in order.
+    pub fn setups(&self) -> Vec<Setup> {
+        if self.url.is_some() {
+            vec![Setup::Attached]
+        } else if self.compare_redis {
+            vec![
+                Setup::Memory,
+                Setup::Redis {
+                    nodes: usize::from(self.redis_nodes),
+                },
+            ]
+        } else {
+            vec![Setup::Memory]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_redis_measures_memory_then_two_redis_nodes() {
+        let args = Args::parse_from(["livequeue-loadgen", "--compare-redis"]);
+        assert_eq!(
+            args.setups(),
+            vec![Setup::Memory, Setup::Redis { nodes: 2 }],
+            "the in-memory node first, then two nodes on one Redis"
+        );
+        let plain = Args::parse_from(["livequeue-loadgen"]);
+        assert_eq!(plain.setups(), vec![Setup::Memory], "no Redis unless asked");
+    }
+
+    #[test]
+    fn compare_redis_refuses_a_server_it_would_not_start() {
+        let given = [
+            "livequeue-loadgen",
+            "--compare-redis",
+            "--url",
+            "http://127.0.0.1:1",
+        ];
+        assert!(
+            Args::try_parse_from(given).is_err(),
+            "--url names one server; the comparison starts its own"
+        );
+        let zero = ["livequeue-loadgen", "--compare-redis", "--redis-nodes", "0"];
+        assert!(Args::try_parse_from(zero).is_err(), "a setup needs a node");
+    }
 }

@@ -1,13 +1,18 @@
 //! `livequeue-loadgen`: holds N idle push connections open against a livequeue server and
 //! measures what they cost it — resident memory per connection, and how fast one published
 //! update reaches all of them (fan-out latency, deliveries per second, server CPU per
-//! delivery).
+//! delivery). With `--compare-redis` the same run measures one node with its queue in
+//! memory and two nodes sharing one Redis side by side.
 //!
 //! # Layout
 //!
 //! - [`cli`]: the command line.
-//! - [`target`]: the server under test, spawned as a child process or attached by URL.
-//! - [`procfs`]: the server's memory and CPU time, read from `/proc`.
+//! - [`cluster`]: what a phase runs against: one node, or several nodes on one Redis.
+//! - [`target`]: one server node, spawned as a child process or attached by URL.
+//! - [`redis_server`]: the redis-server the nodes of a Redis phase share.
+//! - [`child`]: starting those processes so that none outlives the loadgen.
+//! - [`procfs`]: the servers' memory and CPU time, read from `/proc`.
+//! - [`window`]: CPU time over the publishes, for the nodes, Redis, us and the rest.
 //! - [`quiet`]: waiting for other processes to leave the CPUs alone before measuring.
 //! - [`limits`]: raising the open-file limit for us, and so for the child we spawn.
 //! - [`api`]: the few HTTP calls that set a phase up (create, join, patch stock).
@@ -24,11 +29,14 @@
 //! `docs/BENCHMARKS.md`).
 
 pub mod api;
+pub mod child;
 pub mod cli;
+pub mod cluster;
 pub mod limits;
 pub mod phase;
 pub mod procfs;
 pub mod quiet;
+pub mod redis_server;
 pub mod report;
 pub mod scan;
 pub mod sse;
@@ -36,6 +44,7 @@ pub mod stats;
 pub mod tally;
 pub mod target;
 pub mod transport;
+pub mod window;
 pub mod ws;
 
 /// Errors that end a run.

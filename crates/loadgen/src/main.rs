@@ -1,18 +1,19 @@
 //! `livequeue-loadgen`: parses flags, raises the open-file limit, runs the phases on a
 //! small runtime, prints the table and writes the JSON.
 
+use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use livequeue_loadgen::api::Api;
 use livequeue_loadgen::cli::Args;
+use livequeue_loadgen::cluster::{Cluster, Launch, Setup};
 use livequeue_loadgen::limits;
 use livequeue_loadgen::phase::{self, PhaseConfig};
 use livequeue_loadgen::report::{self, Machine, Report};
-use livequeue_loadgen::target::Target;
 use livequeue_loadgen::transport::Transport;
 use livequeue_loadgen::{Error, Result};
+use tokio::signal::unix::{SignalKind, signal};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(unless_stopped(run(args))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -52,25 +53,53 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `work` unless SIGINT, SIGTERM or SIGHUP comes first. Then `work` is dropped, and
+/// with it every process it started (see `livequeue_loadgen::child`).
+async fn unless_stopped(work: impl Future<Output = Result<()>>) -> Result<()> {
+    let listen = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| Error::io(format!("listening for {name}"), e))
+    };
+    let mut interrupt = listen(SignalKind::interrupt(), "SIGINT")?;
+    let mut terminate = listen(SignalKind::terminate(), "SIGTERM")?;
+    let mut hangup = listen(SignalKind::hangup(), "SIGHUP")?;
+    let stopped = |name: &str| {
+        Error::Setup(format!(
+            "stopped by {name}: the servers and Redis started here are killed"
+        ))
+    };
+    tokio::select! {
+        result = work => result,
+        _ = interrupt.recv() => Err(stopped("SIGINT")),
+        _ = terminate.recv() => Err(stopped("SIGTERM")),
+        _ = hangup.recv() => Err(stopped("SIGHUP")),
+    }
+}
+
 async fn run(args: Args) -> Result<()> {
-    let phases: Vec<(Transport, usize)> = [(Transport::Sse, args.sse), (Transport::Ws, args.ws)]
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    // Transport first, then setup: the phases compared with each other run back to back,
+    // so the machine's drift over a run falls between transports, not between setups.
+    let mut plan: Vec<(Transport, usize, Setup)> = Vec::new();
+    for (transport, connections) in [(Transport::Sse, args.sse), (Transport::Ws, args.ws)] {
+        if connections > 0 {
+            for setup in args.setups() {
+                plan.push((transport, connections, setup));
+            }
+        }
+    }
     let mut results = Vec::new();
-    let mut target: Option<Target> = None;
-    for (index, (transport, connections)) in phases.into_iter().enumerate() {
+    let mut cluster: Option<Cluster> = None;
+    for (index, (transport, connections, setup)) in plan.into_iter().enumerate() {
         let reuse = args.url.is_some() || args.reuse_server;
-        if !reuse || target.is_none() {
-            if let Some(old) = target.take() {
+        let reusable = cluster.as_ref().is_some_and(|c| c.setup == setup);
+        if !(reuse && reusable) {
+            if let Some(old) = cluster.take() {
                 old.stop().await;
             }
-            target = Some(open_target(&args).await?);
+            cluster = Some(open_cluster(&args, setup).await?);
         }
-        let Some(t) = target.as_ref() else {
+        let Some(c) = cluster.as_ref() else {
             return Err(Error::Setup("no server".into()));
         };
-        let api = Api::new(&t.base_url, &args.admin_token);
         let cfg = PhaseConfig {
             transport,
             index,
@@ -84,10 +113,10 @@ async fn run(args: Args) -> Result<()> {
             settle: Duration::from_millis(args.settle_ms),
             quiet_wait: Duration::from_secs(args.quiet_wait_secs),
         };
-        results.push(phase::run(t, &api, &cfg).await?);
+        results.push(phase::run(c, &cfg).await?);
     }
-    if let Some(t) = target.take() {
-        t.stop().await;
+    if let Some(c) = cluster.take() {
+        c.stop().await;
     }
     let report = Report {
         machine: Machine::this(),
@@ -105,25 +134,19 @@ async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-async fn open_target(args: &Args) -> Result<Target> {
-    match &args.url {
-        Some(url) => {
-            if let Some(pid) = args.server_pid
-                && let Err(e) = limits::raise_nofile_of(pid, args.nofile)
-            {
-                eprintln!("cannot raise the server's open-file limit: {e}");
-            }
-            Target::attach(url, args.server_pid).await
-        }
-        None => {
-            let t = Target::spawn(&args.server_bin, &args.admin_token).await?;
-            eprintln!(
-                "started {} (pid {:?}) on {}",
-                args.server_bin.display(),
-                t.pid,
-                t.addr
-            );
-            Ok(t)
-        }
+async fn open_cluster(args: &Args, setup: Setup) -> Result<Cluster> {
+    let Some(url) = &args.url else {
+        let launch = Launch {
+            server_bin: &args.server_bin,
+            redis_bin: &args.redis_server_bin,
+            admin_token: &args.admin_token,
+        };
+        return Cluster::start(setup, &launch).await;
+    };
+    if let Some(pid) = args.server_pid
+        && let Err(e) = limits::raise_nofile_of(pid, args.nofile)
+    {
+        eprintln!("cannot raise the server's open-file limit: {e}");
     }
+    Cluster::attach(url, args.server_pid, &args.admin_token).await
 }

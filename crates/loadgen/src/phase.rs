@@ -1,15 +1,17 @@
 //! One phase: N idle connections of one transport, their memory, and K publishes fanned
-//! out to all of them.
+//! out to all of them, against one [`Cluster`] (one node, or several on one Redis).
 //!
 //! 1. Create an experience with a billion units and no admissions, so nothing but our
-//!    patches ever broadcasts, and join N shoppers.
-//! 2. Read the server's memory, open the N connections (each waits for its first state),
-//!    let the server settle, read the memory again: the difference over N is the memory
-//!    per idle connection (the shoppers themselves were already counted before).
-//! 3. Publish K times, one stock value each, waiting each time until every open connection
-//!    has received it (or a timeout), then until the interval is over; read the server's
-//!    CPU time before and after.
-//! 4. Close every connection and wait until the server has seen them go.
+//!    patches ever broadcasts, and join N shoppers, all through node 0. Every node then
+//!    reads the experience once, so that each has it mirrored before anything is measured.
+//! 2. Read the servers' memory, open the N connections (connection `i` to node `i mod n`;
+//!    each waits for its first state), let the servers settle, read the memory again: the
+//!    difference over N is the memory per idle connection (the shoppers themselves were
+//!    already counted before).
+//! 3. Publish K times through node 0, one stock value each, waiting each time until every
+//!    open connection has received it (or a timeout), then until the interval is over;
+//!    read every node's CPU time, and Redis's, before and after.
+//! 4. Close every connection and wait until every node has seen them go.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,19 +24,20 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
 use crate::api::{Api, Shopper};
-use crate::procfs::{Cpu, Memory, Proc, machine_busy_us};
+use crate::cluster::{Cluster, Setup};
+use crate::procfs::{Cpu, Memory, Proc, reported};
 use crate::quiet::wait_for_quiet;
 use crate::stats::{Latency, PublishFigures, median, publish_figures};
 use crate::tally::Tally;
-use crate::target::Target;
 use crate::transport::{Conn, Transport, source_ip};
+use crate::window::CpuWindow;
 use crate::{Error, Result};
 
 /// Initial stock: publish `k` sets the total (and so the available stock, since nobody is
 /// ever admitted) to `INITIAL_STOCK + 1 + k`, a value no other frame carries.
 pub const INITIAL_STOCK: u64 = 1_000_000_000;
 
-/// How long to wait for the server to notice that our closed connections are gone.
+/// How long to wait for the servers to notice that our closed connections are gone.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often progress is printed while connections open.
@@ -67,7 +70,7 @@ pub struct PhaseConfig {
     pub quiet_wait: Duration,
 }
 
-/// Memory readings of a phase (absent without a server pid).
+/// Memory readings of a phase (absent without a server pid), every node's added up.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MemoryFigures {
     /// Server, after the joins, before any connection.
@@ -95,10 +98,15 @@ pub struct MemoryFigures {
 pub struct PhaseResult {
     /// Which transport.
     pub transport: Transport,
+    /// Which servers.
+    pub setup: Setup,
     /// Connections asked for.
     pub wanted: usize,
     /// Connections that received their first state.
     pub connected: usize,
+    /// Open connections as each node counts its own in `/metrics` once all are open, node
+    /// 0 first (`None` where the count could not be read): shows the split between nodes.
+    pub node_connections: Vec<Option<u64>>,
     /// Connections that failed to open or ended early, by reason.
     pub errors: BTreeMap<String, usize>,
     /// Seconds to join the shoppers.
@@ -121,12 +129,17 @@ pub struct PhaseResult {
     pub median_deliveries_per_sec: Option<f64>,
     /// Connect → first state, over every connection that opened.
     pub open_time: Latency,
-    /// Server CPU time during the publishes.
+    /// Server CPU time during the publishes, every node's added up.
     pub server_cpu: Option<Cpu>,
-    /// Server CPU time per delivery, µs.
+    /// Server CPU time (every node's) per delivery, µs.
     pub server_cpu_us_per_delivery: Option<f64>,
+    /// CPU time of the nodes' Redis during the publishes (`None` without one).
+    pub redis_cpu: Option<Cpu>,
+    /// Redis CPU time per delivery, µs.
+    pub redis_cpu_us_per_delivery: Option<f64>,
     /// CPU time other processes took during the publishes, µs: the machine's busy time less
-    /// the server's and ours. Builds or tests running beside the benchmark show up here.
+    /// the servers', Redis's and ours. Builds or tests running beside the benchmark show
+    /// up here.
     pub others_cpu_us: Option<u64>,
     /// Wall time of the publishing, µs (the CPU figures above are within it).
     pub fanout_wall_us: u64,
@@ -146,12 +159,8 @@ fn per_conn(
     (n > 0).then(|| (field(&a) as f64 - field(&b) as f64) / n as f64)
 }
 
-fn read_memory(proc: Option<Proc>) -> Option<Memory> {
-    proc.and_then(|p| p.memory().map_err(|e| eprintln!("  memory: {e}")).ok())
-}
-
-fn read_cpu(proc: Option<Proc>) -> Option<Cpu> {
-    proc.and_then(|p| p.cpu().map_err(|e| eprintln!("  cpu: {e}")).ok())
+fn own_memory() -> Option<Memory> {
+    reported(Proc::Myself, "loadgen memory", Proc::memory)
 }
 
 /// One publish as it was sent.
@@ -169,58 +178,9 @@ struct Published {
     expected: usize,
 }
 
-/// CPU consumed over a window by the server, by us, and by everything else.
-#[derive(Debug, Clone, Copy)]
-struct CpuWindow {
-    started: Instant,
-    machine: Option<u64>,
-    server: Option<Cpu>,
-    loadgen: Option<Cpu>,
-}
-
-/// What a [`CpuWindow`] saw.
-#[derive(Debug, Clone, Copy)]
-struct CpuUse {
-    server: Option<Cpu>,
-    loadgen: Option<Cpu>,
-    others_us: Option<u64>,
-    wall_us: u64,
-}
-
-impl CpuWindow {
-    fn start(server: Option<Proc>) -> Self {
-        Self {
-            started: Instant::now(),
-            machine: machine_busy_us().ok(),
-            server: read_cpu(server),
-            loadgen: read_cpu(Some(Proc::Myself)),
-        }
-    }
-
-    fn finish(self, server: Option<Proc>) -> CpuUse {
-        let since = |now: Option<Cpu>, then: Option<Cpu>| now.zip(then).map(|(a, b)| a.since(&b));
-        let server = since(read_cpu(server), self.server);
-        let loadgen = since(read_cpu(Some(Proc::Myself)), self.loadgen);
-        let machine = machine_busy_us()
-            .ok()
-            .zip(self.machine)
-            .map(|(a, b)| a.saturating_sub(b));
-        let others_us = match (machine, server, loadgen) {
-            (Some(m), Some(s), Some(l)) => Some(m.saturating_sub(s.total_us() + l.total_us())),
-            _ => None,
-        };
-        CpuUse {
-            server,
-            loadgen,
-            others_us,
-            wall_us: self.started.elapsed().as_micros() as u64,
-        }
-    }
-}
-
-/// Runs one phase against `target`.
-pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseResult> {
-    let server = target.proc();
+/// Runs one phase against `cluster`.
+pub async fn run(cluster: &Cluster, cfg: &PhaseConfig) -> Result<PhaseResult> {
+    let api = cluster.operator();
     // Unique per loadgen process, so runs against one `--url` server do not collide.
     let experience: Arc<ExperienceId> = Arc::new(
         format!(
@@ -241,34 +201,44 @@ pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseR
     let joined = Instant::now();
     let shoppers = api.join_many(&experience, n, cfg.join_concurrency).await?;
     let join_secs = joined.elapsed().as_secs_f64();
+    // A Redis node mirrors an experience the first time it hears of it: reading it here
+    // keeps that mirror out of the memory per connection, and out of the first publish.
+    for node in cluster.apis() {
+        node.connections(&experience).await?;
+    }
 
     sleep(cfg.settle).await;
     wait_for_quiet(cfg.quiet_wait).await;
     let mut memory = MemoryFigures {
-        before: read_memory(server),
+        before: cluster.server_memory(),
         ..MemoryFigures::default()
     };
-    let loadgen_before = read_memory(Some(Proc::Myself));
+    let loadgen_before = own_memory();
 
     let origin = Instant::now();
     let tally = Arc::new(Tally::new(origin, INITIAL_STOCK + 1, cfg.publishes, n));
-    let tasks = open_all(target, cfg, &experience, shoppers, &tally).await?;
+    let tasks = open_all(cluster, cfg, &experience, shoppers, &tally).await?;
     let connect_secs = origin.elapsed().as_secs_f64();
     let connected = tally.ready_count();
 
     sleep(cfg.settle).await;
-    memory.idle = read_memory(server);
+    memory.idle = cluster.server_memory();
     memory.rss_per_conn = per_conn(memory.idle, memory.before, connected, |m| m.rss);
     memory.pss_per_conn = per_conn(memory.idle, memory.before, connected, |m| m.pss);
     memory.anon_per_conn = per_conn(memory.idle, memory.before, connected, |m| m.anon);
-    let loadgen_idle = read_memory(Some(Proc::Myself));
+    let loadgen_idle = own_memory();
     memory.loadgen_rss_per_conn = per_conn(loadgen_idle, loadgen_before, connected, |m| m.rss);
+    let mut node_connections = Vec::with_capacity(cluster.node_count());
+    for node in cluster.apis() {
+        let counted = node.node_connections().await;
+        node_connections.push(counted.map_err(|e| eprintln!("  connections: {e}")).ok());
+    }
 
     wait_for_quiet(cfg.quiet_wait).await;
-    let window = CpuWindow::start(server);
+    let window = CpuWindow::start(cluster);
     let published = publish_all(api, &experience, cfg, &tally).await?;
-    let cpu = window.finish(server);
-    memory.after_fanout = read_memory(server);
+    let cpu = window.finish(cluster);
+    memory.after_fanout = cluster.server_memory();
     memory.rss_per_conn_after_fanout =
         per_conn(memory.after_fanout, memory.before, connected, |m| m.rss);
 
@@ -296,14 +266,16 @@ pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseR
             .map(|c| c.total_us() as f64 / deliveries as f64)
     };
 
-    close_all(api, &experience, cfg.transport, tasks).await;
+    close_all(cluster, &experience, cfg.transport, tasks).await;
     sleep(cfg.settle).await;
-    memory.after_close = read_memory(server);
+    memory.after_close = cluster.server_memory();
 
     Ok(PhaseResult {
         transport: cfg.transport,
+        setup: cluster.setup,
         wanted: n,
         connected,
+        node_connections,
         errors: tally.errors(),
         join_secs,
         connect_secs,
@@ -314,8 +286,10 @@ pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseR
         median_last_us: median(&lasts),
         median_deliveries_per_sec: median(&rates),
         open_time: Latency::of(&mut tally.open_times()),
-        server_cpu: cpu.server,
-        server_cpu_us_per_delivery: per_delivery(cpu.server),
+        server_cpu: cpu.servers,
+        server_cpu_us_per_delivery: per_delivery(cpu.servers),
+        redis_cpu: cpu.redis,
+        redis_cpu_us_per_delivery: per_delivery(cpu.redis),
         others_cpu_us: cpu.others_us,
         fanout_wall_us: cpu.wall_us,
         loadgen_cpu: cpu.loadgen,
@@ -327,7 +301,7 @@ pub async fn run(target: &Target, api: &Api, cfg: &PhaseConfig) -> Result<PhaseR
 /// Starts one reader task per shopper, `connect_concurrency` handshakes at a time, and
 /// returns once every connection has its first state or has failed.
 async fn open_all(
-    target: &Target,
+    cluster: &Cluster,
     cfg: &PhaseConfig,
     experience: &Arc<ExperienceId>,
     shoppers: Vec<Shopper>,
@@ -353,7 +327,7 @@ async fn open_all(
             .map_err(|_| Error::Setup("handshake semaphore closed".into()))?;
         let conn = Conn {
             index,
-            server: target.addr,
+            server: cluster.node_for(index),
             source: source_ip(cfg.index, index, cfg.conns_per_ip),
             experience: experience.clone(),
             shopper,
@@ -419,10 +393,10 @@ async fn publish_all(
     Ok(published)
 }
 
-/// Aborts every reader (dropping its socket) and waits until the server counts no
-/// connection on the experience.
+/// Aborts every reader (dropping its socket) and waits until no node counts a connection
+/// on the experience.
 async fn close_all(
-    api: &Api,
+    cluster: &Cluster,
     experience: &ExperienceId,
     transport: Transport,
     tasks: Vec<JoinHandle<()>>,
@@ -436,15 +410,24 @@ async fn close_all(
         let _ = task.await;
     }
     let closing = Instant::now();
-    while closing.elapsed() < CLOSE_TIMEOUT {
-        match api.connections(experience).await {
-            Ok(0) => return,
-            Ok(_) => sleep(Duration::from_millis(100)).await,
-            Err(e) => {
-                eprintln!("  reading connections: {e}");
-                return;
+    for (node, api) in cluster.apis().enumerate() {
+        loop {
+            match api.connections(experience).await {
+                Ok(0) => break,
+                Ok(_) if closing.elapsed() < CLOSE_TIMEOUT => {
+                    sleep(Duration::from_millis(100)).await;
+                }
+                Ok(left) => {
+                    eprintln!(
+                        "  node {node} still counts {left} connections after {CLOSE_TIMEOUT:?}"
+                    );
+                    break;
+                }
+                Err(e) => {
+                    eprintln!("  reading node {node}'s connections: {e}");
+                    break;
+                }
             }
         }
     }
-    eprintln!("  the server still counts connections after {CLOSE_TIMEOUT:?}");
 }

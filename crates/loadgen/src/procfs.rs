@@ -51,6 +51,23 @@ impl Cpu {
     }
 }
 
+/// `Add`, field by field, for readings of several processes taken together (the nodes of
+/// a Redis phase).
+macro_rules! add_by_field {
+    ($ty:ident { $($field:ident),+ }) => {
+        impl std::ops::Add for $ty {
+            type Output = $ty;
+
+            fn add(self, other: $ty) -> $ty {
+                $ty { $($field: self.$field + other.$field),+ }
+            }
+        }
+    };
+}
+
+add_by_field!(Memory { rss, pss, anon });
+add_by_field!(Cpu { user_us, system_us });
+
 /// Which process to read: a pid, or ourselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proc {
@@ -91,6 +108,12 @@ impl Proc {
             system_us: micros(system),
         })
     }
+}
+
+/// `read(proc)`, or `None` after saying why on stderr: a figure missing from the report
+/// is better than a run lost to it.
+pub fn reported<T>(proc: Proc, what: &str, read: fn(Proc) -> Result<T>) -> Option<T> {
+    read(proc).map_err(|e| eprintln!("  {what}: {e}")).ok()
 }
 
 /// The value in kB of the line `key:   N kB`, in bytes.

@@ -77,6 +77,14 @@ const ROWS: &[Row] = &[
     ("connections open / wanted", |p| {
         format!("{} / {}", p.connected, p.wanted)
     }),
+    ("connections per node (server's count)", |p| {
+        let counts: Vec<String> = p
+            .node_connections
+            .iter()
+            .map(|c| c.map_or("–".into(), |c| c.to_string()))
+            .collect();
+        counts.join(" + ")
+    }),
     ("failed or ended early", |p| {
         p.errors.values().sum::<usize>().to_string()
     }),
@@ -118,7 +126,7 @@ const ROWS: &[Row] = &[
         let v: Vec<f64> = p.publishes.iter().map(|x| x.patch_us as f64).collect();
         median(&v).map_or("–".into(), |us| format!("{:.1}", us / 1e3))
     }),
-    ("server CPU per delivery (µs)", |p| {
+    ("server CPU per delivery, all nodes (µs)", |p| {
         p.server_cpu_us_per_delivery
             .map_or("–".into(), |c| format!("{c:.2}"))
     }),
@@ -129,6 +137,19 @@ const ROWS: &[Row] = &[
                 let user = 100.0 * c.user_us as f64 / c.total_us() as f64;
                 format!("{user:.0}% / {:.0}%", 100.0 - user)
             })
+    }),
+    ("Redis CPU during publishes", |p| {
+        p.redis_cpu.map_or("–".into(), |c| {
+            let share = 100.0 * c.total_us() as f64 / p.fanout_wall_us.max(1) as f64;
+            format!(
+                "{:.0} ms ({share:.1}% of a core)",
+                c.total_us() as f64 / 1e3
+            )
+        })
+    }),
+    ("Redis CPU per delivery (µs)", |p| {
+        p.redis_cpu_us_per_delivery
+            .map_or("–".into(), |c| format!("{c:.2}"))
     }),
     ("loadgen CPU per delivery (µs)", |p| {
         p.loadgen_cpu_us_per_delivery
@@ -167,21 +188,21 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|p| ROWS.iter().map(|(_, f)| f(p)).collect())
         .collect();
-    let widths: Vec<usize> = report
-        .phases
+    let headers: Vec<String> = report.phases.iter().map(header).collect();
+    let widths: Vec<usize> = headers
         .iter()
         .zip(&cells)
-        .map(|(p, c)| {
+        .map(|(h, c)| {
             c.iter()
+                .chain([h])
                 .map(|s| s.chars().count())
-                .chain([p.transport.to_string().len()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
     let _ = write!(out, "{:label_width$}", "");
-    for (p, w) in report.phases.iter().zip(&widths) {
-        let _ = write!(out, " | {:>w$}", p.transport.to_string());
+    for (h, w) in headers.iter().zip(&widths) {
+        let _ = write!(out, " | {h:>w$}");
     }
     out.push('\n');
     for (i, (label, _)) in ROWS.iter().enumerate() {
@@ -191,10 +212,15 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
-    for p in &report.phases {
+    for (p, h) in report.phases.iter().zip(&headers) {
         for (why, count) in &p.errors {
-            let _ = writeln!(out, "{}: {count} × {why}", p.transport);
+            let _ = writeln!(out, "{h}: {count} × {why}");
         }
     }
     out
+}
+
+/// A phase's column: its transport and its setup (`SSE · 2 nodes, Redis`).
+fn header(p: &PhaseResult) -> String {
+    format!("{} · {}", p.transport, p.setup)
 }

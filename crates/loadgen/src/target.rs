@@ -1,22 +1,26 @@
-//! The server under test: a child process we start, or a running server given by URL.
+//! One server node under test: a child process we start, or a running server given by URL.
 
-use std::net::{IpAddr, SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use livequeue_protocol::Endpoint;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
+use crate::child;
 use crate::procfs::Proc;
 use crate::{Error, Result};
-
-/// How long a started server gets to answer `/healthz`.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Heartbeats and pings every hour: within a run the only events are our stock updates, so
 /// every delivery counted and every CPU microsecond measured belongs to them.
 const QUIET_SECS: &str = "3600";
+
+/// The secret every node we start signs shopper tokens with: one for all, so that a shopper
+/// joined through one node may connect to another.
+const SECRET: &str = "loadgen-secret-not-for-production";
+
+/// The server's own variable for `--redis`: removed from a node that must keep its queue in
+/// memory, so that one set in our environment cannot turn it into a Redis node.
+const REDIS_URL_VAR: &str = "LIVEQUEUE_REDIS_URL";
 
 /// A server to measure.
 #[derive(Debug)]
@@ -32,22 +36,26 @@ pub struct Target {
 }
 
 impl Target {
-    /// Starts `bin` on a free loopback port and waits until it answers.
-    pub async fn spawn(bin: &Path, admin_token: &str) -> Result<Self> {
-        let addr = free_loopback_port()?;
-        let child = Command::new(bin)
+    /// Starts `bin` on a free loopback port, with its queue in memory or, given `redis`
+    /// (`redis://…`), in that Redis, and waits until it answers.
+    pub async fn spawn(bin: &Path, admin_token: &str, redis: Option<&str>) -> Result<Self> {
+        let addr = child::free_loopback_port()?;
+        let mut command = child::command(bin)?;
+        command
             .arg("--addr")
             .arg(addr.to_string())
             .args(["--heartbeat-secs", QUIET_SECS, "--ws-ping-secs", QUIET_SECS])
             .env("LIVEQUEUE_ADMIN_TOKEN", admin_token)
-            .env("LIVEQUEUE_SECRET", "loadgen-secret-not-for-production")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
+            .env("LIVEQUEUE_SECRET", SECRET)
+            .env("RUST_LOG", "warn");
+        match redis {
+            Some(url) => command.arg("--redis").arg(url),
+            None => command.env_remove(REDIS_URL_VAR),
+        };
+        let child = command
             .spawn()
             .map_err(|e| Error::io(format!("starting {}", bin.display()), e))?;
-        let target = Self {
+        let mut target = Self {
             addr,
             base_url: format!("http://{addr}"),
             pid: child.id(),
@@ -68,7 +76,7 @@ impl Target {
             .into_iter()
             .find(|a| a.ip().is_loopback() && a.is_ipv4())
             .ok_or_else(|| Error::Setup(format!("--url {url} is not an IPv4 loopback address")))?;
-        let target = Self {
+        let mut target = Self {
             addr,
             base_url: format!("http://{addr}"),
             pid,
@@ -83,24 +91,19 @@ impl Target {
         self.pid.map(Proc::Pid)
     }
 
-    async fn wait_ready(&self) -> Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
+    async fn wait_ready(&mut self) -> Result<()> {
         let url = format!("{}{}", self.base_url, Endpoint::Health.route());
         let client = crate::api::loopback_client();
-        loop {
-            if let Ok(r) = client.get(&url).send().await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(Error::Setup(format!(
-                    "server at {} never answered {url}",
-                    self.addr
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("the server at {}", self.addr);
+        let (client, url) = (&client, &url);
+        child::wait_ready(&what, self.child.as_mut(), move || async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await
     }
 
     /// Stops a server we started (SIGKILL: its shutdown path is not what is measured).
@@ -110,14 +113,4 @@ impl Target {
             let _ = child.kill().await;
         }
     }
-}
-
-/// A loopback port nobody listens on now. Another process could take it before the server
-/// binds it; the server then fails to start and we say so.
-fn free_loopback_port() -> Result<SocketAddr> {
-    let listener = StdListener::bind((IpAddr::from([127, 0, 0, 1]), 0))
-        .map_err(|e| Error::io("finding a free port", e))?;
-    listener
-        .local_addr()
-        .map_err(|e| Error::io("finding a free port", e))
 }
