@@ -152,7 +152,7 @@ pub fn QueueWidget(
     });
     // Ticked only while the shopper holds a place; the model reads it.
     let now = RwSignal::new(clock::local_now());
-    let hidden = RwSignal::new(notifications::page_hidden());
+    let hidden = RwSignal::new(crate::feed::page_hidden());
     let mut markup = String::new();
     let mut tables: Vec<&'static [Bind]> = vec![ROOT];
     for (html, bindings) in PARTS {
@@ -181,7 +181,7 @@ pub fn QueueWidget(
             let mut listeners = vec![on_click];
             if let Some(document) = document() {
                 listeners.push(Listener::new(&document, "visibilitychange", move |_| {
-                    hidden.set(notifications::page_hidden());
+                    hidden.set(crate::feed::page_hidden());
                 }));
             }
             held.listeners.replace(listeners);
@@ -503,12 +503,5 @@ mod notifications {
         options.set_tag("livequeue-turn");
         // A refused notification changes nothing: the title flashes anyway.
         let _ = Notification::new_with_options(crate::i18n::t().turn_notification, &options);
-    }
-
-    /// Whether the page is in a background tab (or minimized).
-    pub(super) fn page_hidden() -> bool {
-        web_sys::window()
-            .and_then(|w| w.document())
-            .is_some_and(|d| d.hidden())
     }
 }

@@ -58,6 +58,12 @@ impl ClockSkew {
         self.offset_ms
     }
 
+    /// The offset, when a message measured it (another tab of the same browser, on the
+    /// same local clock, can pass the server's clock on).
+    pub fn measured(self) -> Option<f64> {
+        self.measured.then_some(self.offset_ms)
+    }
+
     /// The server's clock when the local clock reads `local_now`.
     pub fn server_now(self, local_now: f64) -> f64 {
         local_now + self.offset_ms
@@ -131,5 +137,13 @@ mod tests {
         assert_eq!(moved.offset_ms(), -600_000.0);
         // A message without a clock changes nothing.
         assert_eq!(moved.refine(ClockSkew::measure(None, 2e12)), moved);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_skew_is_measured_or_none() {
+        let measured = ClockSkew::measure(Some(1_000_000), 940_000.0);
+        assert_eq!(measured.measured(), Some(60_000.0));
+        assert_eq!(ClockSkew::default().measured(), None, "nothing measured");
     }
 }

@@ -7,7 +7,8 @@
 //!   the livequeue server (default: the page's own origin);
 //! - `transport` forces one transport (`ws`, `sse` or `poll`); `join=auto` joins without
 //!   waiting for the shopper's click (a shop that already decided to queue its visitors);
-//!   `debug=1` shows the connection's diagnostics;
+//!   `debug=1` shows the connection's diagnostics; `share=0` gives this tab a connection
+//!   of its own instead of sharing one with the browser's other tabs of the same shopper;
 //! - `locale` picks the language (else the browser's), `theme` (`light`, `dark`, default
 //!   `auto`: the system's) and `accent` (`#rgb` or `#rrggbb`) the look;
 //! - `parentOrigin` is the host page's origin, the only one the widget talks to
@@ -45,6 +46,10 @@ pub struct WidgetConfig {
     pub transports: Vec<TransportKind>,
     /// Show the diagnostics panel.
     pub debug: bool,
+    /// Share one feed with the browser's other tabs showing the same shopper (one of them
+    /// connects, the others follow it). Off for a program mounting the widget, which
+    /// decides for itself; on for the page unless `?share=0`.
+    pub share: bool,
     /// When a shopper without a place joins.
     pub join: JoinMode,
     /// Connection timings.
@@ -150,6 +155,7 @@ impl Default for WidgetConfig {
             identity: None,
             transports: DEFAULT_TRANSPORTS.to_vec(),
             debug: false,
+            share: false,
             join: JoinMode::Auto,
             timings: Timings::default(),
             locale: None,
@@ -229,6 +235,7 @@ impl WidgetConfig {
             config.transports = vec![only];
         }
         config.debug = matches!(params.get("debug").as_deref(), Some("1" | "true"));
+        config.share = !matches!(params.get("share").as_deref(), Some("0" | "false"));
         config.join = if params.get("join").as_deref() == Some("auto") {
             JoinMode::Auto
         } else {
@@ -394,9 +401,10 @@ mod tests {
             WidgetConfig::from_query(""),
             WidgetConfig {
                 join: JoinMode::OnClick,
+                share: true,
                 ..WidgetConfig::default()
             },
-            "a visitor of the page joins by pressing Join"
+            "a visitor of the page joins by pressing Join, sharing the tabs' feed"
         );
         assert_eq!(WidgetConfig::from_query("?join=auto").join, JoinMode::Auto);
         assert_eq!(WidgetConfig::default().experience, "demo-drop");
@@ -428,6 +436,19 @@ mod tests {
             "an unknown transport keeps the default order"
         );
         assert!(plain.identity.is_none() && !plain.debug);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_page_shares_its_feed_with_other_tabs_unless_told_not_to() {
+        assert!(WidgetConfig::from_query("?experience=x").share);
+        assert!(WidgetConfig::from_query("?share=1").share);
+        assert!(!WidgetConfig::from_query("?share=0").share);
+        assert!(!WidgetConfig::from_query("?share=false").share);
+        assert!(
+            !WidgetConfig::new("x", "").share,
+            "a program mounting the widget decides for itself"
+        );
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

@@ -14,7 +14,8 @@
 //! - [`transport`]: how server messages reach the widget; one module per transport
 //!   (WebSocket, Server-Sent Events, polling) behind one [`transport::Transport`] type.
 //! - [`feed`]: the connection's lifecycle (join, connect, fall back, resync, reconnect)
-//!   feeding every message through the protocol's reducer into signals the components read.
+//!   feeding every message through the protocol's reducer into signals the components read,
+//!   and one connection shared by the browser's tabs showing the same shopper.
 //! - [`timer`] and [`resources`]: the gloo crates' timers, frames and listeners, each counted
 //!   while alive (no leak per reconnect).
 //! - [`clock`] and [`format`]: pure arithmetic and wording (clock skew, countdowns, waits).

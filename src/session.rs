@@ -72,7 +72,7 @@ fn to_json(credentials: &Credentials) -> String {
 }
 
 /// Appends `text` as a JSON string literal, escaped as `serde_json` escapes it.
-fn push_json_string(out: &mut String, text: &str) {
+pub(crate) fn push_json_string(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     for c in text.chars() {

@@ -194,12 +194,12 @@ mod tests {
     fn the_debug_rows_follow_the_models_values_in_order() {
         let root = root(&debug_panel::html());
         let model = Model {
-            debug: (0..12).map(crate::format::digits).collect(),
+            debug: (0..13).map(crate::format::digits).collect(),
             ..Model::default()
         };
         apply(&root, &model, &[debug_panel::BINDINGS]);
         assert_eq!(text(&root, "dt").as_deref(), Some("transport"));
         assert_eq!(text(&root, "dd:nth-of-type(5)").as_deref(), Some("4"));
-        assert_eq!(text(&root, "dd:nth-of-type(12)").as_deref(), Some("11"));
+        assert_eq!(text(&root, "dd:nth-of-type(13)").as_deref(), Some("12"));
     }
 }

@@ -3,7 +3,7 @@
 use super::bind::Bind;
 
 /// The rows' names, in the order of the model's `debug` values.
-const ROWS: [&str; 12] = [
+const ROWS: [&str; 13] = [
     "transport",
     "status",
     "attempts",
@@ -16,9 +16,12 @@ const ROWS: [&str; 12] = [
     "resyncs",
     "304s",
     "live",
+    "tabs",
 ];
 
-/// Transport, status, attempts, cursor, message and drop counts, live browser resources.
+/// Transport, status, attempts, cursor, message and drop counts, live browser resources,
+/// and this tab's role among the tabs sharing the feed, with the tab that leads
+/// (`leader · leader 12` in the tab that leads, `follower · leader 12` in the others).
 /// Written from [`ROWS`] when the panel is asked for: the markup of twelve rows costs more
 /// in the bundle than the loop.
 pub fn html() -> String {

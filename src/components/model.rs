@@ -7,7 +7,7 @@ use livequeue_protocol::{AdmissionStatus, QueueState, Stage};
 
 use crate::actions::{Actions, Notify, Step};
 use crate::clock::ClockSkew;
-use crate::feed::{Diagnostics, Heard, Presence};
+use crate::feed::{Diagnostics, Heard, Presence, TabView};
 use crate::format;
 use crate::i18n;
 use crate::odds::{self, Odds};
@@ -369,7 +369,18 @@ fn debug_rows(
         count(d.resyncs),
         count(d.not_modified),
         live,
+        tab_row(d.tab),
     ]
+}
+
+/// This tab's role and the tab that leads (`follower · leader 12`, `leader · leader 12`
+/// for itself); only the role when no tab is known to lead (`idle`, `alone`, `away`).
+fn tab_row(tab: TabView) -> String {
+    let role = tab.role.as_str();
+    match tab.leader {
+        Some(id) => format::concat(&[role, " · leader ", &format::digits(id)]),
+        None => role.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! dropped by the handling of its own event (wasm-bindgen defers freeing a closure that is
 //! running).
 //!
-//! Opening transports and reading their events is in `super::transports`.
+//! Opening transports and reading their events is in `super::transports`; sharing the feed
+//! with the browser's other tabs of the same shopper (only the elected tab runs the
+//! machine) in `super::tabs`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -17,14 +19,16 @@ use std::time::Duration;
 use leptos::prelude::*;
 use livequeue_protocol::FeedState;
 use livequeue_protocol::feed::{Command, Event, FeedConfig, FeedMachine, GiveUp};
-use livequeue_protocol::supervisor::{SupervisorConfig, TransportKind};
+use livequeue_protocol::supervisor::{ConnectionStatus, SupervisorConfig, TransportKind};
+use livequeue_protocol::tabs::TabEvent;
 
 use super::batch::{self, Flush};
 use super::join::{JoinResult, Joiner};
 use super::lifecycle::{self, PageEvent};
 use super::link::Link;
 use super::probe::UpgradeProbe;
-use super::{FeedSignals, Presence};
+use super::tabs::{TabView, Tabs};
+use super::{FeedSignals, Heard, Presence};
 use crate::clock;
 use crate::config::{JoinMode, WidgetConfig};
 use crate::log;
@@ -57,6 +61,11 @@ pub(super) enum Input {
     Machine(Event),
     /// The shopper asked to start again.
     Reconnect,
+    /// Something happened to the election of the tab that connects (the lock, the tick,
+    /// the page's freeze or resume).
+    Tab(TabEvent),
+    /// Another tab of the same shopper said something (a message of `super::tabs`).
+    Heard(String),
 }
 
 /// The controller's mutable state: the machine and the resources its commands hold.
@@ -79,10 +88,29 @@ pub(super) struct Inner {
     pub(super) lifecycle: Option<lifecycle::Watch>,
     /// The window's `storage` listener: another tab of the same browser joined or left.
     pub(super) other_tabs: Option<crate::timer::Listener>,
+    /// Sharing the feed with the other tabs of the same shopper, once the place is known.
+    pub(super) tabs: Option<Tabs>,
+    /// The status the leading tab shared, while this one follows it (instead of its own
+    /// machine's, which is idle).
+    pub(super) shown: Option<ConnectionStatus>,
+    /// What `signals.heard` says, for sharing it.
+    pub(super) heard: Heard,
     /// The last generation given to a transport.
     pub(super) generation: u32,
     /// The component was cleaned up: nothing more is done.
     pub(super) stopped: bool,
+}
+
+impl Inner {
+    /// Closes the feed: dropping each owner releases its socket, listeners and timers.
+    fn close_feed(&mut self) {
+        self.current = None;
+        self.probe.clear();
+        self.pending_open = None;
+        self.joiner.cancel();
+        self.flush.cancel();
+        self.lifecycle = None;
+    }
 }
 
 /// The feed's driver; callbacks hold it weakly, so dropping the component's reference ends
@@ -98,6 +126,9 @@ pub(crate) struct Controller {
     queue: RefCell<VecDeque<Input>>,
     /// A drain is under way up the stack.
     draining: Cell<bool>,
+    /// The state, status or transport changed while handling the current input: a leader
+    /// shares it with the other tabs once the input is handled.
+    pub(super) changed: Cell<bool>,
     /// Itself, weakly, for the callbacks it hands out.
     me: Weak<Controller>,
 }
@@ -140,6 +171,9 @@ impl Controller {
                 flush: Flush::default(),
                 lifecycle: None,
                 other_tabs: None,
+                tabs: None,
+                shown: None,
+                heard: Heard::default(),
                 generation: 0,
                 stopped: false,
             }),
@@ -147,6 +181,7 @@ impl Controller {
             signals,
             queue: RefCell::new(VecDeque::new()),
             draining: Cell::new(false),
+            changed: Cell::new(false),
             me: me.clone(),
         });
         if !this.config.experience_is_valid() {
@@ -163,7 +198,9 @@ impl Controller {
             this.follow_other_tabs();
         }
         this.inner.borrow_mut().credentials = given.or(saved);
-        if holding || this.config.join == JoinMode::Auto {
+        if holding {
+            this.share(false);
+        } else if this.config.join == JoinMode::Auto {
             this.begin();
         } else {
             this.signals.presence.set(Presence::Outside);
@@ -191,7 +228,8 @@ impl Controller {
                 (None, Presence::Holding) => this.left(),
                 (Some(theirs), Presence::Outside | Presence::Left) => {
                     this.inner.borrow_mut().credentials = Some(theirs);
-                    this.join();
+                    this.signals.presence.set(Presence::Holding);
+                    this.share(false);
                 }
                 _ => {}
             }
@@ -200,7 +238,8 @@ impl Controller {
     }
 
     /// Watches the page and starts the machine: joining, or following the known place.
-    fn begin(&self) {
+    pub(super) fn begin(&self) {
+        self.inner.borrow_mut().shown = None;
         let post = self.poster();
         self.inner.borrow_mut().lifecycle =
             lifecycle::Watch::start(move |event| post(Input::Page(event)));
@@ -220,21 +259,39 @@ impl Controller {
     /// place forgotten, and a later Join starts from the beginning.
     pub(super) fn left(&self) {
         session::clear(&self.config.experience);
+        self.pause();
         {
             let mut inner = self.inner.borrow_mut();
-            inner.current = None;
-            inner.probe.clear();
-            inner.pending_open = None;
-            inner.joiner.cancel();
-            inner.flush.cancel();
-            inner.lifecycle = None;
             inner.credentials = None;
             inner.machine = machine_for(&self.config, false);
         }
+        self.stop_sharing();
         self.signals.feed.set(FeedState::new());
         self.signals.problem.set(None);
         self.signals.presence.set(Presence::Left);
         self.publish_status();
+    }
+
+    /// Closes this tab's feed and everything it holds (another tab leads, or the place is
+    /// gone), keeping the state shown; the machine starts afresh when the feed runs again.
+    pub(super) fn pause(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.close_feed();
+        inner.machine = machine_for(&self.config, self.config.identity.is_some());
+    }
+
+    /// Stops sharing with the other tabs (the shopper's place is gone or replaced): the
+    /// lock is given up.
+    fn stop_sharing(&self) {
+        let tabs = {
+            let mut inner = self.inner.borrow_mut();
+            inner.shown = None;
+            inner.tabs.take()
+        };
+        drop(tabs);
+        self.signals
+            .diagnostics
+            .update(|d| d.tab = TabView::default());
     }
 
     /// The shopper's credentials, once known.
@@ -245,14 +302,9 @@ impl Controller {
     pub(super) fn stop(&self) {
         let mut inner = self.inner.borrow_mut();
         inner.stopped = true;
-        // Dropping each owner releases its socket, listeners and timers.
-        inner.current = None;
         inner.other_tabs = None;
-        inner.probe.clear();
-        inner.pending_open = None;
-        inner.joiner.cancel();
-        inner.flush.cancel();
-        inner.lifecycle = None;
+        inner.tabs = None;
+        inner.close_feed();
     }
 
     pub(super) fn reconnect(&self) {
@@ -319,7 +371,11 @@ impl Controller {
                 Event::FlushDue
             }
             Input::Machine(event) => event,
+            // A follower's Reconnect is the leader's to perform.
+            Input::Reconnect if self.sharing() => return self.on_tab(TabEvent::Retry),
             Input::Reconnect => Event::Reconnect,
+            Input::Tab(event) => return self.on_tab(event),
+            Input::Heard(text) => return self.heard(&text),
         };
         self.feed(event);
     }
@@ -331,15 +387,20 @@ impl Controller {
             self.perform(command);
         }
         self.publish_status();
+        if self.changed.take() {
+            self.on_tab(TabEvent::Changed);
+        }
     }
 
-    fn publish_status(&self) {
+    pub(super) fn publish_status(&self) {
         let (status, attempts) = {
             let inner = self.inner.borrow();
-            (inner.machine.status(), inner.machine.attempts())
+            let status = inner.shown.unwrap_or_else(|| inner.machine.status());
+            (status, inner.machine.attempts())
         };
         if self.signals.status.get_untracked() != status {
             self.signals.status.set(status);
+            self.changed.set(true);
         }
         self.signals.diagnostics.update(|d| d.attempts = attempts);
     }
@@ -366,6 +427,8 @@ impl Controller {
                 log::warn("livequeue: credentials refused; joining again");
                 session::clear(&self.config.experience);
                 self.inner.borrow_mut().credentials = None;
+                // The tabs shared the refused place; the new one is shared anew.
+                self.stop_sharing();
                 // Another shopper id: the old state must not mix with the new one.
                 self.signals.feed.set(FeedState::new());
             }
@@ -411,14 +474,21 @@ impl Controller {
                     drop(inner);
                     log::log2("livequeue: back on ", kind.as_str());
                     self.signals.transport.set(Some(kind));
+                    self.changed.set(true);
                 }
             }
             Command::DropProbe => self.inner.borrow_mut().probe.clear(),
+            // A hidden tab that shares its feed flushes at once: it gets no frames, and the
+            // tab the shopper looks at follows it.
+            Command::ScheduleFlush { .. } if self.sharing() && lifecycle::page_hidden() => {
+                post(Input::Machine(Event::FlushDue));
+            }
             Command::ScheduleFlush { fallback_ms } => {
                 let due = move || post(Input::Machine(Event::FlushDue));
                 self.inner.borrow_mut().flush.schedule(fallback_ms, due);
             }
             Command::Apply(messages) => {
+                self.changed.set(true);
                 if let Some(reason) = batch::apply(&self.signals, messages) {
                     log::log2("livequeue: resyncing: ", &log::resync(reason));
                     post(Input::Resync);
@@ -454,17 +524,17 @@ impl Controller {
                         let _ = crate::api::leave(&config, &credentials).await;
                     });
                     self.inner.borrow_mut().credentials = Some(theirs);
-                    return self.feed(Event::Start {
-                        credentials: true,
-                        online: lifecycle::online(),
-                    });
+                    self.pause();
+                    return self.share(false);
                 }
                 session::save(&self.config.experience, &credentials);
                 self.inner.borrow_mut().credentials = Some(credentials);
-                Event::Joined {
+                self.feed(Event::Joined {
                     state: Box::new(joined.state),
                     online: lifecycle::online(),
-                }
+                });
+                // Its feed opens: it keeps it if it is granted the lead.
+                return self.share(true);
             }
             Err(error) => {
                 log::warn2("livequeue: join failed: ", &error.detail());

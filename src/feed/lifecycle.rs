@@ -41,6 +41,13 @@ pub(super) struct Watch {
     _watchdog: Interval,
 }
 
+/// Whether the page is in a background tab (or minimized).
+pub fn page_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}
+
 /// Whether the browser believes it is online (`true` outside a browser).
 pub(super) fn online() -> bool {
     web_sys::window()

@@ -19,6 +19,8 @@
 //!   `EventSource`.
 //! - `batch`: the frame and fallback timers of a batch, and applying it to the signals.
 //! - `lifecycle`: the page's network and visibility events and the wake-up watchdog.
+//! - `tabs`: one feed per browser: the tabs showing the same shopper elect one that
+//!   connects, and the others show what it shares (the protocol's `tabs::TabMachine`).
 //!
 //! Everything the feed creates (sockets, listeners, timers, frames) is owned by the
 //! controller and released when the calling component is cleaned up.
@@ -29,6 +31,7 @@ mod join;
 mod lifecycle;
 mod link;
 mod probe;
+mod tabs;
 mod transports;
 
 use std::rc::{Rc, Weak};
@@ -42,6 +45,8 @@ use crate::clock::ClockSkew;
 use crate::config::WidgetConfig;
 use crate::problem::Problem;
 use controller::Controller;
+pub use lifecycle::page_hidden;
+pub use tabs::TabView;
 
 /// Counters for the `?debug=1` panel and the tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,6 +67,9 @@ pub struct Diagnostics {
     pub renders: u32,
     /// Polls answered `304 Not Modified` (they carried `If-None-Match`).
     pub not_modified: u32,
+    /// This tab's part in sharing the feed with the browser's other tabs (kept here rather
+    /// than in a signal of its own: one more signal type costs about 2 KB of wasm).
+    pub tab: TabView,
 }
 
 /// When the feed last heard from the server, and how long a silence is still normal.

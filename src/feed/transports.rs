@@ -50,6 +50,7 @@ impl Controller {
         };
         self.inner.borrow_mut().current = Some(link);
         self.signals.transport.set(Some(kind));
+        self.changed.set(true);
         self.signals.diagnostics.update(|d| d.opens += 1);
         self.feed(Event::Connecting { now_ms: now_ms() });
     }
@@ -152,11 +153,17 @@ impl Controller {
             },
             None => return,
         };
-        self.signals.heard.set(Heard {
+        self.show_heard(Heard {
             at: clock::local_now(),
             window_ms,
             poll_every_ms,
         });
+    }
+
+    /// When the server was last heard from, for the page and for the tabs this one leads.
+    pub(super) fn show_heard(&self, heard: Heard) {
+        self.inner.borrow_mut().heard = heard;
+        self.signals.heard.set(heard);
     }
 
     /// The browser closed an `EventSource` for good: the refusal check's verdict comes back

@@ -37,12 +37,14 @@ pub struct Browser {
 struct Driver {
     process: Child,
     profile: PathBuf,
+    /// The port it listens on.
+    port: u16,
 }
 
 impl Driver {
     /// Starts `program` with `args`, quiet, in a process group of its own; its session will
     /// keep its profile in `profile`.
-    fn spawn(program: PathBuf, args: &[String], profile: PathBuf) -> Self {
+    fn spawn(program: PathBuf, args: &[String], profile: PathBuf, port: u16) -> Self {
         let mut command = Command::new(&program);
         command
             .args(args)
@@ -53,7 +55,11 @@ impl Driver {
         let process = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        Self { process, profile }
+        Self {
+            process,
+            profile,
+            port,
+        }
     }
 
     fn stop(&mut self) {
@@ -149,7 +155,7 @@ impl Browser {
             "livequeue-e2e-chromium-{}-{port}",
             std::process::id()
         ));
-        let driver = Driver::spawn(chromedriver(), &[format!("--port={port}")], profile);
+        let driver = Driver::spawn(chromedriver(), &[format!("--port={port}")], profile, port);
         let mut options = json!({
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -189,7 +195,12 @@ impl Browser {
             "binary": binary,
             "args": ["-headless", "-profile", profile],
         });
-        let driver = Driver::spawn(geckodriver(), &["--port".into(), port.to_string()], profile);
+        let driver = Driver::spawn(
+            geckodriver(),
+            &["--port".into(), port.to_string()],
+            profile,
+            port,
+        );
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("firefox"));
         capabilities.insert("moz:firefoxOptions".into(), options);
@@ -305,6 +316,35 @@ impl Browser {
             .enter_frame(index)
             .await
             .unwrap_or_else(|e| panic!("no frame {index}: {e}"));
+    }
+
+    /// Sends the Chrome DevTools Protocol command `method` with `params` to the current
+    /// window, through chromedriver's `goog/cdp/execute` (Chromium only): what WebDriver
+    /// cannot do, such as freezing a page (`Page.setWebLifecycleState`) or crashing it
+    /// (`Page.crash`, which gets no answer). The command's result, or why there is none.
+    pub async fn cdp(&self, method: &str, params: Json) -> Result<Json, String> {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no WebDriver session")?;
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            self.driver.port
+        );
+        let answer = reqwest::Client::new()
+            .post(&url)
+            .json(&json!({ "cmd": method, "params": params }))
+            .send()
+            .await
+            .map_err(|e| format!("{method}: no answer from chromedriver: {e}"))?;
+        let status = answer.status();
+        let body: Json = answer.json().await.unwrap_or(Json::Null);
+        if !status.is_success() {
+            return Err(format!("{method} refused ({status}): {body}"));
+        }
+        Ok(body["value"].clone())
     }
 
     /// Ends the session (the browser quits), then the driver.

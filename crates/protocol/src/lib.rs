@@ -22,7 +22,7 @@
 //! - [`list_window`]: the operator console's virtualized queue list as arithmetic (scaled
 //!   scrolling that reaches every row, the window, the element pool, pages, live shifts).
 //! - [`tabs`]: which of a browser's tabs holds the one connection (election by Web Locks or a
-//!   lease in storage), for tabs sharing one feed; not used by the widget yet.
+//!   lease in storage), for tabs sharing one feed (the widget elects by Web Locks).
 //! - [`motion`]: animated numbers (the place in line, the console's figures): which whole
 //!   number to show at each frame.
 //! - [`http_status`]: HTTP statuses read as our [`ErrorCode`]s, for answers without our body.
