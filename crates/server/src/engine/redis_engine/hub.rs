@@ -25,9 +25,9 @@ use tokio::sync::{broadcast, watch};
 
 use crate::engine::core::Place as StoredPlace;
 use crate::engine::experience::{AdmissionRate, FANOUT_CAPACITY, HISTORY, Private};
-use crate::engine::fanout::{Advance, Encoded, Fanout, estimate_wait};
-use crate::engine::redis::RedisQueue;
+use crate::engine::fanout::{Advance, Encoded, Fanout, Place, estimate_wait};
 use crate::engine::redis::feed::{Mirrored, Note, Position, Read};
+use crate::engine::redis::{RedisQueue, View};
 use crate::engine::{Connections, Push};
 
 /// One experience on this node.
@@ -344,23 +344,16 @@ impl Hub {
             ExperienceStatus::Open if place.stock.available > 0 => m.rate.per_sec(),
             _ => None,
         };
-        let mut state = QueueState {
-            experience_id: m.id.to_string(),
-            consumer_id: consumer.to_string(),
+        let place_now = position.map(|position| Place {
             position,
-            estimated_wait_seconds: position.and_then(|p| estimate_wait(p, rate)),
-            stage: None,
+            estimated_wait_seconds: estimate_wait(position, rate),
+        });
+        let view = View {
             stock: place.stock,
-            experience: ExperienceView {
-                name: m.name.clone(),
-                status: place.status,
-            },
-            admission: place.admission().cloned(),
+            status: place.status,
             cursor: place.cursor,
-            server_time: Some(now),
         };
-        state.stage = Some(state.derive_stage());
-        state
+        m.queue_state(consumer, place_now, view, place.admission().cloned(), now)
     }
 
     /// The operator's summary: `mirrored`'s counts (read from Redis), the observed rate,
@@ -512,19 +505,37 @@ impl Mirror {
             Some(_) => None,
             None => self.advance().position_of(ticket),
         };
+        let view = View {
+            stock: self.stock,
+            status: self.status,
+            cursor: self.cursor,
+        };
+        self.queue_state(consumer, place, view, admission, now)
+    }
+
+    /// The full state of `consumer` at `place` in `view`, named as the mirror names the
+    /// experience: the one shape of [`Hub::snapshot`] and [`Hub::state_of`].
+    fn queue_state(
+        &self,
+        consumer: &str,
+        place: Option<Place>,
+        view: View,
+        admission: Option<Admission>,
+        now: u64,
+    ) -> QueueState {
         let mut state = QueueState {
             experience_id: self.id.to_string(),
             consumer_id: consumer.to_string(),
             position: place.map(|p| p.position),
             estimated_wait_seconds: place.and_then(|p| p.estimated_wait_seconds),
             stage: None,
-            stock: self.stock,
+            stock: view.stock,
             experience: ExperienceView {
                 name: self.name.clone(),
-                status: self.status,
+                status: view.status,
             },
             admission,
-            cursor: self.cursor,
+            cursor: view.cursor,
             server_time: Some(now),
         };
         state.stage = Some(state.derive_stage());
