@@ -141,6 +141,9 @@ pub struct Config {
     pub connect_src: Sources,
     /// Redis, when the queue lives there (`--redis`).
     pub redis_url: Option<String>,
+    /// How long a client may take to send a request head before the connection is closed
+    /// (slowloris): [`crate::front::HEAD_TIMEOUT`] unless a test shortens it.
+    pub head_timeout: Duration,
 }
 
 impl Default for Config {
@@ -156,6 +159,7 @@ impl Default for Config {
             ws_send_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
             shutdown_drain: Duration::ZERO,
+            head_timeout: crate::front::HEAD_TIMEOUT,
             refuse_transports: Vec::new(),
             test_controls: false,
             demo: false,

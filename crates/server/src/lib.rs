@@ -5,6 +5,8 @@
 //! - [`engine`]: the queue itself (experiences, tickets, admissions, stock, grants) in this
 //!   process's memory, with the fan-out that feeds connections.
 //! - [`conn`]: what one push connection sends, independent of SSE or WebSocket framing.
+//! - [`front`]: the accept loop and each connection's first request head: event streams
+//!   written on the bare socket, everything else served by hyper.
 //! - [`routes`]: the HTTP surface, one file per concern (`queue`, `shopper`, `sse`, `ws`,
 //!   `admin`, `operator_stream`, `health` (liveness, readiness, metrics), and `checkout`,
 //!   the demo shop's, served only with `--demo`).
@@ -35,6 +37,7 @@ pub mod demo;
 pub mod demo_shop;
 pub mod engine;
 pub mod error;
+pub mod front;
 pub mod metrics;
 pub mod readiness;
 pub mod routes;
@@ -42,7 +45,7 @@ pub mod security;
 pub mod state;
 pub mod widget;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -206,12 +209,11 @@ pub async fn serve(
     };
     // One router shared by every connection: serving the `Router` itself makes axum rebuild
     // it per connection (`with_state`), and an open SSE stream keeps that copy alive (about
-    // 20 KB each).
-    let server = axum::serve(listener, app(state).into_make_service())
-        .with_graceful_shutdown(signal)
-        .into_future();
+    // 20 KB each). The front clones the shared one (an `Arc`).
+    let head_timeout = state.config.head_timeout;
+    let server = front::run(listener, app(state), head_timeout, signal);
     tokio::select! {
-        result = server => result,
+        () = server => Ok(()),
         _ = async { fired.notified().await; tokio::time::sleep(grace).await } => {
             tracing::warn!(?grace, "connections still open after the grace period; exiting");
             Ok(())

@@ -19,7 +19,7 @@ use livequeue_protocol::api::{
     PatchExperience, QueueEntry, RedeemResponse,
 };
 use livequeue_protocol::{Cursor, ExperienceStatus, QueueState};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use super::clock::Clock;
 use super::experience::{ExperienceState, GrantRules, Holder, Settings};
@@ -34,6 +34,12 @@ use crate::readiness::{NotReady, Readiness};
 pub struct Experience {
     /// The rules and data, behind a mutex held for microseconds (no I/O, no awaits).
     state: Mutex<ExperienceState>,
+    /// Held while one lock's publications are sent (every waiting receiver woken), taken
+    /// before `state` is let go: sends keep the order they were published in, and nobody
+    /// needs `state` while receivers are woken. Lock order: `state`, then `sending`.
+    sending: Mutex<()>,
+    /// The state's fan-out channel, to send on outside `state`.
+    fanout: broadcast::Sender<Fanout>,
     /// Open shopper connections, for the operator.
     connections: Connections,
 }
@@ -46,12 +52,86 @@ impl Experience {
             .fetch_sub(1, Ordering::Relaxed);
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, ExperienceState> {
-        // A panic while holding the lock leaves plain data behind, never a broken invariant
-        // worth refusing every later request for.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A new experience.
+    fn new(state: ExperienceState) -> Self {
+        Self {
+            fanout: state.fanout_sender(),
+            state: Mutex::new(state),
+            sending: Mutex::new(()),
+            connections: Connections::default(),
+        }
+    }
+
+    /// The state, locked; what is published meanwhile is sent when the guard drops, after
+    /// the state is unlocked.
+    pub(super) fn lock(&self) -> Locked<'_> {
+        Locked {
+            state: Some(unpoisoned(self.state.lock())),
+            sending: None,
+            experience: self,
+        }
+    }
+
+    /// The state, locked once no publication is still being sent: for a new subscriber,
+    /// whose snapshot must neither miss an item nor be followed by one it already holds.
+    pub(super) fn lock_between_sends(&self) -> Locked<'_> {
+        let state = unpoisoned(self.state.lock());
+        Locked {
+            state: Some(state),
+            sending: Some(unpoisoned(self.sending.lock())),
+            experience: self,
+        }
+    }
+}
+
+/// A panic while holding a lock leaves plain data behind, never a broken invariant worth
+/// refusing every later request for.
+fn unpoisoned<T>(result: std::sync::LockResult<MutexGuard<'_, T>>) -> MutexGuard<'_, T> {
+    result.unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An experience's locked state ([`Experience::lock`]).
+#[derive(Debug)]
+pub(super) struct Locked<'a> {
+    /// `None` only while dropping.
+    state: Option<MutexGuard<'a, ExperienceState>>,
+    /// Held from before `state` is let go until the outbox is sent.
+    sending: Option<MutexGuard<'a, ()>>,
+    experience: &'a Experience,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = ExperienceState;
+    fn deref(&self) -> &ExperienceState {
+        self.state.as_ref().expect("the state is held until drop")
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut ExperienceState {
+        self.state.as_mut().expect("the state is held until drop")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let Some(mut state) = self.state.take() else {
+            return;
+        };
+        let outbox = state.take_outbox();
+        if outbox.is_empty() {
+            return;
+        }
+        let sending = self
+            .sending
+            .take()
+            .unwrap_or_else(|| unpoisoned(self.experience.sending.lock()));
+        drop(state);
+        for item in outbox {
+            // Nobody listening any more is not an error (see `ExperienceState::publish`).
+            let _ = self.experience.fanout.send(item);
+        }
+        drop(sending);
     }
 }
 
@@ -146,17 +226,14 @@ impl MemoryEngine {
             extension_ms: self.config.grant_extension.as_millis() as u64,
             max_units: self.config.max_units_per_grant,
         };
-        let experience = Arc::new(Experience {
-            state: Mutex::new(ExperienceState::new(
-                id.clone(),
-                settings,
-                req.stock,
-                self.epoch,
-                rules,
-                self.counters.clone(),
-            )),
-            connections: Connections::default(),
-        });
+        let experience = Arc::new(Experience::new(ExperienceState::new(
+            id.clone(),
+            settings,
+            req.stock,
+            self.epoch,
+            rules,
+            self.counters.clone(),
+        )));
         {
             let mut map = self.experiences.write().unwrap_or_else(|p| p.into_inner());
             if map.contains_key(&id) {
@@ -235,12 +312,12 @@ impl MemoryEngine {
             return Err(EngineError::ShuttingDown);
         }
         let experience = self.get(experience_id)?;
-        let state = experience.lock();
+        let state = experience.lock_between_sends();
         let consumer = state
             .consumer(consumer_id)
             .ok_or(EngineError::UnknownConsumer)?;
-        // Under the lock, so nothing published between the snapshot and the subscription is
-        // missed or seen twice.
+        // Under the lock and between sends, so nothing published between the snapshot and
+        // the subscription is missed or seen twice.
         let fanout = state.subscribe_fanout();
         let private = consumer.private.subscribe();
         let admission = private.borrow().admission.clone();

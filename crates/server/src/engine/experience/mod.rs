@@ -88,6 +88,11 @@ pub struct ExperienceState {
     announced_moves: u64,
     /// Every connection of the experience subscribes here (bounded: [`FANOUT_CAPACITY`]).
     fanout: broadcast::Sender<Fanout>,
+    /// What was published under the lock, in order, for the lock's holder to send once it
+    /// has let the lock go ([`ExperienceState::take_outbox`]): waking every receiver takes
+    /// time that grows with the connections, and joins, polls and snapshots must not wait
+    /// for it.
+    outbox: Vec<Fanout>,
     /// The node's metrics: admissions by the rate and grants ended unused are counted here,
     /// where they happen.
     counters: Arc<Counters>,
@@ -116,6 +121,7 @@ impl ExperienceState {
             history: History::new(epoch),
             announced_moves: 0,
             fanout: broadcast::channel(FANOUT_CAPACITY).0,
+            outbox: Vec::new(),
             counters,
         }
     }
@@ -135,10 +141,26 @@ impl ExperienceState {
         &self.settings
     }
 
-    /// Sends on the fan-out channel. Nobody listening is not an error: the event is kept in
-    /// the history (broadcasts) or only matters to connections (the rest).
-    pub fn publish(&self, item: Fanout) {
-        let _ = self.fanout.send(item);
+    /// Queues `item` for the fan-out channel, to be sent by whoever holds the lock once they
+    /// let it go ([`ExperienceState::take_outbox`]). With nobody listening it is dropped at
+    /// once: the event is kept in the history (broadcasts) or only matters to connections
+    /// (the rest), and a connection that subscribes later starts from a snapshot that
+    /// already holds it.
+    pub fn publish(&mut self, item: Fanout) {
+        if self.fanout.receiver_count() > 0 {
+            self.outbox.push(item);
+        }
+    }
+
+    /// What was published since the last call, in order, to send on
+    /// [`ExperienceState::fanout_sender`] after the lock is let go.
+    pub fn take_outbox(&mut self) -> Vec<Fanout> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The fan-out channel's sender, for sending the outbox outside the lock.
+    pub fn fanout_sender(&self) -> broadcast::Sender<Fanout> {
+        self.fanout.clone()
     }
 
     /// A receiver of everything published from now on.
