@@ -6,6 +6,7 @@ use clap::Parser;
 
 use crate::cluster::Setup;
 use crate::redis_server::REDIS_SERVER;
+use crate::transport::Transport;
 
 /// Holds idle SSE and WebSocket connections open against a livequeue server, then measures
 /// memory per connection and the fan-out of stock updates to all of them.
@@ -98,9 +99,76 @@ pub struct Args {
     /// Write the figures as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Conditional polling instead of the fan-out phases: this many keep-alive HTTP/1.1
+    /// clients (64 when the flag has no value), each a joined shopper, send the poll with
+    /// `If-None-Match` over and over against a fresh server and count the `304`s.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        default_missing_value = "64",
+        value_parser = clap::value_parser!(u64).range(1..),
+        conflicts_with_all = ["url", "compare_redis", "reuse_server", "storm"]
+    )]
+    pub poll: Option<u64>,
+    /// Seconds of the poll's measurement window.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_secs: u64,
+    /// Seconds of polling before the window opens (connections warm, allocator settled).
+    #[arg(long, default_value_t = 2)]
+    pub poll_warmup_secs: u64,
+    /// A reconnect storm instead of the fan-out phases: this many push clients held open
+    /// against one node whose queue is on a redis-server of our own; the node is restarted
+    /// (SIGTERM, then started again on the same port) and every client comes back the way
+    /// the widget's supervisor says. The loadgen holds them all: stay under about 19,900.
+    #[arg(
+        long,
+        value_parser = clap::value_parser!(u64).range(1..),
+        conflicts_with_all = ["url", "compare_redis", "reuse_server"]
+    )]
+    pub storm: Option<u64>,
+    /// The storm's push transport: `sse` or `ws`.
+    #[arg(long, default_value = "sse", value_parser = parse_transport)]
+    pub storm_transport: Transport,
+    /// An attempt of the storm that has no first state after this many milliseconds counts
+    /// as hung (and as a failure for the backoff).
+    #[arg(long, default_value_t = 5_000)]
+    pub storm_attempt_timeout_ms: u64,
+    /// Longest wait, after the restart, for every client to be back.
+    #[arg(long, default_value_t = 120)]
+    pub storm_deadline_secs: u64,
+}
+
+/// What a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Idle connections and fan-out (`--sse`, `--ws`), the default.
+    FanOut,
+    /// Conditional polling with this many clients (`--poll`).
+    Poll(usize),
+    /// A reconnect storm of this many clients (`--storm`).
+    Storm(usize),
+}
+
+/// `sse`, `ws` or `websocket`.
+fn parse_transport(s: &str) -> Result<Transport, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "sse" => Ok(Transport::Sse),
+        "ws" | "websocket" => Ok(Transport::Ws),
+        other => Err(format!("{other:?} is not a push transport (sse or ws)")),
+    }
 }
 
 impl Args {
+    /// The mode the flags ask for.
+    pub fn mode(&self) -> Mode {
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        match (self.poll, self.storm) {
+            (Some(n), _) => Mode::Poll(count(n)),
+            (None, Some(n)) => Mode::Storm(count(n)),
+            (None, None) => Mode::FanOut,
+        }
+    }
+
     /// The setups to measure, in order.
     pub fn setups(&self) -> Vec<Setup> {
         if self.url.is_some() {
@@ -132,6 +200,49 @@ mod tests {
         );
         let plain = Args::parse_from(["livequeue-loadgen"]);
         assert_eq!(plain.setups(), vec![Setup::Memory], "no Redis unless asked");
+    }
+
+    #[test]
+    fn poll_alone_means_sixty_four_clients_and_takes_a_count() {
+        let bare = Args::parse_from(["livequeue-loadgen", "--poll"]);
+        assert_eq!(bare.mode(), Mode::Poll(64), "the default client count");
+        let given = Args::parse_from(["livequeue-loadgen", "--poll", "256", "--poll-secs", "3"]);
+        assert_eq!((given.mode(), given.poll_secs), (Mode::Poll(256), 3));
+        assert_eq!(
+            Args::parse_from(["livequeue-loadgen"]).mode(),
+            Mode::FanOut,
+            "no flag, no poll"
+        );
+    }
+
+    #[test]
+    fn storm_takes_a_count_and_a_transport() {
+        let args = Args::parse_from([
+            "livequeue-loadgen",
+            "--storm",
+            "500",
+            "--storm-transport",
+            "ws",
+        ]);
+        assert_eq!(
+            (args.mode(), args.storm_transport),
+            (Mode::Storm(500), Transport::Ws)
+        );
+        let sse = Args::parse_from(["livequeue-loadgen", "--storm", "5"]);
+        assert_eq!(sse.storm_transport, Transport::Sse, "SSE by default");
+        let bad = [
+            "livequeue-loadgen",
+            "--storm",
+            "5",
+            "--storm-transport",
+            "pigeon",
+        ];
+        assert!(
+            Args::try_parse_from(bad).is_err(),
+            "an unknown transport is refused"
+        );
+        let both = ["livequeue-loadgen", "--storm", "5", "--poll", "5"];
+        assert!(Args::try_parse_from(both).is_err(), "one mode per run");
     }
 
     #[test]

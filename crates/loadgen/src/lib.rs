@@ -2,7 +2,9 @@
 //! measures what they cost it — resident memory per connection, and how fast one published
 //! update reaches all of them (fan-out latency, deliveries per second, server CPU per
 //! delivery). With `--compare-redis` the same run measures one node with its queue in
-//! memory and two nodes sharing one Redis side by side.
+//! memory and two nodes sharing one Redis side by side. Two other modes: `--poll`
+//! (conditional polling: `304`s per second) and `--storm` (every client reconnecting
+//! after a node's restart).
 //!
 //! # Layout
 //!
@@ -22,7 +24,12 @@
 //! - [`tally`]: the lock-free table every connection writes its receive instants into.
 //! - [`stats`]: percentiles and the per-publish figures computed from the table.
 //! - [`phase`]: one phase: join, connect, measure memory, publish, close.
-//! - [`report`]: the table printed at the end and the JSON written with `--json`.
+//! - [`report`]: the table printed at the end and the JSON written with `--json`, with the
+//!   list of headline [`report::Figure`]s every mode's JSON carries.
+//! - [`poll`]: `--poll`, conditional polling: keep-alive clients counting `304`s.
+//! - [`storm`]: `--storm`, the reconnect storm: push clients held open on a Redis node that
+//!   is restarted under them; [`reconnect`] is one client, driven by the widget's
+//!   supervisor.
 //!
 //! The measurement runs against the real server, so the loadgen shares the machine's
 //! cores with it: every figure is for both processes on the same CPUs (see
@@ -34,13 +41,16 @@ pub mod cli;
 pub mod cluster;
 pub mod limits;
 pub mod phase;
+pub mod poll;
 pub mod procfs;
 pub mod quiet;
+pub mod reconnect;
 pub mod redis_server;
 pub mod report;
 pub mod scan;
 pub mod sse;
 pub mod stats;
+pub mod storm;
 pub mod tally;
 pub mod target;
 pub mod transport;

@@ -1,16 +1,19 @@
-//! `livequeue-loadgen`: parses flags, raises the open-file limit, runs the phases on a
-//! small runtime, prints the table and writes the JSON.
+//! `livequeue-loadgen`: parses flags, raises the open-file limit, runs the mode asked for
+//! (the fan-out phases, `--poll` or `--storm`) on a small runtime, prints the table and
+//! writes the JSON.
 
 use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use livequeue_loadgen::cli::Args;
+use livequeue_loadgen::cli::{Args, Mode};
 use livequeue_loadgen::cluster::{Cluster, Launch, Setup};
 use livequeue_loadgen::limits;
 use livequeue_loadgen::phase::{self, PhaseConfig};
-use livequeue_loadgen::report::{self, Machine, Report};
+use livequeue_loadgen::poll::{self, PollConfig, PollReport};
+use livequeue_loadgen::report::{self, Machine, Report, ServerBinary};
+use livequeue_loadgen::storm::{self, StormConfig, StormReport};
 use livequeue_loadgen::transport::Transport;
 use livequeue_loadgen::{Error, Result};
 use tokio::signal::unix::{SignalKind, signal};
@@ -76,6 +79,89 @@ async fn unless_stopped(work: impl Future<Output = Result<()>>) -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
+    match args.mode() {
+        Mode::FanOut => run_fan_out(args).await,
+        Mode::Poll(clients) => run_poll(args, clients).await,
+        Mode::Storm(clients) => run_storm(args, clients).await,
+    }
+}
+
+/// Writes `report` as JSON to `--json`, when given.
+fn write_json(args: &Args, report: &impl serde::Serialize) -> Result<()> {
+    let Some(path) = &args.json else {
+        return Ok(());
+    };
+    let json = serde_json::to_string_pretty(report)
+        .map_err(|e| Error::Setup(format!("encoding JSON: {e}")))?;
+    std::fs::write(path, json).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// `--poll`: one fresh node with its queue in memory.
+async fn run_poll(args: Args, clients: usize) -> Result<()> {
+    let launch = Launch {
+        server_bin: &args.server_bin,
+        redis_bin: &args.redis_server_bin,
+        admin_token: &args.admin_token,
+    };
+    let cluster = Cluster::start(Setup::Memory, &launch).await?;
+    let cfg = PollConfig {
+        clients,
+        warmup: Duration::from_secs(args.poll_warmup_secs),
+        window: Duration::from_secs(args.poll_secs),
+        join_concurrency: args.join_concurrency,
+        conns_per_ip: args.conns_per_ip,
+        quiet_wait: Duration::from_secs(args.quiet_wait_secs),
+    };
+    let result = poll::run(&cluster, &cfg).await;
+    cluster.stop().await;
+    let result = result?;
+    let report = PollReport {
+        machine: Machine::this(),
+        command: command_line(),
+        loadgen_threads: args.threads.max(1),
+        server_binary: ServerBinary::of(&args.server_bin),
+        figures: result.figures(),
+        poll: result,
+    };
+    println!("{}", poll::render(&report));
+    write_json(&args, &report)
+}
+
+/// `--storm`: one node on a Redis of our own, restarted under its clients.
+async fn run_storm(args: Args, clients: usize) -> Result<()> {
+    let cfg = StormConfig {
+        clients,
+        transport: args.storm_transport,
+        attempt_timeout: Duration::from_millis(args.storm_attempt_timeout_ms),
+        deadline: Duration::from_secs(args.storm_deadline_secs),
+        connect_concurrency: args.connect_concurrency,
+        join_concurrency: args.join_concurrency,
+        conns_per_ip: args.conns_per_ip,
+        settle: Duration::from_millis(args.settle_ms),
+        quiet_wait: Duration::from_secs(args.quiet_wait_secs),
+        server_bin: args.server_bin.clone(),
+        redis_bin: args.redis_server_bin.clone(),
+        admin_token: args.admin_token.clone(),
+    };
+    let result = storm::run(&cfg).await?;
+    let report = StormReport {
+        machine: Machine::this(),
+        command: command_line(),
+        loadgen_threads: args.threads.max(1),
+        server_binary: ServerBinary::of(&args.server_bin),
+        figures: result.figures(),
+        storm: result,
+    };
+    println!("{}", storm::render(&report));
+    write_json(&args, &report)
+}
+
+/// The idle connections and fan-out phases (`--sse`, `--ws`).
+async fn run_fan_out(args: Args) -> Result<()> {
     // Transport first, then setup: the phases compared with each other run back to back,
     // so the machine's drift over a run falls between transports, not between setups.
     let mut plan: Vec<(Transport, usize, Setup)> = Vec::new();
@@ -120,18 +206,18 @@ async fn run(args: Args) -> Result<()> {
     }
     let report = Report {
         machine: Machine::this(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: command_line(),
         loadgen_threads: args.threads.max(1),
+        server_binary: args
+            .url
+            .is_none()
+            .then(|| ServerBinary::of(&args.server_bin))
+            .flatten(),
+        figures: report::phase_figures(&results),
         phases: results,
     };
     println!("{}", report::render(&report));
-    if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Setup(format!("encoding JSON: {e}")))?;
-        std::fs::write(path, json)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    }
-    Ok(())
+    write_json(&args, &report)
 }
 
 async fn open_cluster(args: &Args, setup: Setup) -> Result<Cluster> {

@@ -1,12 +1,149 @@
-//! The table printed at the end of a run, and the JSON written with `--json`.
+//! The table printed at the end of a run, the JSON written with `--json`, and the list of
+//! headline [`Figure`]s that every mode's JSON carries (what `cargo xtask bench` reads).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::cluster::Setup;
 use crate::phase::PhaseResult;
 use crate::procfs::Memory;
 use crate::stats::median;
+use crate::transport::Transport;
+
+/// One headline figure. Every mode's JSON has a top-level `"figures"` array of these, and
+/// `cargo xtask bench` reads only that array: keys are stable `snake_case`, one per figure,
+/// and a figure that could not be measured is left out rather than written as `null`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    /// Stable key, `snake_case` (`poll_304_per_s`).
+    pub key: String,
+    /// What it is, in words.
+    pub label: String,
+    /// The value, in `unit`.
+    pub value: f64,
+    /// The unit (`/s`, `ms`, `us`, `KB`, `MB`, `s`, or what is counted).
+    pub unit: String,
+}
+
+/// The figures of a run, in the order they were added.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Figures(pub Vec<Figure>);
+
+impl Figures {
+    /// Adds a figure when `value` is present and finite.
+    pub fn add(
+        &mut self,
+        key: impl Into<String>,
+        label: impl Into<String>,
+        value: Option<f64>,
+        unit: &str,
+    ) {
+        if let Some(value) = value.filter(|v| v.is_finite()) {
+            self.0.push(Figure {
+                key: key.into(),
+                label: label.into(),
+                value,
+                unit: unit.to_string(),
+            });
+        }
+    }
+
+    /// The figure with `key`, if present.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.0.iter().find(|f| f.key == key).map(|f| f.value)
+    }
+}
+
+/// The key prefix of a transport: `sse_`, `ws_`.
+fn transport_prefix(t: Transport) -> &'static str {
+    match t {
+        Transport::Sse => "sse_",
+        Transport::Ws => "ws_",
+    }
+}
+
+/// The headline figures of the fan-out phases: per transport `{t}_rss_per_conn_kb`,
+/// `{t}_deliveries_per_s`, `{t}_latency_p50_ms`, `{t}_latency_p99_ms`,
+/// `{t}_cpu_per_delivery_us` (and its `user_` / `system_` parts) and
+/// `{t}_patch_round_trip_ms`; with both setups in the run (`--compare-redis`), each key is
+/// prefixed `memory_` or `redis_`.
+pub fn phase_figures(phases: &[PhaseResult]) -> Figures {
+    let compared = phases.iter().any(|p| p.setup == Setup::Memory)
+        && phases
+            .iter()
+            .any(|p| matches!(p.setup, Setup::Redis { .. }));
+    let mut figures = Figures::default();
+    for p in phases {
+        let setup = match p.setup {
+            Setup::Memory if compared => "memory_",
+            Setup::Redis { .. } if compared => "redis_",
+            _ => "",
+        };
+        let prefix = format!("{setup}{}", transport_prefix(p.transport));
+        let what = format!("{} ({})", p.transport, p.setup);
+        let per_delivery = |us: u64| (p.deliveries > 0).then(|| us as f64 / p.deliveries as f64);
+        let patches: Vec<f64> = p.publishes.iter().map(|x| x.patch_us as f64).collect();
+        let mut add = |key: &str, label: &str, value: Option<f64>, unit: &str| {
+            figures.add(
+                format!("{prefix}{key}"),
+                format!("{what}: {label}"),
+                value,
+                unit,
+            );
+        };
+        add(
+            "rss_per_conn_kb",
+            "server RSS per idle connection",
+            p.memory.rss_per_conn.map(|b| b / 1e3),
+            "KB",
+        );
+        add(
+            "deliveries_per_s",
+            "deliveries per second (median over publishes)",
+            p.median_deliveries_per_sec,
+            "/s",
+        );
+        add(
+            "latency_p50_ms",
+            "publish → receipt p50",
+            p.latency.p50_us.map(|us| us as f64 / 1e3),
+            "ms",
+        );
+        add(
+            "latency_p99_ms",
+            "publish → receipt p99",
+            p.latency.p99_us.map(|us| us as f64 / 1e3),
+            "ms",
+        );
+        add(
+            "cpu_per_delivery_us",
+            "server CPU per delivery",
+            p.server_cpu_us_per_delivery,
+            "us",
+        );
+        add(
+            "user_cpu_per_delivery_us",
+            "server user CPU per delivery",
+            p.server_cpu.and_then(|c| per_delivery(c.user_us)),
+            "us",
+        );
+        add(
+            "system_cpu_per_delivery_us",
+            "server system CPU per delivery",
+            p.server_cpu.and_then(|c| per_delivery(c.system_us)),
+            "us",
+        );
+        add(
+            "patch_round_trip_ms",
+            "PATCH round trip (median)",
+            median(&patches).map(|us| us / 1e3),
+            "ms",
+        );
+    }
+    figures
+}
 
 /// The machine the figures were taken on.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +179,44 @@ impl Machine {
     }
 }
 
+/// The server binary a run started: which build the figures are of (the tree changes
+/// under a benchmark when others rebuild it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerBinary {
+    /// As given with `--server-bin`.
+    pub path: String,
+    /// Its size, bytes.
+    pub bytes: u64,
+    /// Its modification time, seconds since the Unix epoch.
+    pub modified_unix: Option<u64>,
+}
+
+impl ServerBinary {
+    /// The file at `path`, when it can be read.
+    pub fn of(path: &std::path::Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            path: path.display().to_string(),
+            bytes: meta.len(),
+            modified_unix: meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
+        })
+    }
+
+    /// One line for the table.
+    pub fn line(&self) -> String {
+        format!(
+            "server binary: {} ({} bytes, modified at Unix time {})",
+            self.path,
+            self.bytes,
+            self.modified_unix.map_or("?".into(), |t| t.to_string())
+        )
+    }
+}
+
 /// A whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -51,8 +226,12 @@ pub struct Report {
     pub command: String,
     /// Worker threads of the loadgen.
     pub loadgen_threads: usize,
+    /// The server binary started (`None` with `--url`).
+    pub server_binary: Option<ServerBinary>,
     /// Each phase.
     pub phases: Vec<PhaseResult>,
+    /// The headline figures ([`phase_figures`]).
+    pub figures: Figures,
 }
 
 fn mb(bytes: u64) -> String {
@@ -163,12 +342,9 @@ const ROWS: &[Row] = &[
     }),
 ];
 
-/// The figures as a table: one row per figure, one column per phase, then the failures.
-pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    let m = &report.machine;
-    let _ = writeln!(
-        out,
+/// The line that says where the figures were taken.
+pub fn machine_line(m: &Machine, loadgen_threads: usize) -> String {
+    format!(
         "machine: {} CPUs, {} RAM, Linux {}; loadgen on {} thread(s) on the same CPUs",
         m.nproc,
         m.mem_total.map_or("?".into(), |b| format!(
@@ -176,8 +352,35 @@ pub fn render(report: &Report) -> String {
             b as f64 / (1u64 << 30) as f64
         )),
         m.kernel,
-        report.loadgen_threads
+        loadgen_threads
+    )
+}
+
+/// Two columns, label and value, the labels padded to one width.
+pub fn two_columns(rows: &[(String, String)]) -> String {
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (label, value) in rows {
+        let _ = writeln!(out, "{label:width$} | {value}");
+    }
+    out
+}
+
+/// The figures as a table: one row per figure, one column per phase, then the failures.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        machine_line(&report.machine, report.loadgen_threads)
     );
+    if let Some(bin) = &report.server_binary {
+        let _ = writeln!(out, "{}", bin.line());
+    }
     let label_width = ROWS
         .iter()
         .map(|(l, _)| l.chars().count())
@@ -223,4 +426,116 @@ pub fn render(report: &Report) -> String {
 /// A phase's column: its transport and its setup (`SSE · 2 nodes, Redis`).
 fn header(p: &PhaseResult) -> String {
     format!("{} · {}", p.transport, p.setup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phase::MemoryFigures;
+    use crate::procfs::Cpu;
+    use crate::stats::{Latency, PublishFigures};
+
+    fn phase(transport: Transport, setup: Setup) -> PhaseResult {
+        let publish = |patch_us| PublishFigures {
+            value: 1,
+            expected: 1_000,
+            deliveries: 1_000,
+            patch_us,
+            first_us: Some(1_000),
+            last_us: Some(10_000),
+            deliveries_per_sec: Some(100_000.0),
+        };
+        PhaseResult {
+            transport,
+            setup,
+            wanted: 1_000,
+            connected: 1_000,
+            node_connections: vec![Some(1_000)],
+            errors: Default::default(),
+            join_secs: 0.1,
+            connect_secs: 0.2,
+            memory: MemoryFigures {
+                rss_per_conn: Some(9_500.0),
+                ..MemoryFigures::default()
+            },
+            publishes: vec![publish(2_000), publish(4_000), publish(3_000)],
+            deliveries: 2_000,
+            expected_deliveries: 2_000,
+            latency: Latency {
+                p50_us: Some(5_000),
+                p90_us: Some(8_000),
+                p99_us: Some(9_000),
+                max_us: Some(10_000),
+            },
+            median_last_us: Some(10_000.0),
+            median_deliveries_per_sec: Some(100_000.0),
+            open_time: Latency::default(),
+            server_cpu: Some(Cpu {
+                user_us: 10_000,
+                system_us: 20_000,
+            }),
+            server_cpu_us_per_delivery: Some(15.0),
+            redis_cpu: None,
+            redis_cpu_us_per_delivery: None,
+            others_cpu_us: None,
+            fanout_wall_us: 1_000_000,
+            loadgen_cpu: None,
+            loadgen_cpu_us_per_delivery: None,
+        }
+    }
+
+    #[test]
+    fn fan_out_figures_are_keyed_by_transport_in_their_units() {
+        let f = phase_figures(&[
+            phase(Transport::Sse, Setup::Memory),
+            phase(Transport::Ws, Setup::Memory),
+        ]);
+        assert_eq!(f.get("sse_rss_per_conn_kb"), Some(9.5), "bytes become KB");
+        assert_eq!(f.get("ws_deliveries_per_s"), Some(100_000.0));
+        assert_eq!(f.get("sse_latency_p50_ms"), Some(5.0));
+        assert_eq!(f.get("ws_latency_p99_ms"), Some(9.0));
+        assert_eq!(f.get("sse_cpu_per_delivery_us"), Some(15.0));
+        assert_eq!(f.get("sse_user_cpu_per_delivery_us"), Some(5.0));
+        assert_eq!(f.get("ws_system_cpu_per_delivery_us"), Some(10.0));
+        assert_eq!(
+            f.get("sse_patch_round_trip_ms"),
+            Some(3.0),
+            "the median PATCH"
+        );
+        assert_eq!(f.0.len(), 16, "eight figures per transport");
+    }
+
+    #[test]
+    fn a_comparison_prefixes_each_setup_and_missing_figures_are_left_out() {
+        let mut redis = phase(Transport::Sse, Setup::Redis { nodes: 2 });
+        redis.memory.rss_per_conn = None;
+        let f = phase_figures(&[phase(Transport::Sse, Setup::Memory), redis]);
+        assert_eq!(f.get("memory_sse_rss_per_conn_kb"), Some(9.5));
+        assert_eq!(
+            f.get("redis_sse_rss_per_conn_kb"),
+            None,
+            "no reading, no figure"
+        );
+        assert_eq!(f.get("redis_sse_deliveries_per_s"), Some(100_000.0));
+        assert_eq!(
+            f.get("sse_deliveries_per_s"),
+            None,
+            "prefixed in a comparison"
+        );
+        let json = serde_json::to_value(&f).expect("figures serialize");
+        assert!(json.is_array(), "`figures` is a plain array: {json}");
+        assert_eq!(
+            // serde_json's map lists its keys sorted.
+            json[0]
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            Some(vec![
+                "key".into(),
+                "label".into(),
+                "unit".into(),
+                "value".into()
+            ]),
+            "each entry has exactly key, label, value, unit"
+        );
+    }
 }

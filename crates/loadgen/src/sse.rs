@@ -5,27 +5,32 @@
 //! 2 KB read buffer. The body is chunked, but chunk-size lines never hold the marker, so the
 //! scanner reads straight through them.
 
-use livequeue_protocol::{Endpoint, paths};
+use std::net::SocketAddr;
+
+use livequeue_protocol::{Endpoint, ExperienceId, paths};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout};
 
+use crate::api::Shopper;
 use crate::scan::AvailableScanner;
 use crate::transport::{Conn, OPEN_TIMEOUT};
 
 /// Read buffer per connection: a stock update frame is about 90 bytes.
-const READ_BUFFER: usize = 2048;
+pub const READ_BUFFER: usize = 2048;
 
 /// The request line and headers of the stream.
 pub fn request(conn: &Conn) -> String {
+    stream_request(conn.server, &conn.experience, &conn.shopper)
+}
+
+/// The request line and headers of `shopper`'s stream on the server at `server`.
+pub fn stream_request(server: SocketAddr, experience: &ExperienceId, shopper: &Shopper) -> String {
     let query = paths::query(&[
-        (paths::CONSUMER_ID, &conn.shopper.consumer_id),
-        (paths::TOKEN, &conn.shopper.token),
+        (paths::CONSUMER_ID, &shopper.consumer_id),
+        (paths::TOKEN, &shopper.token),
     ]);
-    let path = Endpoint::Sse.path(&conn.experience);
-    format!(
-        "GET {path}{query} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        conn.server
-    )
+    let path = Endpoint::Sse.path(experience);
+    format!("GET {path}{query} HTTP/1.1\r\nHost: {server}\r\nAccept: text/event-stream\r\n\r\n")
 }
 
 /// Where the response head ends (just past the blank line), once it has all arrived.

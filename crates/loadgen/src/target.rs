@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use livequeue_protocol::Endpoint;
 use tokio::process::Child;
@@ -22,6 +23,19 @@ const SECRET: &str = "loadgen-secret-not-for-production";
 /// memory, so that one set in our environment cannot turn it into a Redis node.
 const REDIS_URL_VAR: &str = "LIVEQUEUE_REDIS_URL";
 
+/// The program that sends a server SIGTERM (procps or util-linux, on `PATH`).
+const KILL: &str = "kill";
+
+/// How a server asked to stop with [`Target::terminate`] ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ended {
+    /// It exited by itself, with this status.
+    Exited(String),
+    /// It was still running after the patience given, and was killed.
+    Killed,
+}
+
 /// A server to measure.
 #[derive(Debug)]
 pub struct Target {
@@ -39,7 +53,20 @@ impl Target {
     /// Starts `bin` on a free loopback port, with its queue in memory or, given `redis`
     /// (`redis://…`), in that Redis, and waits until it answers.
     pub async fn spawn(bin: &Path, admin_token: &str, redis: Option<&str>) -> Result<Self> {
-        let addr = child::free_loopback_port()?;
+        let mut target = Self::start_on(child::free_loopback_port()?, bin, admin_token, redis)?;
+        target.wait_ready().await?;
+        Ok(target)
+    }
+
+    /// Starts `bin` on `addr` like [`Target::spawn`] but returns at once, before it answers
+    /// (call [`Target::wait_ready`]): a restart on the same port can then watch the new
+    /// process from its first instant.
+    pub fn start_on(
+        addr: SocketAddr,
+        bin: &Path,
+        admin_token: &str,
+        redis: Option<&str>,
+    ) -> Result<Self> {
         let mut command = child::command(bin)?;
         command
             .arg("--addr")
@@ -55,14 +82,12 @@ impl Target {
         let child = command
             .spawn()
             .map_err(|e| Error::io(format!("starting {}", bin.display()), e))?;
-        let mut target = Self {
+        Ok(Self {
             addr,
             base_url: format!("http://{addr}"),
             pid: child.id(),
             child: Some(child),
-        };
-        target.wait_ready().await?;
-        Ok(target)
+        })
     }
 
     /// A running server at `url` (which must be on loopback: this tool sends traffic
@@ -91,7 +116,8 @@ impl Target {
         self.pid.map(Proc::Pid)
     }
 
-    async fn wait_ready(&mut self) -> Result<()> {
+    /// Waits until the server answers `/healthz` (see [`child::wait_ready`]).
+    pub async fn wait_ready(&mut self) -> Result<()> {
         let url = format!("{}{}", self.base_url, Endpoint::Health.route());
         let client = crate::api::loopback_client();
         let what = format!("the server at {}", self.addr);
@@ -104,6 +130,36 @@ impl Target {
                 .is_ok_and(|r| r.status().is_success())
         })
         .await
+    }
+
+    /// Asks a server we started to shut down (SIGTERM, as a deployment's restart does: it
+    /// ends its streams and closes its WebSockets with `1012`), and waits up to `patience`
+    /// for it to exit; past that it is killed. Returns how it ended.
+    pub async fn terminate(&mut self, patience: Duration) -> Result<Ended> {
+        let (Some(child), Some(pid)) = (self.child.as_mut(), self.pid) else {
+            return Err(Error::Setup(
+                "only a server we started can be restarted".into(),
+            ));
+        };
+        // `kill(1)` rather than `libc::kill`: this workspace forbids `unsafe`, and a signal
+        // other than SIGKILL is not in tokio's `Child`.
+        let sent = tokio::process::Command::new(KILL)
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .map_err(|e| Error::io(format!("running {KILL} -TERM {pid}"), e))?;
+        if !sent.success() {
+            return Err(Error::Setup(format!("{KILL} -TERM {pid} failed ({sent})")));
+        }
+        match tokio::time::timeout(patience, child.wait()).await {
+            Ok(Ok(status)) => Ok(Ended::Exited(status.to_string())),
+            Ok(Err(e)) => Err(Error::io(format!("waiting for server {pid}"), e)),
+            Err(_) => {
+                // Killed is as good as exited for a restart; the timeout is reported.
+                let _ = child.kill().await;
+                Ok(Ended::Killed)
+            }
+        }
     }
 
     /// Stops a server we started (SIGKILL: its shutdown path is not what is measured).

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use livequeue_protocol::supervisor::TransportKind;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -44,12 +45,31 @@ impl fmt::Display for Transport {
     }
 }
 
+impl Transport {
+    /// The protocol's name for it, which the widget's supervisor decides with.
+    pub fn kind(self) -> TransportKind {
+        match self {
+            Transport::Sse => TransportKind::Sse,
+            Transport::Ws => TransportKind::WebSocket,
+        }
+    }
+}
+
 /// The source address of connection `conn` in phase `phase`, when each address holds at
 /// most `per_source` connections: `127.0.0.(2 + 20·phase + conn / per_source)`.
 pub fn source_ip(phase: usize, conn: usize, per_source: usize) -> Ipv4Addr {
     let slot = (conn / per_source.max(1)).min(SOURCES_PER_PHASE - 1);
     let host = usize::from(FIRST_SOURCE_HOST) + phase * SOURCES_PER_PHASE + slot;
     Ipv4Addr::new(127, 0, 0, u8::try_from(host).unwrap_or(u8::MAX))
+}
+
+/// Opens a TCP connection to `server` from `source` (any free port), without Nagle's delay.
+pub async fn connect_from(source: Ipv4Addr, server: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(IpAddr::V4(source), 0))?;
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// One connection to open.
@@ -77,11 +97,7 @@ impl Conn {
     /// Opens a TCP connection from the source address.
     pub async fn connect(&mut self) -> std::io::Result<TcpStream> {
         self.started = Instant::now();
-        let socket = TcpSocket::new_v4()?;
-        socket.bind(SocketAddr::new(IpAddr::V4(self.source), 0))?;
-        let stream = socket.connect(self.server).await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
+        connect_from(self.source, self.server).await
     }
 
     /// Reports every stock value in `bytes`, received `at`; the first value (the state the

@@ -1,29 +1,37 @@
 //! WebSocket connections with tokio-tungstenite, with buffers sized for idle connections.
 
+use std::net::SocketAddr;
+
 use futures_util::StreamExt;
-use livequeue_protocol::{CloseCode, Endpoint, paths};
+use livequeue_protocol::{CloseCode, Endpoint, ExperienceId, paths};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::client_async_with_config;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::api::Shopper;
 use crate::scan::AvailableScanner;
 use crate::transport::{Conn, OPEN_TIMEOUT};
 
 /// The upgrade URL of the connection.
 pub fn url(conn: &Conn) -> String {
+    stream_url(conn.server, &conn.experience, &conn.shopper)
+}
+
+/// The upgrade URL of `shopper`'s stream on the server at `server`.
+pub fn stream_url(server: SocketAddr, experience: &ExperienceId, shopper: &Shopper) -> String {
     let query = paths::query(&[
-        (paths::EXPERIENCE_ID, conn.experience.as_str()),
-        (paths::CONSUMER_ID, &conn.shopper.consumer_id),
-        (paths::TOKEN, &conn.shopper.token),
+        (paths::EXPERIENCE_ID, experience.as_str()),
+        (paths::CONSUMER_ID, &shopper.consumer_id),
+        (paths::TOKEN, &shopper.token),
     ]);
-    let path = Endpoint::WebSocket.path(&conn.experience);
-    format!("ws://{}{path}{query}", conn.server)
+    let path = Endpoint::WebSocket.path(experience);
+    format!("ws://{server}{path}{query}")
 }
 
 /// tungstenite's defaults allocate a 128 KB read buffer per connection up front (6 GB for
 /// 50k connections); messages here are under 1 KB.
-fn config() -> WebSocketConfig {
+pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(2048)
         .write_buffer_size(0)
