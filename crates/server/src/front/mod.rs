@@ -106,34 +106,47 @@ async fn accept_error(e: io::Error) {
 }
 
 /// One connection: its first head, then the front's stream or hyper.
-async fn connection(
+///
+/// Not an `async fn`: an async fn keeps its arguments twice in its future
+/// (rust-lang/rust#62958), and an event stream's task is sized by this future for the
+/// stream's whole life. The block uses the arguments where it captured them.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice"
+)]
+fn connection(
     socket: TcpStream,
     router: Router,
     head_timeout: Duration,
     mut stopping: watch::Receiver<()>,
-) {
-    // Frames are written whole, one write each: nothing is gained by waiting to merge them.
-    if let Err(e) = socket.set_nodelay(true) {
-        tracing::debug!(%e, "TCP_NODELAY not set");
-    }
-    let read = tokio::select! {
-        read = tokio::time::timeout(head_timeout, first_head(&socket)) => read,
-        _ = stopping.changed() => return,
-    };
-    match read {
-        Err(_) => tracing::debug!("request head not received within the limit; closed"),
-        Ok(Err(e)) => tracing::debug!(%e, "connection closed before its first request"),
-        Ok(Ok((_, Decision::Stream(request)))) => stream::serve(socket, router, request).await,
-        // Boxed: hyper's connection state is large, and inline it would size every
-        // connection's task, event streams' included, for it.
-        Ok(Ok((bytes, _))) => {
-            Box::pin(hyper(
-                Prefixed::new(bytes, socket),
-                router,
-                head_timeout,
-                stopping,
-            ))
-            .await;
+) -> impl Future<Output = ()> {
+    async move {
+        // Frames are written whole, one write each: nothing is gained by waiting to merge
+        // them.
+        if let Err(e) = socket.set_nodelay(true) {
+            tracing::debug!(%e, "TCP_NODELAY not set");
+        }
+        let read = tokio::select! {
+            read = tokio::time::timeout(head_timeout, first_head(&socket)) => read,
+            _ = stopping.changed() => return,
+        };
+        match read {
+            Err(_) => tracing::debug!("request head not received within the limit; closed"),
+            Ok(Err(e)) => tracing::debug!(%e, "connection closed before its first request"),
+            Ok(Ok((_, Decision::Stream(request)))) => {
+                stream::serve(socket, router, request).await;
+            }
+            // Boxed: hyper's connection state is large, and inline it would size every
+            // connection's task, event streams' included, for it.
+            Ok(Ok((bytes, _))) => {
+                Box::pin(hyper(
+                    Prefixed::new(bytes, socket),
+                    router,
+                    head_timeout,
+                    stopping,
+                ))
+                .await;
+            }
         }
     }
 }

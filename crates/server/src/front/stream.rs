@@ -7,6 +7,7 @@
 //! straight from the broadcast's shared bytes. A connection holds no read buffer while it
 //! is idle: a closed peer is noticed through the socket's readiness and a 64-byte probe.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::Poll;
@@ -31,28 +32,39 @@ const MAX_WHOLE_BODY: usize = 64 * 1024;
 /// What this future holds while a stream is idle is paid per open connection, so the
 /// parts that live only around the answer's head are boxed: the router's future (every
 /// layer's and the handler's), a refusal's writing, the head itself.
-pub async fn serve(mut socket: TcpStream, router: Router, request: Box<Request<Body>>) {
-    let response = match Box::pin(router.oneshot(*request)).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
-    let result = if is_event_stream(&response) {
-        let (head, body) = stream_head(response);
-        match write_all(&mut socket, &mut [IoSlice::new(&head)]).await {
-            Ok(()) => {
-                drop(head);
-                stream(&mut socket, body).await
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice"
+)]
+pub fn serve(
+    mut socket: TcpStream,
+    router: Router,
+    request: Box<Request<Body>>,
+) -> impl Future<Output = ()> {
+    // Not an `async fn`, which would keep its arguments twice (rust-lang/rust#62958).
+    async move {
+        let response = match Box::pin(router.oneshot(*request)).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let result = if is_event_stream(&response) {
+            let (head, body) = stream_head(response);
+            match write_all(&mut socket, &mut [IoSlice::new(&head)]).await {
+                Ok(()) => {
+                    drop(head);
+                    stream(&mut socket, body).await
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
+        } else {
+            Box::pin(whole(&mut socket, response)).await
+        };
+        if let Err(e) = result {
+            tracing::debug!(%e, "event stream connection ended");
         }
-    } else {
-        Box::pin(whole(&mut socket, response)).await
-    };
-    if let Err(e) = result {
-        tracing::debug!(%e, "event stream connection ended");
+        // The peer may already be gone; there is nothing left to tell it.
+        let _ = socket.shutdown().await;
     }
-    // The peer may already be gone; there is nothing left to tell it.
-    let _ = socket.shutdown().await;
 }
 
 fn is_event_stream(response: &Response<Body>) -> bool {
