@@ -15,6 +15,8 @@
 // - the pages of rows asked for, and those cancelled because they were scrolled past first
 //   (the list's `data-pages-asked` / `data-pages-cancelled`).
 // At the end it waits for the last row's data and checks that `#1,000,000` is in view.
+// The JSON (`--json`) also holds a `figures` array ({key, label, value, unit}), the shape
+// `cargo xtask bench` reads from every benchmark.
 
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
@@ -136,5 +138,18 @@ const figures = {
   last_row_reached: true,
   load_average: loadavg()[0].toFixed(2),
 };
+const scrolled = `scrolling ${ROWS.toLocaleString('en')} rows in ${seconds} s`;
+figures.figures = [
+  ['scroll_frame_p50_ms', `frame time, ${scrolled}: p50`, figures.p50_ms, 'ms'],
+  ['scroll_frame_p95_ms', `frame time, ${scrolled}: p95`, figures.p95_ms, 'ms'],
+  ['scroll_frame_max_ms', `frame time, ${scrolled}: max`, figures.max_ms, 'ms'],
+  ['scroll_frames_over_25_ms', 'frames over 25 ms (a refresh missed)', figures.missed_a_refresh, 'frames'],
+  ['scroll_long_tasks', 'long tasks (≥ 50 ms)', figures.long_tasks, 'tasks'],
+  ['scroll_longest_task_ms', 'longest task', figures.longest_task_ms, 'ms'],
+  ['scroll_row_elements_most', 'row elements in the DOM, most at once', figures.row_elements_most, 'elements'],
+  ['scroll_page_elements_most', "elements on the page, most at once", figures.page_elements_most, 'elements'],
+  ['scroll_pages_asked', 'pages of rows asked for', figures.pages_asked, 'pages'],
+  ['scroll_pages_cancelled', 'pages cancelled as scrolled past', figures.pages_cancelled, 'pages'],
+].map(([key, label, value, unit]) => ({ key, label, value, unit }));
 console.log(JSON.stringify(figures, null, 2));
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(figures, null, 2));

@@ -19,7 +19,9 @@
 //    and p90 (nearest rank) over the runs. DevTools throttling delays HTTP requests only: the
 //    WebSocket handshake and frames go unthrottled, so a real link adds about one latency.
 //
-// Progress goes to stderr; the table (and, with --json, every figure) is the result.
+// Progress goes to stderr; the table (and, with --json, every figure) is the result. The JSON
+// holds a top-level `figures` array ({key, label, value, unit}), the shape `cargo xtask bench`
+// reads from every benchmark; the other fields are the detail behind it.
 
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
@@ -267,6 +269,20 @@ function printTable(result) {
   console.log(out.join('\n'));
 }
 
+/** The headline figures in the shape `cargo xtask bench` reads. */
+function figures(result) {
+  const out = [
+    { key: 'first_visit_bytes', label: 'bytes on the wire, first visit (page + assets)', value: result.bytes.first.bytes, unit: 'B' },
+    { key: 'repeat_visit_bytes', label: 'bytes on the wire, repeat visit (page + assets)', value: result.bytes.repeat.bytes, unit: 'B' },
+  ];
+  for (const t of result.times) {
+    const name = `${t.profile}, cold cache, ${t.runs} loads`;
+    out.push({ key: `first_position_${t.profile}_median_ms`, label: `first position on screen, ${name}: median`, value: +t.median.toFixed(1), unit: 'ms' });
+    out.push({ key: `first_position_${t.profile}_p90_ms`, label: `first position on screen, ${name}: p90`, value: +t.p90.toFixed(1), unit: 'ms' });
+  }
+  return out;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -284,6 +300,7 @@ async function main() {
       result.times.push(await timeToFirstPosition(browser, args.url, profile, args.runs));
     }
     printTable(result);
+    result.figures = figures(result);
     if (args.json) writeFileSync(args.json, `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await browser.close();

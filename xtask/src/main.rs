@@ -18,12 +18,15 @@
 //! - [`nginx_prefix`]: the prefix directory such an nginx runs in (also the e2e crate's,
 //!   which includes the file).
 //! - [`bench_load`]: what a first and a repeat visit cost (bytes, time to first position).
+//! - [`bench`]: every benchmark, several runs each, the figures into `docs/BENCHMARKS.md`
+//!   and the README (`cargo xtask bench`; not part of `cargo xtask test`).
 //! - [`demo`], [`dev`], [`test`]: the subcommands.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod bench_load;
 mod browser;
 mod bundle;
@@ -87,6 +90,29 @@ enum Command {
     /// What a shopper's first and repeat visit cost in headless Chromium: bytes on the wire,
     /// and time to the first position on screen per network profile.
     BenchLoad,
+    /// Every benchmark (bundle, first visit, widget, console, fan-out at 2,000, 10,000 and
+    /// 19,000, Redis, polling, storm), several runs each on a quiet machine; the medians and
+    /// spreads go into docs/BENCHMARKS.md and the README's figures, the raw JSON into
+    /// target/bench/. Takes about an hour and a half; not part of `test`.
+    Bench {
+        /// Runs per benchmark (the 19,000-connection fan-out and the storm run a third as
+        /// often, the bundle once).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+        runs: u16,
+        /// Only these benchmarks, comma-separated: bundle, fanout, redis, poll, storm,
+        /// widget-dom, console-scroll, first-visit, widget-signal.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Small sizes and one run each, to try the command out (the docs are left alone).
+        #[arg(long)]
+        quick: bool,
+        /// Write docs/BENCHMARKS.md and the README even for a --quick or --only run.
+        #[arg(long)]
+        write_docs: bool,
+        /// Measure the bundle already in dist/ instead of building it first.
+        #[arg(long)]
+        reuse_bundle: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -120,6 +146,19 @@ fn main() -> ExitCode {
         Command::BenchLoad => {
             setup::run(&setup::Needs::for_tests(true)).and_then(|()| bench_load::run())
         }
+        Command::Bench {
+            runs,
+            only,
+            quick,
+            write_docs,
+            reuse_bundle,
+        } => bench::run(&bench::Options {
+            runs: usize::from(runs),
+            only,
+            quick,
+            write_docs,
+            reuse_bundle,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
