@@ -25,6 +25,7 @@
 //! connections (at most `keepalive` idle ones per worker, 32 in `deploy/nginx.conf`) reaches
 //! hyper instead; it is served the same, at hyper's cost.
 
+pub mod direct;
 pub mod head;
 pub mod prefixed;
 pub mod stream;

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll, ready};
 use std::time::SystemTime;
 
 use axum::Router;
@@ -22,6 +22,8 @@ use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tower::ServiceExt;
+
+use super::direct::{BoxFrames, Frames};
 
 /// Largest whole (non-stream) answer the front writes: these are JSON error bodies of a
 /// few hundred bytes; a longer one is cut off with the connection.
@@ -48,11 +50,16 @@ pub fn serve(
             Err(never) => match never {},
         };
         let result = if is_event_stream(&response) {
+            let direct = response.extensions().get::<Frames>().and_then(Frames::take);
             let (head, body) = stream_head(response);
+            let source = match direct {
+                Some(frames) => Source::Direct(frames),
+                None => Source::Body(body),
+            };
             match write_all(&mut socket, &mut [IoSlice::new(&head)]).await {
                 Ok(()) => {
                     drop(head);
-                    stream(&mut socket, body).await
+                    stream(&mut socket, source).await
                 }
                 Err(e) => Err(e),
             }
@@ -104,15 +111,42 @@ fn stream_head(response: Response<Body>) -> (BytesMut, Body) {
     (head(&Response::from_parts(parts, ())), body)
 }
 
-/// An event stream's body: chunked, frame by frame, until it ends (the server shuts down)
+/// Where an event stream's frames come from.
+enum Source {
+    /// Straight from the handler ([`super::direct`]).
+    Direct(BoxFrames),
+    /// Through the router's layers (a stream the handler did not hand over).
+    Body(Body),
+}
+
+impl Source {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        match self {
+            Source::Direct(frames) => frames.as_mut().poll_next(cx).map(|f| f.map(Ok)),
+            Source::Body(body) => loop {
+                return match ready!(Pin::new(&mut *body).poll_frame(cx)) {
+                    None => Poll::Ready(None),
+                    Some(Err(e)) => Poll::Ready(Some(Err(io::Error::other(e)))),
+                    // Trailers and empty frames carry nothing for an event stream.
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) if !data.is_empty() => Poll::Ready(Some(Ok(data))),
+                        _ => continue,
+                    },
+                };
+            },
+        }
+    }
+}
+
+/// An event stream's frames: chunked, one by one, until they end (the server shuts down)
 /// or the peer goes.
-async fn stream(socket: &mut TcpStream, mut body: Body) -> io::Result<()> {
+async fn stream(socket: &mut TcpStream, mut source: Source) -> io::Result<()> {
     loop {
         // Polled by hand rather than with `select!`: the state kept between wake-ups is
         // two references, not two futures (this loop is where idle streams spend their
         // lives, so its size is paid per connection).
         let next = std::future::poll_fn(|cx| {
-            if let Poll::Ready(frame) = Pin::new(&mut body).poll_frame(cx) {
+            if let Poll::Ready(frame) = source.poll_next(cx) {
                 return Poll::Ready(Next::Frame(frame));
             }
             socket.poll_read_ready(cx).map(|ready| match ready {
@@ -123,14 +157,8 @@ async fn stream(socket: &mut TcpStream, mut body: Body) -> io::Result<()> {
         .await;
         match next {
             Next::Frame(None) => return write_all(socket, &mut [IoSlice::new(b"0\r\n\r\n")]).await,
-            Next::Frame(Some(Err(e))) => return Err(io::Error::other(e)),
-            Next::Frame(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data()
-                    && !data.is_empty()
-                {
-                    write_chunk(socket, &data).await?;
-                }
-            }
+            Next::Frame(Some(Err(e))) => return Err(e),
+            Next::Frame(Some(Ok(data))) => write_chunk(socket, &data).await?,
             Next::Readable => {
                 if peer_closed(socket) {
                     return Ok(());
@@ -142,7 +170,7 @@ async fn stream(socket: &mut TcpStream, mut body: Body) -> io::Result<()> {
 }
 
 enum Next {
-    Frame(Option<Result<http_body::Frame<Bytes>, axum::Error>>),
+    Frame(Option<io::Result<Bytes>>),
     /// The socket has something to read: usually the peer's close.
     Readable,
     /// The socket broke.

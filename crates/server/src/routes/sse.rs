@@ -22,6 +22,7 @@ use crate::conn::{Feed, Outgoing};
 use crate::engine::fanout::{sse_event, sse_state};
 use crate::engine::{Push, Start};
 use crate::error::AppError;
+use crate::front::direct::Frames;
 use crate::metrics::Frame;
 use crate::routes::{ApiQuery, ExperiencePath, ReadParams};
 
@@ -100,8 +101,13 @@ pub async fn stream(
 /// A `200 text/event-stream` answer of `frames`, with the headers every event stream
 /// here carries: no caching, kept alive, and no buffering by a proxy (nginx's
 /// `X-Accel-Buffering`), which would hold frames back.
+///
+/// The frames also wait in the answer's extensions ([`crate::front::direct`]), where the
+/// front takes them to write them without the router's body layers.
 pub fn event_stream(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response {
-    let mut response = Body::from_stream(frames.map(Ok::<_, Infallible>)).into_response();
+    let (frames, body) = Frames::new(frames);
+    let mut response = Body::from_stream(body.map(Ok::<_, Infallible>)).into_response();
+    response.extensions_mut().insert(frames);
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
