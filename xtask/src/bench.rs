@@ -87,6 +87,8 @@ struct Prepared {
     reuse_bundle: bool,
     setup: Option<std::result::Result<(), String>>,
     binaries: Option<std::result::Result<(), String>>,
+    /// The loadgen alone (the `guide-js` benchmark starts no livequeue server).
+    loadgen: Option<std::result::Result<(), String>>,
     dist: Option<std::result::Result<PathBuf, String>>,
     playwright: Option<std::result::Result<(), String>>,
 }
@@ -115,6 +117,20 @@ impl Prepared {
                     "livequeue-loadgen",
                 ]))
                 .map_err(|e| format!("release build failed: {e}"))
+            })
+            .clone()
+    }
+
+    fn loadgen(&mut self) -> std::result::Result<(), String> {
+        if self.binaries == Some(Ok(())) {
+            return Ok(());
+        }
+        self.setup()?;
+        self.loadgen
+            .get_or_insert_with(|| {
+                step("loadgen: cargo build --release");
+                shell::run(command("cargo").args(["build", "--release", "-p", "livequeue-loadgen"]))
+                    .map_err(|e| format!("release build failed: {e}"))
             })
             .clone()
     }
@@ -343,6 +359,15 @@ fn reproduce(kind: Kind, quick: bool) -> String {
             first_visit_runs(quick),
             if quick { " --profiles loopback" } else { "" }
         ),
+        Kind::GuideJs { .. } => {
+            let args = kind.loadgen_args(quick).unwrap_or_default().join(" ");
+            format!(
+                "`cargo build --release -p livequeue-loadgen && ./target/release/livequeue-loadgen \
+                 {args} --json out.json` (starts its own redis-server and \
+                 `node bench/guide-js/server.js`; npm installs the script's locked dependencies \
+                 into `~/.cache/livequeue/guide-js` once)"
+            )
+        }
         Kind::Fanout { .. }
         | Kind::CompareRedis { .. }
         | Kind::Poll { .. }
@@ -380,11 +405,17 @@ fn run_once(
         Kind::Fanout { .. }
         | Kind::CompareRedis { .. }
         | Kind::Poll { .. }
-        | Kind::Storm { .. } => {
+        | Kind::Storm { .. }
+        | Kind::GuideJs { .. } => {
             let loadgen = match std::env::var_os(LOADGEN_ENV) {
                 Some(fake) => PathBuf::from(fake),
                 None => {
-                    prepared.binaries()?;
+                    // The guide's server is node's: it needs no livequeue server built.
+                    if matches!(kind, Kind::GuideJs { .. }) {
+                        prepared.loadgen()?;
+                    } else {
+                        prepared.binaries()?;
+                    }
                     shell::target_dir().join("release/livequeue-loadgen")
                 }
             };

@@ -100,7 +100,7 @@ enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
         runs: u16,
         /// Only these benchmarks, comma-separated: bundle, fanout, redis, poll, storm,
-        /// widget-dom, console-scroll, first-visit, widget-signal.
+        /// guide-js, widget-dom, console-scroll, first-visit, widget-signal.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Small sizes and one run each, to try the command out (the docs are left alone).

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 
 use crate::cluster::Setup;
 use crate::redis_server::REDIS_SERVER;
@@ -136,6 +137,23 @@ pub struct Args {
     /// Longest wait, after the restart, for every client to be back.
     #[arg(long, default_value_t = 120)]
     pub storm_deadline_secs: u64,
+    /// The fan-out phases against the JavaScript server built from the real-time guide's
+    /// design (`--guide-js-script`: Express + ws + ioredis, one Redis subscriber per SSE
+    /// client) instead of livequeue's: per transport a fresh redis-server of our own and a
+    /// fresh node. `--sse` / `--ws` default to 5,000 here: node holds two descriptors per
+    /// SSE client under the limit of 20,000, so an SSE phase fits at most about 9,900.
+    #[arg(long, conflicts_with_all = ["url", "compare_redis", "reuse_server", "poll", "storm"])]
+    pub guide_js: bool,
+    /// The guide's server script (its `package.json` and `package-lock.json` beside it).
+    #[arg(long, default_value = "bench/guide-js/server.js")]
+    pub guide_js_script: PathBuf,
+    /// Where the script's npm dependencies are installed (`npm ci`, once; default
+    /// `~/.cache/livequeue/guide-js`).
+    #[arg(long)]
+    pub guide_js_deps: Option<PathBuf>,
+    /// The node binary for `--guide-js` (looked up on `PATH` when it is a bare name).
+    #[arg(long, default_value = "node")]
+    pub node_bin: PathBuf,
 }
 
 /// What a run measures.
@@ -147,6 +165,8 @@ pub enum Mode {
     Poll(usize),
     /// A reconnect storm of this many clients (`--storm`).
     Storm(usize),
+    /// The fan-out phases against the guide's JavaScript server (`--guide-js`).
+    GuideJs,
 }
 
 /// `sse`, `ws` or `websocket`.
@@ -159,9 +179,43 @@ fn parse_transport(s: &str) -> Result<Transport, String> {
 }
 
 impl Args {
+    /// Parses the process's arguments, exiting with clap's message when they are wrong;
+    /// with the defaults of the mode asked for (see [`Args::try_parse_args_from`]).
+    pub fn parse_args() -> Self {
+        Self::with_mode_defaults(&Self::command().get_matches()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args` like [`Parser::try_parse_from`], then gives `--sse` and `--ws`, when
+    /// not given, the defaults of the mode: [`crate::guide::DEFAULT_CONNS`] for
+    /// `--guide-js`.
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::with_mode_defaults(&Self::command().try_get_matches_from(args)?)
+    }
+
+    fn with_mode_defaults(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = Self::from_arg_matches(matches)?;
+        if args.guide_js {
+            let defaulted = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
+            if defaulted("sse") {
+                args.sse = crate::guide::DEFAULT_CONNS;
+            }
+            if defaulted("ws") {
+                args.ws = crate::guide::DEFAULT_CONNS;
+            }
+        }
+        Ok(args)
+    }
+
     /// The mode the flags ask for.
     pub fn mode(&self) -> Mode {
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        if self.guide_js {
+            return Mode::GuideJs;
+        }
         match (self.poll, self.storm) {
             (Some(n), _) => Mode::Poll(count(n)),
             (None, Some(n)) => Mode::Storm(count(n)),
@@ -243,6 +297,42 @@ mod tests {
         );
         let both = ["livequeue-loadgen", "--storm", "5", "--poll", "5"];
         assert!(Args::try_parse_from(both).is_err(), "one mode per run");
+    }
+
+    #[test]
+    fn guide_js_defaults_to_five_thousand_per_transport_unless_told() {
+        let bare = Args::try_parse_args_from(["livequeue-loadgen", "--guide-js"]).unwrap();
+        assert_eq!(
+            (bare.mode(), bare.sse, bare.ws),
+            (Mode::GuideJs, 5_000, 5_000)
+        );
+        let given = [
+            "livequeue-loadgen",
+            "--guide-js",
+            "--sse",
+            "2000",
+            "--ws",
+            "0",
+        ];
+        let given = Args::try_parse_args_from(given).unwrap();
+        assert_eq!((given.sse, given.ws), (2_000, 0), "as given, 0 included");
+        let plain = Args::try_parse_args_from(["livequeue-loadgen"]).unwrap();
+        assert_eq!(
+            (plain.mode(), plain.sse),
+            (Mode::FanOut, 10_000),
+            "others keep theirs"
+        );
+        for other in [
+            "--compare-redis",
+            "--poll",
+            "--storm=5",
+            "--url=http://127.0.0.1:1",
+        ] {
+            assert!(
+                Args::try_parse_args_from(["livequeue-loadgen", "--guide-js", other]).is_err(),
+                "--guide-js starts its own servers and is one mode: {other}"
+            );
+        }
     }
 
     #[test]

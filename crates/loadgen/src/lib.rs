@@ -2,9 +2,10 @@
 //! measures what they cost it — resident memory per connection, and how fast one published
 //! update reaches all of them (fan-out latency, deliveries per second, server CPU per
 //! delivery). With `--compare-redis` the same run measures one node with its queue in
-//! memory and two nodes sharing one Redis side by side. Two other modes: `--poll`
-//! (conditional polling: `304`s per second) and `--storm` (every client reconnecting
-//! after a node's restart).
+//! memory and two nodes sharing one Redis side by side. Three other modes: `--poll`
+//! (conditional polling: `304`s per second), `--storm` (every client reconnecting
+//! after a node's restart) and `--guide-js` (the fan-out phases against the guide's
+//! JavaScript server, the baseline).
 //!
 //! # Layout
 //!
@@ -27,6 +28,8 @@
 //! - [`report`]: the table printed at the end and the JSON written with `--json`, with the
 //!   list of headline [`report::Figure`]s every mode's JSON carries.
 //! - [`poll`]: `--poll`, conditional polling: keep-alive clients counting `304`s.
+//! - [`guide`]: `--guide-js`, the same fan-out phases against the JavaScript server built
+//!   from the real-time guide's design (`bench/guide-js/`), on a Redis of our own.
 //! - [`storm`]: `--storm`, the reconnect storm: push clients held open on a Redis node that
 //!   is restarted under them; [`reconnect`] is one client, driven by the widget's
 //!   supervisor.
@@ -39,6 +42,7 @@ pub mod api;
 pub mod child;
 pub mod cli;
 pub mod cluster;
+pub mod guide;
 pub mod limits;
 pub mod phase;
 pub mod poll;

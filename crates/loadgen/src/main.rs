@@ -1,14 +1,15 @@
 //! `livequeue-loadgen`: parses flags, raises the open-file limit, runs the mode asked for
-//! (the fan-out phases, `--poll` or `--storm`) on a small runtime, prints the table and
+//! (the fan-out phases, `--poll`, `--storm` or `--guide-js`) on a small runtime, prints the table and
 //! writes the JSON.
 
 use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use livequeue_loadgen::cli::{Args, Mode};
 use livequeue_loadgen::cluster::{Cluster, Launch, Setup};
+use livequeue_loadgen::guide::report::{GuideReport, GuideSoftware};
+use livequeue_loadgen::guide::{self, GuideConfig, GuideLaunch};
 use livequeue_loadgen::limits;
 use livequeue_loadgen::phase::{self, PhaseConfig};
 use livequeue_loadgen::poll::{self, PollConfig, PollReport};
@@ -19,7 +20,7 @@ use livequeue_loadgen::{Error, Result};
 use tokio::signal::unix::{SignalKind, signal};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::parse_args();
     // Before the runtime and the child exist, so both inherit it.
     match limits::raise_own_nofile(args.nofile) {
         Ok(n) if n < args.nofile => eprintln!(
@@ -83,6 +84,7 @@ async fn run(args: Args) -> Result<()> {
         Mode::FanOut => run_fan_out(args).await,
         Mode::Poll(clients) => run_poll(args, clients).await,
         Mode::Storm(clients) => run_storm(args, clients).await,
+        Mode::GuideJs => run_guide_js(args).await,
     }
 }
 
@@ -217,6 +219,75 @@ async fn run_fan_out(args: Args) -> Result<()> {
         phases: results,
     };
     println!("{}", report::render(&report));
+    write_json(&args, &report)
+}
+
+/// `--guide-js`: the fan-out phases against the guide's JavaScript server, SSE then
+/// WebSocket, each on a fresh redis-server and node.
+async fn run_guide_js(args: Args) -> Result<()> {
+    if args.sse > guide::SSE_LIMIT {
+        eprintln!(
+            "--sse {}: the guide's SSE route holds two descriptors per client in node (the \
+             client's socket and its own Redis subscriber's) under the limit of 20,000, so \
+             past about {} clients node runs out of descriptors and the rest fail",
+            args.sse,
+            guide::SSE_LIMIT
+        );
+    }
+    let deps = args
+        .guide_js_deps
+        .clone()
+        .unwrap_or_else(guide::servers::default_deps_dir);
+    let modules = guide::servers::ensure_deps(&args.guide_js_script, &deps).await?;
+    let launch = GuideLaunch {
+        node: args.node_bin.clone(),
+        script: args.guide_js_script.clone(),
+        modules: modules.clone(),
+        redis: args.redis_server_bin.clone(),
+    };
+    let mut phases = Vec::new();
+    let mut redis_version = None;
+    let plan = [(Transport::Sse, args.sse), (Transport::Ws, args.ws)];
+    for (index, (transport, connections)) in plan.into_iter().filter(|(_, n)| *n > 0).enumerate() {
+        let cfg = GuideConfig {
+            transport,
+            index,
+            connections,
+            publishes: args.publishes,
+            interval: Duration::from_millis(args.interval_ms),
+            delivery_timeout: Duration::from_millis(args.delivery_timeout_ms),
+            connect_concurrency: args.connect_concurrency,
+            join_concurrency: args.join_concurrency,
+            conns_per_ip: args.conns_per_ip,
+            settle: Duration::from_millis(args.settle_ms),
+            quiet_wait: Duration::from_secs(args.quiet_wait_secs),
+        };
+        let (phase, version) = guide::run_phase(&launch, &cfg).await?;
+        redis_version = redis_version.or(version);
+        phases.push(phase);
+    }
+    let manifest = args.guide_js_script.with_file_name("package.json");
+    let dependencies = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("dependencies").cloned())
+        .unwrap_or_default();
+    let report = GuideReport {
+        machine: Machine::this(),
+        command: command_line(),
+        loadgen_threads: args.threads.max(1),
+        software: GuideSoftware {
+            script: args.guide_js_script.display().to_string(),
+            node: guide::servers::node_version(&args.node_bin).await,
+            dependencies,
+            node_modules: modules.display().to_string(),
+            redis: redis_version,
+            redis_maxclients: guide::servers::REDIS_MAXCLIENTS,
+        },
+        figures: guide::report::figures(&phases),
+        phases,
+    };
+    println!("{}", guide::report::render(&report));
     write_json(&args, &report)
 }
 

@@ -35,6 +35,12 @@ pub enum Kind {
         /// Connections.
         conns: usize,
     },
+    /// The same fan-out against the JavaScript server built from the guide's design
+    /// (`bench/guide-js/`: Express + ws + ioredis, one Redis subscriber per SSE client).
+    GuideJs {
+        /// Connections per transport.
+        conns: usize,
+    },
     /// Publish → DOM change in the widget, per transport (`bench/widget-dom.mjs`).
     WidgetDom,
     /// The operator console scrolled through a million rows (`bench/console-scroll.mjs`).
@@ -46,7 +52,7 @@ pub enum Kind {
 }
 
 /// The names `--only` takes, with what each runs.
-pub const NAMES: [(&str, &str); 9] = [
+pub const NAMES: [(&str, &str); 10] = [
     ("bundle", "the shopper bundle's size"),
     (
         "fanout",
@@ -58,6 +64,10 @@ pub const NAMES: [(&str, &str); 9] = [
     ),
     ("poll", "polling clients, 304s per second, 64 clients"),
     ("storm", "a reconnect storm of 19,000 connections"),
+    (
+        "guide-js",
+        "the same fan-out against the guide's JavaScript server (Express + ws + Redis), 5,000",
+    ),
     (
         "widget-dom",
         "publish → DOM change in the widget, per transport",
@@ -85,6 +95,7 @@ impl Kind {
             Self::CompareRedis { .. } => "redis",
             Self::Poll { .. } => "poll",
             Self::Storm { .. } => "storm",
+            Self::GuideJs { .. } => "guide-js",
             Self::WidgetDom => "widget-dom",
             Self::ConsoleScroll => "console-scroll",
             Self::FirstVisit => "first-visit",
@@ -118,6 +129,11 @@ impl Kind {
             Self::Storm { conns } => {
                 format!("Reconnect storm, {} connections", thousands(conns))
             }
+            Self::GuideJs { conns } => format!(
+                "The guide's JavaScript server (Express + ws + Redis), {} SSE then {} WebSocket",
+                thousands(conns),
+                thousands(conns)
+            ),
             Self::WidgetDom => "Publish → DOM change in the widget, per transport".to_owned(),
             Self::ConsoleScroll => {
                 "The operator console scrolled through 1,000,000 rows".to_owned()
@@ -143,6 +159,13 @@ impl Kind {
             ],
             Self::Poll { clients } => vec!["--poll".into(), n(clients)],
             Self::Storm { conns } => vec!["--storm".into(), n(conns)],
+            Self::GuideJs { conns } => vec![
+                "--guide-js".into(),
+                "--sse".into(),
+                n(conns),
+                "--ws".into(),
+                n(conns),
+            ],
             _ => return None,
         };
         if quick {
@@ -224,6 +247,15 @@ pub fn plan(only: &[String], quick: bool, runs: usize) -> Result<Vec<Bench>, Str
         },
         runs,
     ));
+    // 5,000: the guide's SSE route holds two descriptors per client in node (the client's
+    // socket and its own Redis subscriber's) under the limit of 20,000 per process, so
+    // 9,900 is its ceiling; 5,000 matches the `redis` comparison's size.
+    all.push(Bench::plain(
+        Kind::GuideJs {
+            conns: small(5_000, 500),
+        },
+        runs,
+    ));
     all.push(Bench {
         kind: Kind::Storm {
             conns: small(19_000, 500),
@@ -280,6 +312,7 @@ mod tests {
         assert_eq!(runs_of("fanout-19000"), 1, "the heaviest run once of three");
         assert_eq!(runs_of("storm"), 1);
         assert_eq!(runs_of("bundle"), 1, "deterministic bytes");
+        assert_eq!(runs_of("guide-js"), 3, "R runs like the redis comparison");
     }
 
     #[test]
@@ -309,7 +342,23 @@ mod tests {
             Kind::Storm { conns: 19000 }.loadgen_args(false).unwrap(),
             ["--storm", "19000"]
         );
+        assert_eq!(
+            Kind::GuideJs { conns: 5000 }.loadgen_args(false).unwrap(),
+            ["--guide-js", "--sse", "5000", "--ws", "5000"]
+        );
         assert!(Kind::WidgetDom.loadgen_args(false).is_none());
+    }
+
+    #[test]
+    fn guide_js_runs_five_thousand_or_five_hundred_quick() {
+        let full = plan(&["guide-js".into()], false, 3).unwrap();
+        assert_eq!(
+            full.iter().map(|b| (b.kind, b.runs)).collect::<Vec<_>>(),
+            [(Kind::GuideJs { conns: 5_000 }, 3)]
+        );
+        let quick = plan(&["guide-js".into()], true, 3).unwrap();
+        assert_eq!(quick[0].kind, Kind::GuideJs { conns: 500 });
+        assert_eq!(quick[0].kind.id(), "guide-js");
     }
 
     #[test]
