@@ -77,6 +77,45 @@ pub struct Options {
     pub write_docs: bool,
     /// Measure the bundle already in `dist/` instead of building it.
     pub reuse_bundle: bool,
+    /// Measure nothing: write the figures again from the raw files of an earlier run in this
+    /// directory (its `run.txt` says when, at which commit and how it ran), after a change
+    /// to how they are reported.
+    pub from_runs: Option<PathBuf>,
+}
+
+/// The facts of a run that its raw files do not hold, kept as `run.txt` beside them.
+#[derive(Debug, Clone, PartialEq)]
+struct RunFacts {
+    date: String,
+    commit: String,
+    dirty: bool,
+    load_average: String,
+    invocation: String,
+}
+
+impl RunFacts {
+    fn text(&self) -> String {
+        format!(
+            "date={}\ncommit={}\ndirty={}\nload_average={}\ninvocation={}\n",
+            self.date, self.commit, self.dirty, self.load_average, self.invocation
+        )
+    }
+
+    fn parse(text: &str) -> std::result::Result<Self, String> {
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("run.txt has no `{name}=` line"))
+        };
+        Ok(Self {
+            date: field("date")?,
+            commit: field("commit")?,
+            dirty: field("dirty")? == "true",
+            load_average: field("load_average")?,
+            invocation: field("invocation")?,
+        })
+    }
 }
 
 /// What the benchmarks need, prepared once and only when a selected benchmark needs it; a
@@ -174,15 +213,36 @@ impl Prepared {
 pub fn run(options: &Options) -> Result {
     let plan = suite::plan(&options.only, options.quick, options.runs).map_err(Error)?;
     let started = Instant::now();
-    let stamp = machine::utc_stamp();
-    let dir = shell::target_dir().join("bench").join(&stamp);
-    std::fs::create_dir_all(&dir)?;
+    let (dir, facts) = match &options.from_runs {
+        Some(dir) => {
+            let text = std::fs::read_to_string(dir.join("run.txt"))
+                .map_err(|e| Error(format!("--from-runs: {}/run.txt: {e}", dir.display())))?;
+            (dir.clone(), RunFacts::parse(&text).map_err(Error)?)
+        }
+        None => {
+            let dir = shell::target_dir().join("bench").join(machine::utc_stamp());
+            std::fs::create_dir_all(&dir)?;
+            let commit = machine::Commit::this();
+            let facts = RunFacts {
+                date: machine::utc_now(),
+                commit: commit.short,
+                dirty: commit.dirty,
+                load_average: machine::load_average(),
+                invocation: invocation(options),
+            };
+            std::fs::write(dir.join("run.txt"), facts.text())?;
+            (dir, facts)
+        }
+    };
     let header = Header {
-        date: machine::utc_now(),
-        commit: machine::Commit::this(),
+        date: facts.date,
+        commit: machine::Commit {
+            short: facts.commit,
+            dirty: facts.dirty,
+        },
         machine: machine::Machine::this(),
-        load_average: machine::load_average(),
-        invocation: invocation(options),
+        load_average: facts.load_average,
+        invocation: facts.invocation,
         raw_dir: relative(&dir),
         quick: options.quick,
     };
@@ -199,12 +259,16 @@ pub fn run(options: &Options) -> Result {
             bench.runs,
             if bench.runs == 1 { "" } else { "s" }
         ));
-        let outcome = run_bench(
-            bench,
-            options.quick,
-            &mut prepared,
-            &dir.join(bench.kind.id()),
-        );
+        let outcome = if options.from_runs.is_some() {
+            read_bench(bench, options.quick, &dir.join(bench.kind.id()))
+        } else {
+            run_bench(
+                bench,
+                options.quick,
+                &mut prepared,
+                &dir.join(bench.kind.id()),
+            )
+        };
         if outcome.rows.is_empty() {
             println!("  not measured: {}", outcome.reason());
         } else {
@@ -330,6 +394,29 @@ fn run_bench(bench: &Bench, quick: bool, prepared: &mut Prepared, dir: &Path) ->
     }
     outcome.rows = figures::summarize(&measured);
     outcome
+}
+
+/// A benchmark's figures from the raw files an earlier run left in `dir` (`--from-runs`); a
+/// run without its file is reported as the run that failed, pointing at its log.
+fn read_bench(bench: &Bench, quick: bool, dir: &Path) -> Outcome {
+    let mut measured: Vec<Vec<Figure>> = Vec::new();
+    let mut failures = Vec::new();
+    for i in 1..=bench.runs {
+        let json = dir.join(format!("run-{i}.json"));
+        match figures::read(&json) {
+            Ok(figures) => measured.push(figures),
+            Err(reason) => failures.push(format!(
+                "run {i}: {reason} (its log: {})",
+                relative(&dir.join(format!("run-{i}.log")))
+            )),
+        }
+    }
+    Outcome {
+        bench: *bench,
+        command: reproduce(bench.kind, quick),
+        rows: figures::summarize(&measured),
+        failures,
+    }
 }
 
 /// The command a reader runs to reproduce a benchmark, as Markdown (the ports and files of
@@ -532,6 +619,29 @@ fn bundle_figures(sizes: &[crate::size::FileSize]) -> Vec<Figure> {
 fn write_figures(json: &Path, figures: &[Figure]) -> std::result::Result<(), String> {
     std::fs::write(json, figures::to_json(figures))
         .map_err(|e| format!("cannot write {}: {e}", json.display()))
+}
+
+#[cfg(test)]
+mod run_facts_tests {
+    use super::RunFacts;
+
+    #[test]
+    fn a_runs_facts_are_read_back_as_written() {
+        let facts = RunFacts {
+            date: "2026-12-01 23:59 UTC".into(),
+            commit: "168ead3".into(),
+            dirty: false,
+            load_average: "1.29".into(),
+            invocation: "cargo xtask bench --runs 3".into(),
+        };
+        assert_eq!(RunFacts::parse(&facts.text()), Ok(facts));
+    }
+
+    #[test]
+    fn a_missing_fact_is_named() {
+        let err = RunFacts::parse("date=x\ncommit=y\n").unwrap_err();
+        assert!(err.contains("dirty"), "{err}");
+    }
 }
 
 #[cfg(test)]

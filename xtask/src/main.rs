@@ -112,6 +112,10 @@ enum Command {
         /// Measure the bundle already in dist/ instead of building it first.
         #[arg(long)]
         reuse_bundle: bool,
+        /// Measure nothing: write the figures again from an earlier run's directory
+        /// (target/bench/STAMP, with its run.txt), with the same --runs and --only.
+        #[arg(long)]
+        from_runs: Option<std::path::PathBuf>,
     },
 }
 
@@ -152,12 +156,14 @@ fn main() -> ExitCode {
             quick,
             write_docs,
             reuse_bundle,
+            from_runs,
         } => bench::run(&bench::Options {
             runs: usize::from(runs),
             only,
             quick,
             write_docs,
             reuse_bundle,
+            from_runs,
         }),
     };
     match result {

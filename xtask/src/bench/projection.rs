@@ -110,7 +110,12 @@ impl Model {
             })
         };
         let cpu_us = cpu_at(self.cpu);
-        let user_us = cpu_at(self.user_cpu);
+        // A part is never more than the whole: two lines fitted apart can cross once
+        // extrapolated (user space rising with N while the total is held).
+        let user_us = match (cpu_at(self.user_cpu), cpu_us) {
+            (Some(user), Some(all)) => Some(user.min(all)),
+            (user, _) => user,
+        };
         Projection {
             connections,
             nodes,
@@ -239,6 +244,21 @@ mod tests {
         assert!(
             close(inside.cpu_per_delivery_us.unwrap(), 7.5),
             "followed inside: {inside:?}"
+        );
+    }
+
+    #[test]
+    fn the_user_space_part_is_never_more_than_the_whole() {
+        let measured = Measured {
+            rss_per_conn_kb: vec![(1000.0, 1.0), (2000.0, 1.0)],
+            cpu_per_delivery_us: vec![(1000.0, 10.0), (2000.0, 9.0)],
+            user_cpu_per_delivery_us: vec![(1000.0, 3.0), (2000.0, 4.0)],
+        };
+        let model = Model::fit(&measured).unwrap();
+        let p = model.project(1_000_000, 1);
+        assert!(
+            p.user_cpu_per_update_ms.unwrap() <= p.cpu_per_update_ms.unwrap(),
+            "{p:?}"
         );
     }
 }
