@@ -192,8 +192,18 @@ mod tests {
         assert!(!matches_route("/a/{id}", "/a"));
     }
 
+    /// Cases per property: 20,000 in every test run; `LIVEQUEUE_FUZZ_CASES` for a long run
+    /// (`LIVEQUEUE_FUZZ_CASES=2000000 cargo test --release -p livequeue-server --lib
+    /// front::head`).
+    fn cases() -> u32 {
+        std::env::var("LIVEQUEUE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
 
         /// No input makes the parser panic, and whatever it takes for a stream is one.
         #[test]
