@@ -1,6 +1,8 @@
 //! The HTTP calls that set a phase up: create an experience, join shoppers, patch stock,
 //! read the live connection counts. Few and cheap, so `reqwest` with a keep-alive pool does.
 
+use std::future::Future;
+
 use futures_util::stream::{self, StreamExt};
 use livequeue_protocol::api::{CreateExperience, ExperienceSummary, JoinResponse, PatchExperience};
 use livequeue_protocol::{Endpoint, ExperienceId};
@@ -32,6 +34,22 @@ pub struct Shopper {
     pub consumer_id: String,
     /// The signed token.
     pub token: String,
+}
+
+/// Runs `join` `n` times, `in_flight` at a time: every shopper, or the first error. Any
+/// server's join call (livequeue's, the guide's) goes through here.
+pub async fn join_concurrently<F, Fut>(n: usize, in_flight: usize, join: F) -> Result<Vec<Shopper>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Shopper>>,
+{
+    stream::iter(0..n)
+        .map(|_| join())
+        .buffer_unordered(in_flight.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The server's API as this tool uses it.
@@ -148,13 +166,7 @@ impl Api {
         n: usize,
         in_flight: usize,
     ) -> Result<Vec<Shopper>> {
-        stream::iter(0..n)
-            .map(|_| self.join(experience))
-            .buffer_unordered(in_flight.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect()
+        join_concurrently(n, in_flight, || self.join(experience)).await
     }
 
     /// Sets the total stock: the one publish of this benchmark, broadcast as `stock_update`

@@ -32,21 +32,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{self, StreamExt};
-use livequeue_protocol::{ExperienceId, IdError};
 use reqwest::Client;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
-use crate::api::Shopper;
-use crate::phase::INITIAL_STOCK;
-use crate::procfs::{Cpu, Memory, Proc, machine_busy_us, reported};
+use crate::api::{Shopper, join_concurrently};
+use crate::phase::{
+    Fanout, INITIAL_STOCK, PhaseConfig, abort_all, experience_id, open_all, own_memory, per_conn,
+    publish_all,
+};
+use crate::procfs::{Cpu, Memory};
 use crate::quiet::wait_for_quiet;
-use crate::stats::{Latency, PublishFigures, median, publish_figures};
+use crate::stats::Latency;
 use crate::tally::Tally;
-use crate::transport::{Conn, Transport, source_ip};
+use crate::transport::Transport;
+use crate::window::CpuWindow;
 use crate::{Error, Result};
 
 pub use servers::{GuideLaunch, GuideServers};
@@ -60,36 +60,6 @@ pub const SSE_LIMIT: usize = 9_900;
 
 /// How long to wait for the SSE route's subscriptions, and for closed connections to go.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How often progress is printed while connections open.
-const PROGRESS_EVERY: Duration = Duration::from_secs(2);
-
-/// How a phase runs.
-#[derive(Debug, Clone)]
-pub struct GuideConfig {
-    /// Which transport.
-    pub transport: Transport,
-    /// Position of the phase in the run (chooses its block of source addresses).
-    pub index: usize,
-    /// Connections to open.
-    pub connections: usize,
-    /// Publishes.
-    pub publishes: usize,
-    /// From one publish to the next.
-    pub interval: Duration,
-    /// Longest wait for one publish to reach every connection.
-    pub delivery_timeout: Duration,
-    /// Handshakes in flight.
-    pub connect_concurrency: usize,
-    /// Joins in flight.
-    pub join_concurrency: usize,
-    /// Connections per source address.
-    pub conns_per_ip: usize,
-    /// Pause before each memory reading.
-    pub settle: Duration,
-    /// Longest wait for a quiet machine before connecting and before publishing.
-    pub quiet_wait: Duration,
-}
 
 /// Memory of one process over a phase.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -110,12 +80,8 @@ pub struct ProcessMemory {
 
 impl ProcessMemory {
     fn per_conn(&mut self, n: usize) {
-        let per = |field: fn(&Memory) -> u64| {
-            let (a, b) = (self.idle?, self.before?);
-            (n > 0).then(|| (field(&a) as f64 - field(&b) as f64) / n as f64)
-        };
-        self.rss_per_conn = per(|m| m.rss);
-        self.anon_per_conn = per(|m| m.anon);
+        self.rss_per_conn = per_conn(self.idle, self.before, n, |m| m.rss);
+        self.anon_per_conn = per_conn(self.idle, self.before, n, |m| m.anon);
     }
 }
 
@@ -146,20 +112,11 @@ pub struct GuidePhase {
     /// Subscribers of the experience's channel with every connection open (the SSE route's,
     /// one per client; the WebSocket server's one is a pattern subscriber, not counted).
     pub channel_subscribers: Option<u64>,
-    /// Each publish.
-    pub publishes: Vec<PublishFigures>,
     /// How many subscribers Redis handed each publish to (`PUBLISH`'s answer).
     pub redis_receivers: Vec<u64>,
-    /// Deliveries over all publishes.
-    pub deliveries: usize,
-    /// Deliveries expected (open connections at each publish, summed).
-    pub expected_deliveries: usize,
-    /// Publish → receive, over every delivery.
-    pub latency: Latency,
-    /// Median over publishes of the time to the last delivery, µs.
-    pub median_last_us: Option<f64>,
-    /// Median over publishes of deliveries per second.
-    pub median_deliveries_per_sec: Option<f64>,
+    /// What the publishes delivered (its fields stand in the phase's JSON object).
+    #[serde(flatten)]
+    pub fanout: Fanout,
     /// Connect → initial state, over every connection that opened.
     pub open_time: Latency,
     /// Node's CPU time during the publishes.
@@ -179,8 +136,9 @@ pub struct GuidePhase {
 impl GuidePhase {
     /// `cpu`'s total per delivery, µs.
     pub fn per_delivery(&self, us: Option<u64>) -> Option<f64> {
-        us.filter(|_| self.deliveries > 0)
-            .map(|us| us as f64 / self.deliveries as f64)
+        let deliveries = self.fanout.deliveries;
+        us.filter(|_| deliveries > 0)
+            .map(|us| us as f64 / deliveries as f64)
     }
 }
 
@@ -246,21 +204,6 @@ impl GuideApi {
         })
     }
 
-    async fn join_many(
-        &self,
-        experience: &str,
-        n: usize,
-        in_flight: usize,
-    ) -> Result<Vec<Shopper>> {
-        stream::iter(0..n)
-            .map(|_| self.join(experience))
-            .buffer_unordered(in_flight.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect()
-    }
-
     async fn publish(&self, experience: &str, stock: u64) -> Result<u64> {
         let sent = self
             .client
@@ -286,28 +229,11 @@ impl GuideApi {
     }
 }
 
-/// The CPU readings at the start of the publishes.
-struct Window {
-    started: Instant,
-    machine: Option<u64>,
-    node: Option<Cpu>,
-    redis: Option<Cpu>,
-    loadgen: Option<Cpu>,
-}
-
-fn own_cpu() -> Option<Cpu> {
-    reported(Proc::Myself, "loadgen cpu", Proc::cpu)
-}
-
-fn own_memory() -> Option<Memory> {
-    reported(Proc::Myself, "loadgen memory", Proc::memory)
-}
-
 /// Runs one phase against fresh servers started with `launch`; with it, the version of
 /// the redis-server started.
 pub async fn run_phase(
     launch: &GuideLaunch,
-    cfg: &GuideConfig,
+    cfg: &PhaseConfig,
 ) -> Result<(GuidePhase, Option<String>)> {
     let servers = GuideServers::start(launch).await?;
     let version = resp::info(servers.redis_addr(), "server")
@@ -319,27 +245,18 @@ pub async fn run_phase(
     Ok((result?, version))
 }
 
-async fn phase(servers: &GuideServers, cfg: &GuideConfig) -> Result<GuidePhase> {
+async fn phase(servers: &GuideServers, cfg: &PhaseConfig) -> Result<GuidePhase> {
     let api = GuideApi::new(servers.base_url());
     let redis = servers.redis_addr();
-    let experience: Arc<ExperienceId> = Arc::new(
-        format!(
-            "guide-{}-{}-{}",
-            cfg.transport.to_string().to_lowercase(),
-            std::process::id(),
-            cfg.index
-        )
-        .parse()
-        .map_err(|e: IdError| Error::Setup(e.to_string()))?,
-    );
+    let experience = experience_id("guide", cfg)?;
     let channel = format!("queue:{experience}:updates");
     let n = cfg.connections;
     let t = cfg.transport;
-    eprintln!("[guide-js {t}] joining {n} consumers to {experience}");
+    let tag = format!("guide-js {t}");
+    eprintln!("[{tag}] joining {n} consumers to {experience}");
     let joined = Instant::now();
-    let shoppers = api
-        .join_many(experience.as_str(), n, cfg.join_concurrency)
-        .await?;
+    let shoppers =
+        join_concurrently(n, cfg.join_concurrency, || api.join(experience.as_str())).await?;
     let join_secs = joined.elapsed().as_secs_f64();
 
     sleep(cfg.settle).await;
@@ -360,7 +277,17 @@ async fn phase(servers: &GuideServers, cfg: &GuideConfig) -> Result<GuidePhase> 
 
     let origin = Instant::now();
     let tally = Arc::new(Tally::new(origin, INITIAL_STOCK + 1, cfg.publishes, n));
-    let tasks = open_all(servers, cfg, &experience, shoppers, &tally).await?;
+    let node = servers.node_addr();
+    let tasks = open_all(
+        &tag,
+        cfg,
+        &experience,
+        shoppers,
+        &tally,
+        |_| node,
+        conn::ROUTES,
+    )
+    .await?;
     let connect_secs = origin.elapsed().as_secs_f64();
     let connected = tally.ready_count();
 
@@ -381,59 +308,23 @@ async fn phase(servers: &GuideServers, cfg: &GuideConfig) -> Result<GuidePhase> 
         .await
         .map_err(|e| eprintln!("  redis clients: {e}"))
         .ok();
-    let loadgen_rss_per_conn = own_memory()
-        .zip(loadgen_before)
-        .filter(|_| connected > 0)
-        .map(|(a, b)| (a.rss as f64 - b.rss as f64) / connected as f64);
+    let loadgen_rss_per_conn = per_conn(own_memory(), loadgen_before, connected, |m| m.rss);
 
     wait_for_quiet(cfg.quiet_wait).await;
-    let window = Window {
-        started: Instant::now(),
-        machine: machine_busy_us().ok(),
-        node: servers.node_cpu(),
-        redis: servers.redis_cpu(),
-        loadgen: own_cpu(),
-    };
-    let published = publish_all(&api, experience.as_str(), cfg, &tally).await?;
-    let since = |now: Option<Cpu>, then: Option<Cpu>| now.zip(then).map(|(a, b)| a.since(&b));
-    let node_cpu = since(servers.node_cpu(), window.node);
-    let redis_cpu = since(servers.redis_cpu(), window.redis);
-    let loadgen_cpu = since(own_cpu(), window.loadgen);
-    let machine = machine_busy_us()
-        .ok()
-        .zip(window.machine)
-        .map(|(a, b)| a.saturating_sub(b));
-    let ours = [node_cpu, redis_cpu, loadgen_cpu]
-        .iter()
-        .try_fold(0, |sum, c| c.map(|c| sum + c.total_us()));
-    let others_cpu_us = machine.zip(ours).map(|(m, o)| m.saturating_sub(o));
-    let fanout_wall_us = window.started.elapsed().as_micros() as u64;
+    let window = CpuWindow::start_with(servers.node_cpu(), servers.redis_cpu());
+    let published = publish_all(&tag, cfg, &tally, |value| {
+        api.publish(experience.as_str(), value)
+    })
+    .await?;
+    let cpu = window.finish_with(servers.node_cpu(), servers.redis_cpu());
     node_memory.after_fanout = servers.node_memory();
     redis_memory.after_fanout = servers.redis_memory();
 
-    let mut all_latencies = Vec::with_capacity(cfg.publishes * n);
-    let mut publishes = Vec::with_capacity(cfg.publishes);
-    let mut redis_receivers = Vec::with_capacity(cfg.publishes);
-    for p in published {
-        let receipts = tally.receipts(p.k);
-        let (latencies, figures) =
-            publish_figures(p.value, p.at_ns, p.round_trip_us, &receipts, p.expected);
-        all_latencies.extend(latencies);
-        publishes.push(figures);
-        redis_receivers.push(p.receivers);
-    }
-    let deliveries: usize = publishes.iter().map(|p| p.deliveries).sum();
-    let lasts: Vec<f64> = publishes
-        .iter()
-        .filter_map(|p| p.last_us)
-        .map(|us| us as f64)
-        .collect();
-    let rates: Vec<f64> = publishes
-        .iter()
-        .filter_map(|p| p.deliveries_per_sec)
-        .collect();
+    let fanout = Fanout::of(&published, &tally, n);
+    let redis_receivers = published.iter().map(|p| p.answer).collect();
 
-    close_all(&api, redis, redis_clients_before, t, tasks).await;
+    abort_all(&tag, tasks).await;
+    wait_until_closed(&api, redis, redis_clients_before, t).await;
     sleep(cfg.settle).await;
     node_memory.after_close = servers.node_memory();
     redis_memory.after_close = servers.redis_memory();
@@ -450,19 +341,14 @@ async fn phase(servers: &GuideServers, cfg: &GuideConfig) -> Result<GuidePhase> 
         redis_clients_before,
         redis_clients_idle,
         channel_subscribers,
-        expected_deliveries: publishes.iter().map(|p| p.expected).sum(),
-        publishes,
         redis_receivers,
-        deliveries,
-        latency: Latency::of(&mut all_latencies),
-        median_last_us: median(&lasts),
-        median_deliveries_per_sec: median(&rates),
+        fanout,
         open_time: Latency::of(&mut tally.open_times()),
-        node_cpu,
-        redis_cpu,
-        loadgen_cpu,
-        others_cpu_us,
-        fanout_wall_us,
+        node_cpu: cpu.servers,
+        redis_cpu: cpu.redis,
+        loadgen_cpu: cpu.loadgen,
+        others_cpu_us: cpu.others_us,
+        fanout_wall_us: cpu.wall_us,
         loadgen_rss_per_conn,
     })
 }
@@ -491,127 +377,14 @@ async fn wait_for_subscribers(
     }
 }
 
-/// Starts one reader per consumer, `connect_concurrency` handshakes at a time, and returns
-/// once every connection has its initial state or has failed.
-async fn open_all(
-    servers: &GuideServers,
-    cfg: &GuideConfig,
-    experience: &Arc<ExperienceId>,
-    shoppers: Vec<Shopper>,
-    tally: &Arc<Tally>,
-) -> Result<Vec<JoinHandle<()>>> {
-    let n = shoppers.len();
-    let handshakes = Arc::new(Semaphore::new(cfg.connect_concurrency.max(1)));
-    eprintln!("[guide-js {}] opening {n} connections", cfg.transport);
-    let progress = |tally: &Tally| {
-        eprintln!(
-            "  {} open, {} failed",
-            tally.ready_count(),
-            tally.failed_count()
-        );
-    };
-    let mut last_note = Instant::now();
-    let mut tasks = Vec::with_capacity(n);
-    for (index, shopper) in shoppers.into_iter().enumerate() {
-        let permit = handshakes
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Setup("handshake semaphore closed".into()))?;
-        let conn = Conn {
-            index,
-            server: servers.node_addr(),
-            source: source_ip(cfg.index, index, cfg.conns_per_ip),
-            experience: experience.clone(),
-            shopper,
-            tally: tally.clone(),
-            permit: Some(permit),
-            started: Instant::now(),
-        };
-        tasks.push(tokio::spawn(conn::run(cfg.transport, conn)));
-        if last_note.elapsed() > PROGRESS_EVERY {
-            progress(tally);
-            last_note = Instant::now();
-        }
-    }
-    while tally.settled_count() < n {
-        if last_note.elapsed() > PROGRESS_EVERY {
-            progress(tally);
-            last_note = Instant::now();
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    eprintln!(
-        "[guide-js {}] {} open, {} failed",
-        cfg.transport,
-        tally.ready_count(),
-        tally.failed_count()
-    );
-    Ok(tasks)
-}
-
-/// One publish as it was sent.
-struct Sent {
-    k: usize,
-    value: u64,
-    at_ns: u64,
-    round_trip_us: u64,
-    expected: usize,
-    receivers: u64,
-}
-
-/// Publishes `cfg.publishes` stock values, each after every open connection received the
-/// previous one (or the delivery timeout passed) and the interval is over.
-async fn publish_all(
-    api: &GuideApi,
-    experience: &str,
-    cfg: &GuideConfig,
-    tally: &Tally,
-) -> Result<Vec<Sent>> {
-    eprintln!(
-        "[guide-js {}] publishing {} stock updates",
-        cfg.transport, cfg.publishes
-    );
-    let mut sent = Vec::with_capacity(cfg.publishes);
-    for k in 0..cfg.publishes {
-        let expected = tally.open_count();
-        let value = tally.value_of(k);
-        let at = Instant::now();
-        let receivers = api.publish(experience, value).await?;
-        let round_trip_us = at.elapsed().as_micros() as u64;
-        while tally.delivered(k) < tally.open_count() && at.elapsed() < cfg.delivery_timeout {
-            sleep(Duration::from_millis(1)).await;
-        }
-        sent.push(Sent {
-            k,
-            value,
-            at_ns: tally.nanos(at),
-            round_trip_us,
-            expected,
-            receivers,
-        });
-        tokio::time::sleep_until(at + cfg.interval).await;
-    }
-    Ok(sent)
-}
-
-/// Aborts every reader and waits until node counts no connection of `transport` and Redis
-/// is back to its clients of before (the SSE route quits each subscriber on close).
-async fn close_all(
+/// Waits until node counts no connection of `transport` and Redis is back to its clients
+/// of before (the SSE route quits each subscriber on close).
+async fn wait_until_closed(
     api: &GuideApi,
     redis: std::net::SocketAddr,
     redis_clients_before: Option<u64>,
     transport: Transport,
-    tasks: Vec<JoinHandle<()>>,
 ) {
-    eprintln!("[guide-js {transport}] closing");
-    for task in &tasks {
-        task.abort();
-    }
-    for task in tasks {
-        // Aborted on purpose; a reader that panicked has already printed why.
-        let _ = task.await;
-    }
     let closing = Instant::now();
     loop {
         let open = api.open(transport).await;

@@ -20,13 +20,16 @@
 //! - [`limits`]: raising the open-file limit for us, and so for the child we spawn.
 //! - [`api`]: the few HTTP calls that set a phase up (create, join, patch stock).
 //! - [`transport`]: one closed enum over the two push transports, with [`sse`] (a raw
-//!   `TcpStream` and a hand-written `GET`) and [`ws`] (tokio-tungstenite) in their own files.
+//!   `TcpStream` and a hand-written `GET`) and [`ws`] (tokio-tungstenite) in their own files;
+//!   its `Routes` say where a server serves them (livequeue's, or the guide's).
 //! - [`scan`]: finding `"available":N` in a byte stream that arrives in arbitrary pieces.
 //! - [`tally`]: the lock-free table every connection writes its receive instants into.
 //! - [`stats`]: percentiles and the per-publish figures computed from the table.
-//! - [`phase`]: one phase: join, connect, measure memory, publish, close.
+//! - [`phase`]: one phase: join, connect, measure memory, publish, close; its steps
+//!   (opening, publishing, their figures, closing) are shared with [`guide`]'s phases.
 //! - [`report`]: the table printed at the end and the JSON written with `--json`, with the
-//!   list of headline [`report::Figure`]s every mode's JSON carries.
+//!   list of headline [`report::Figure`]s every mode's JSON carries; its table, cells and
+//!   figure helpers serve the guide's report too.
 //! - [`poll`]: `--poll`, conditional polling: keep-alive clients counting `304`s.
 //! - [`guide`]: `--guide-js`, the same fan-out phases against the JavaScript server built
 //!   from the real-time guide's design (`bench/guide-js/`), on a Redis of our own.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use livequeue_loadgen::cli::{Args, Mode};
 use livequeue_loadgen::cluster::{Cluster, Launch, Setup};
 use livequeue_loadgen::guide::report::{GuideReport, GuideSoftware};
-use livequeue_loadgen::guide::{self, GuideConfig, GuideLaunch};
+use livequeue_loadgen::guide::{self, GuideLaunch};
 use livequeue_loadgen::limits;
 use livequeue_loadgen::phase::{self, PhaseConfig};
 use livequeue_loadgen::poll::{self, PollConfig, PollReport};
@@ -162,6 +162,28 @@ async fn run_storm(args: Args, clients: usize) -> Result<()> {
     write_json(&args, &report)
 }
 
+/// Phase `index` of a fan-out run (livequeue's or the guide's), as the flags ask.
+fn phase_config(
+    args: &Args,
+    transport: Transport,
+    index: usize,
+    connections: usize,
+) -> PhaseConfig {
+    PhaseConfig {
+        transport,
+        index,
+        connections,
+        publishes: args.publishes,
+        interval: Duration::from_millis(args.interval_ms),
+        delivery_timeout: Duration::from_millis(args.delivery_timeout_ms),
+        connect_concurrency: args.connect_concurrency,
+        join_concurrency: args.join_concurrency,
+        conns_per_ip: args.conns_per_ip,
+        settle: Duration::from_millis(args.settle_ms),
+        quiet_wait: Duration::from_secs(args.quiet_wait_secs),
+    }
+}
+
 /// The idle connections and fan-out phases (`--sse`, `--ws`).
 async fn run_fan_out(args: Args) -> Result<()> {
     // Transport first, then setup: the phases compared with each other run back to back,
@@ -188,19 +210,7 @@ async fn run_fan_out(args: Args) -> Result<()> {
         let Some(c) = cluster.as_ref() else {
             return Err(Error::Setup("no server".into()));
         };
-        let cfg = PhaseConfig {
-            transport,
-            index,
-            connections,
-            publishes: args.publishes,
-            interval: Duration::from_millis(args.interval_ms),
-            delivery_timeout: Duration::from_millis(args.delivery_timeout_ms),
-            connect_concurrency: args.connect_concurrency,
-            join_concurrency: args.join_concurrency,
-            conns_per_ip: args.conns_per_ip,
-            settle: Duration::from_millis(args.settle_ms),
-            quiet_wait: Duration::from_secs(args.quiet_wait_secs),
-        };
+        let cfg = phase_config(&args, transport, index, connections);
         results.push(phase::run(c, &cfg).await?);
     }
     if let Some(c) = cluster.take() {
@@ -249,19 +259,7 @@ async fn run_guide_js(args: Args) -> Result<()> {
     let mut redis_version = None;
     let plan = [(Transport::Sse, args.sse), (Transport::Ws, args.ws)];
     for (index, (transport, connections)) in plan.into_iter().filter(|(_, n)| *n > 0).enumerate() {
-        let cfg = GuideConfig {
-            transport,
-            index,
-            connections,
-            publishes: args.publishes,
-            interval: Duration::from_millis(args.interval_ms),
-            delivery_timeout: Duration::from_millis(args.delivery_timeout_ms),
-            connect_concurrency: args.connect_concurrency,
-            join_concurrency: args.join_concurrency,
-            conns_per_ip: args.conns_per_ip,
-            settle: Duration::from_millis(args.settle_ms),
-            quiet_wait: Duration::from_secs(args.quiet_wait_secs),
-        };
+        let cfg = phase_config(&args, transport, index, connections);
         let (phase, version) = guide::run_phase(&launch, &cfg).await?;
         redis_version = redis_version.or(version);
         phases.push(phase);

@@ -12,8 +12,14 @@
 //!    open connection has received it (or a timeout), then until the interval is over;
 //!    read every node's CPU time, and Redis's, before and after.
 //! 4. Close every connection and wait until every node has seen them go.
+//!
+//! The steps that do not depend on the server ([`open_all`], [`publish_all`], [`Fanout`],
+//! [`abort_all`]) are public: `--guide-js` ([`crate::guide`]) runs its phases with them
+//! against the guide's server.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,13 +29,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
-use crate::api::{Api, Shopper};
+use crate::api::Shopper;
 use crate::cluster::{Cluster, Setup};
 use crate::procfs::{Cpu, Memory, Proc, reported};
 use crate::quiet::wait_for_quiet;
 use crate::stats::{Latency, PublishFigures, median, publish_figures};
 use crate::tally::Tally;
-use crate::transport::{Conn, Transport, source_ip};
+use crate::transport::{Conn, LIVEQUEUE_ROUTES, Routes, Transport, source_ip};
 use crate::window::CpuWindow;
 use crate::{Error, Result};
 
@@ -149,7 +155,9 @@ pub struct PhaseResult {
     pub loadgen_cpu_us_per_delivery: Option<f64>,
 }
 
-fn per_conn(
+/// `(field(after) − field(before)) / n`, bytes per connection, when both readings exist
+/// and `n > 0`.
+pub fn per_conn(
     after: Option<Memory>,
     before: Option<Memory>,
     n: usize,
@@ -159,39 +167,129 @@ fn per_conn(
     (n > 0).then(|| (field(&a) as f64 - field(&b) as f64) / n as f64)
 }
 
-fn own_memory() -> Option<Memory> {
+/// The loadgen's own memory, reported on stderr when it cannot be read.
+pub fn own_memory() -> Option<Memory> {
     reported(Proc::Myself, "loadgen memory", Proc::memory)
 }
 
-/// One publish as it was sent.
+/// One publish as it was sent, with what the server answered to it (`A`).
 #[derive(Debug, Clone, Copy)]
-struct Published {
+pub struct Published<A> {
     /// Its index.
-    k: usize,
+    pub k: usize,
     /// The stock value it set.
-    value: u64,
-    /// When the PATCH was sent, ns since the tally's origin.
-    at_ns: u64,
-    /// PATCH round trip, µs.
-    patch_us: u64,
+    pub value: u64,
+    /// When the publish call was sent, ns since the tally's origin.
+    pub at_ns: u64,
+    /// The publish call's round trip, µs.
+    pub round_trip_us: u64,
     /// Connections open when it was sent.
-    expected: usize,
+    pub expected: usize,
+    /// The server's answer.
+    pub answer: A,
+}
+
+/// What the publishes of a phase delivered, from the tally's receipts: the same fields in
+/// [`PhaseResult`] (flat there, as its JSON and its users have them) and in the guide's
+/// phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fanout {
+    /// Each publish.
+    pub publishes: Vec<PublishFigures>,
+    /// Deliveries over all publishes.
+    pub deliveries: usize,
+    /// Deliveries expected (open connections at each publish, summed).
+    pub expected_deliveries: usize,
+    /// Publish → receive, over every delivery.
+    pub latency: Latency,
+    /// Median over publishes of the time to the last delivery, µs.
+    pub median_last_us: Option<f64>,
+    /// Median over publishes of deliveries per second.
+    pub median_deliveries_per_sec: Option<f64>,
+}
+
+impl Fanout {
+    /// The figures of `published` to `connections` connections, from the receipts in
+    /// `tally`.
+    pub fn of<A>(published: &[Published<A>], tally: &Tally, connections: usize) -> Self {
+        let mut all_latencies = Vec::with_capacity(published.len() * connections);
+        let mut publishes = Vec::with_capacity(published.len());
+        for p in published {
+            let receipts = tally.receipts(p.k);
+            let (latencies, figures) =
+                publish_figures(p.value, p.at_ns, p.round_trip_us, &receipts, p.expected);
+            all_latencies.extend(latencies);
+            publishes.push(figures);
+        }
+        let lasts: Vec<f64> = publishes
+            .iter()
+            .filter_map(|p| p.last_us)
+            .map(|us| us as f64)
+            .collect();
+        let rates: Vec<f64> = publishes
+            .iter()
+            .filter_map(|p| p.deliveries_per_sec)
+            .collect();
+        Self {
+            deliveries: publishes.iter().map(|p| p.deliveries).sum(),
+            expected_deliveries: publishes.iter().map(|p| p.expected).sum(),
+            latency: Latency::of(&mut all_latencies),
+            median_last_us: median(&lasts),
+            median_deliveries_per_sec: median(&rates),
+            publishes,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Fanout {
+    /// A fan-out for report tests: one publish to 1,000 connections per round trip in
+    /// `round_trips_us`, 2,000 deliveries in all, p50 5 ms, p99 9 ms, 100,000 per second.
+    pub(crate) fn sample(round_trips_us: &[u64]) -> Self {
+        let publish = |patch_us| PublishFigures {
+            value: 1,
+            expected: 1_000,
+            deliveries: 1_000,
+            patch_us,
+            first_us: Some(1_000),
+            last_us: Some(10_000),
+            deliveries_per_sec: Some(100_000.0),
+        };
+        Self {
+            publishes: round_trips_us.iter().copied().map(publish).collect(),
+            deliveries: 2_000,
+            expected_deliveries: 2_000,
+            latency: Latency {
+                p50_us: Some(5_000),
+                p90_us: Some(8_000),
+                p99_us: Some(9_000),
+                max_us: Some(10_000),
+            },
+            median_last_us: Some(10_000.0),
+            median_deliveries_per_sec: Some(100_000.0),
+        }
+    }
+}
+
+/// The phase's experience id, `{prefix}-{transport}-{pid}-{index}`: unique per loadgen
+/// process, so runs against one `--url` server do not collide.
+pub fn experience_id(prefix: &str, cfg: &PhaseConfig) -> Result<Arc<ExperienceId>> {
+    let id = format!(
+        "{prefix}-{}-{}-{}",
+        cfg.transport.to_string().to_lowercase(),
+        std::process::id(),
+        cfg.index
+    );
+    id.parse()
+        .map(Arc::new)
+        .map_err(|e: IdError| Error::Setup(e.to_string()))
 }
 
 /// Runs one phase against `cluster`.
 pub async fn run(cluster: &Cluster, cfg: &PhaseConfig) -> Result<PhaseResult> {
     let api = cluster.operator();
-    // Unique per loadgen process, so runs against one `--url` server do not collide.
-    let experience: Arc<ExperienceId> = Arc::new(
-        format!(
-            "loadgen-{}-{}-{}",
-            cfg.transport.to_string().to_lowercase(),
-            std::process::id(),
-            cfg.index
-        )
-        .parse()
-        .map_err(|e: IdError| Error::Setup(e.to_string()))?,
-    );
+    let experience = experience_id("loadgen", cfg)?;
+    let tag = cfg.transport.to_string();
     let n = cfg.connections;
     eprintln!(
         "[{}] creating {experience} and joining {n} shoppers",
@@ -217,7 +315,17 @@ pub async fn run(cluster: &Cluster, cfg: &PhaseConfig) -> Result<PhaseResult> {
 
     let origin = Instant::now();
     let tally = Arc::new(Tally::new(origin, INITIAL_STOCK + 1, cfg.publishes, n));
-    let tasks = open_all(cluster, cfg, &experience, shoppers, &tally).await?;
+    let node_for = |index| cluster.node_for(index);
+    let tasks = open_all(
+        &tag,
+        cfg,
+        &experience,
+        shoppers,
+        &tally,
+        node_for,
+        LIVEQUEUE_ROUTES,
+    )
+    .await?;
     let connect_secs = origin.elapsed().as_secs_f64();
     let connected = tally.ready_count();
 
@@ -236,37 +344,24 @@ pub async fn run(cluster: &Cluster, cfg: &PhaseConfig) -> Result<PhaseResult> {
 
     wait_for_quiet(cfg.quiet_wait).await;
     let window = CpuWindow::start(cluster);
-    let published = publish_all(api, &experience, cfg, &tally).await?;
+    let published = publish_all(&tag, cfg, &tally, |value| {
+        api.patch_stock(&experience, value)
+    })
+    .await?;
     let cpu = window.finish(cluster);
     memory.after_fanout = cluster.server_memory();
     memory.rss_per_conn_after_fanout =
         per_conn(memory.after_fanout, memory.before, connected, |m| m.rss);
 
-    let mut all_latencies = Vec::with_capacity(cfg.publishes * n);
-    let mut publishes = Vec::with_capacity(cfg.publishes);
-    for p in published {
-        let receipts = tally.receipts(p.k);
-        let (latencies, figures) =
-            publish_figures(p.value, p.at_ns, p.patch_us, &receipts, p.expected);
-        all_latencies.extend(latencies);
-        publishes.push(figures);
-    }
-    let deliveries: usize = publishes.iter().map(|p| p.deliveries).sum();
-    let lasts: Vec<f64> = publishes
-        .iter()
-        .filter_map(|p| p.last_us)
-        .map(|us| us as f64)
-        .collect();
-    let rates: Vec<f64> = publishes
-        .iter()
-        .filter_map(|p| p.deliveries_per_sec)
-        .collect();
+    let fanout = Fanout::of(&published, &tally, n);
+    let deliveries = fanout.deliveries;
     let per_delivery = |cpu: Option<Cpu>| {
         cpu.filter(|_| deliveries > 0)
             .map(|c| c.total_us() as f64 / deliveries as f64)
     };
 
-    close_all(cluster, &experience, cfg.transport, tasks).await;
+    abort_all(&tag, tasks).await;
+    wait_until_closed(cluster, &experience).await;
     sleep(cfg.settle).await;
     memory.after_close = cluster.server_memory();
 
@@ -280,11 +375,12 @@ pub async fn run(cluster: &Cluster, cfg: &PhaseConfig) -> Result<PhaseResult> {
         join_secs,
         connect_secs,
         memory,
+        publishes: fanout.publishes,
         deliveries,
-        expected_deliveries: publishes.iter().map(|p| p.expected).sum(),
-        latency: Latency::of(&mut all_latencies),
-        median_last_us: median(&lasts),
-        median_deliveries_per_sec: median(&rates),
+        expected_deliveries: fanout.expected_deliveries,
+        latency: fanout.latency,
+        median_last_us: fanout.median_last_us,
+        median_deliveries_per_sec: fanout.median_deliveries_per_sec,
         open_time: Latency::of(&mut tally.open_times()),
         server_cpu: cpu.servers,
         server_cpu_us_per_delivery: per_delivery(cpu.servers),
@@ -294,22 +390,24 @@ pub async fn run(cluster: &Cluster, cfg: &PhaseConfig) -> Result<PhaseResult> {
         fanout_wall_us: cpu.wall_us,
         loadgen_cpu: cpu.loadgen,
         loadgen_cpu_us_per_delivery: per_delivery(cpu.loadgen),
-        publishes,
     })
 }
 
-/// Starts one reader task per shopper, `connect_concurrency` handshakes at a time, and
-/// returns once every connection has its first state or has failed.
-async fn open_all(
-    cluster: &Cluster,
+/// Starts one reader task per shopper on `routes`, connection `i` to `server_for(i)`,
+/// `connect_concurrency` handshakes at a time, and returns once every connection has its
+/// first state or has failed. Progress lines start with `[tag]`.
+pub async fn open_all(
+    tag: &str,
     cfg: &PhaseConfig,
     experience: &Arc<ExperienceId>,
     shoppers: Vec<Shopper>,
     tally: &Arc<Tally>,
+    server_for: impl Fn(usize) -> SocketAddr,
+    routes: Routes,
 ) -> Result<Vec<JoinHandle<()>>> {
     let n = shoppers.len();
     let handshakes = Arc::new(Semaphore::new(cfg.connect_concurrency.max(1)));
-    eprintln!("[{}] opening {n} connections", cfg.transport);
+    eprintln!("[{tag}] opening {n} connections");
     let progress = |tally: &Tally| {
         eprintln!(
             "  {} open, {} failed",
@@ -327,7 +425,7 @@ async fn open_all(
             .map_err(|_| Error::Setup("handshake semaphore closed".into()))?;
         let conn = Conn {
             index,
-            server: cluster.node_for(index),
+            server: server_for(index),
             source: source_ip(cfg.index, index, cfg.conns_per_ip),
             experience: experience.clone(),
             shopper,
@@ -335,7 +433,7 @@ async fn open_all(
             permit: Some(permit),
             started: Instant::now(),
         };
-        tasks.push(tokio::spawn(cfg.transport.run(conn)));
+        tasks.push(tokio::spawn(cfg.transport.run_on(routes, conn)));
         if last_note.elapsed() > PROGRESS_EVERY {
             progress(tally);
             last_note = Instant::now();
@@ -349,33 +447,34 @@ async fn open_all(
         sleep(Duration::from_millis(20)).await;
     }
     eprintln!(
-        "[{}] {} open, {} failed",
-        cfg.transport,
+        "[{tag}] {} open, {} failed",
         tally.ready_count(),
         tally.failed_count()
     );
     Ok(tasks)
 }
 
-/// Publishes `cfg.publishes` stock values, each after every open connection received the
-/// previous one (or the delivery timeout passed) and the interval is over.
-async fn publish_all(
-    api: &Api,
-    experience: &ExperienceId,
+/// Publishes `cfg.publishes` stock values through `publish`, each after every open
+/// connection received the previous one (or the delivery timeout passed) and the interval
+/// is over.
+pub async fn publish_all<A, F, Fut>(
+    tag: &str,
     cfg: &PhaseConfig,
     tally: &Tally,
-) -> Result<Vec<Published>> {
-    eprintln!(
-        "[{}] publishing {} stock updates",
-        cfg.transport, cfg.publishes
-    );
+    mut publish: F,
+) -> Result<Vec<Published<A>>>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = Result<A>>,
+{
+    eprintln!("[{tag}] publishing {} stock updates", cfg.publishes);
     let mut published = Vec::with_capacity(cfg.publishes);
     for k in 0..cfg.publishes {
         let expected = tally.open_count();
         let value = tally.value_of(k);
         let at = Instant::now();
-        api.patch_stock(experience, value).await?;
-        let patch_us = at.elapsed().as_micros() as u64;
+        let answer = publish(value).await?;
+        let round_trip_us = at.elapsed().as_micros() as u64;
         // Polling a counter every millisecond costs nothing next to the fan-out, and the
         // figures come from the receive instants, not from when this loop noticed.
         while tally.delivered(k) < tally.open_count() && at.elapsed() < cfg.delivery_timeout {
@@ -385,23 +484,18 @@ async fn publish_all(
             k,
             value,
             at_ns: tally.nanos(at),
-            patch_us,
+            round_trip_us,
             expected,
+            answer,
         });
         tokio::time::sleep_until(at + cfg.interval).await;
     }
     Ok(published)
 }
 
-/// Aborts every reader (dropping its socket) and waits until no node counts a connection
-/// on the experience.
-async fn close_all(
-    cluster: &Cluster,
-    experience: &ExperienceId,
-    transport: Transport,
-    tasks: Vec<JoinHandle<()>>,
-) {
-    eprintln!("[{transport}] closing");
+/// Aborts every reader (dropping its socket) and waits for them to end.
+pub async fn abort_all(tag: &str, tasks: Vec<JoinHandle<()>>) {
+    eprintln!("[{tag}] closing");
     for task in &tasks {
         task.abort();
     }
@@ -409,6 +503,10 @@ async fn close_all(
         // Aborted on purpose; a reader that panicked has already printed why.
         let _ = task.await;
     }
+}
+
+/// Waits until no node counts a connection on the experience.
+async fn wait_until_closed(cluster: &Cluster, experience: &ExperienceId) {
     let closing = Instant::now();
     for (node, api) in cluster.apis().enumerate() {
         loop {

@@ -1,14 +1,15 @@
 //! The table printed at the end of a run, the JSON written with `--json`, and the list of
 //! headline [`Figure`]s that every mode's JSON carries (what `cargo xtask bench` reads).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use crate::cluster::Setup;
 use crate::phase::PhaseResult;
-use crate::procfs::Memory;
-use crate::stats::median;
+use crate::procfs::{Cpu, Memory};
+use crate::stats::{Latency, PublishFigures, median};
 use crate::transport::Transport;
 
 /// One headline figure. Every mode's JSON has a top-level `"figures"` array of these, and
@@ -83,66 +84,109 @@ pub fn phase_figures(phases: &[PhaseResult]) -> Figures {
         };
         let prefix = format!("{setup}{}", transport_prefix(p.transport));
         let what = format!("{} ({})", p.transport, p.setup);
-        let per_delivery = |us: u64| (p.deliveries > 0).then(|| us as f64 / p.deliveries as f64);
-        let patches: Vec<f64> = p.publishes.iter().map(|x| x.patch_us as f64).collect();
-        let mut add = |key: &str, label: &str, value: Option<f64>, unit: &str| {
-            figures.add(
-                format!("{prefix}{key}"),
-                format!("{what}: {label}"),
-                value,
-                unit,
-            );
-        };
-        add(
+        let mut add = PhaseFigures::new(&mut figures, prefix, what);
+        add.add(
             "rss_per_conn_kb",
             "server RSS per idle connection",
             p.memory.rss_per_conn.map(|b| b / 1e3),
             "KB",
         );
-        add(
-            "deliveries_per_s",
-            "deliveries per second (median over publishes)",
-            p.median_deliveries_per_sec,
-            "/s",
-        );
-        add(
-            "latency_p50_ms",
-            "publish → receipt p50",
-            p.latency.p50_us.map(|us| us as f64 / 1e3),
-            "ms",
-        );
-        add(
-            "latency_p99_ms",
-            "publish → receipt p99",
-            p.latency.p99_us.map(|us| us as f64 / 1e3),
-            "ms",
-        );
-        add(
-            "cpu_per_delivery_us",
-            "server CPU per delivery",
-            p.server_cpu_us_per_delivery,
-            "us",
-        );
-        add(
-            "user_cpu_per_delivery_us",
-            "server user CPU per delivery",
-            p.server_cpu.and_then(|c| per_delivery(c.user_us)),
-            "us",
-        );
-        add(
-            "system_cpu_per_delivery_us",
-            "server system CPU per delivery",
-            p.server_cpu.and_then(|c| per_delivery(c.system_us)),
-            "us",
-        );
-        add(
+        add.delivery(p.median_deliveries_per_sec, &p.latency);
+        add.cpu_per_delivery("", "server", p.server_cpu, p.deliveries);
+        add.add(
             "patch_round_trip_ms",
             "PATCH round trip (median)",
-            median(&patches).map(|us| us / 1e3),
+            median_round_trip_us(&p.publishes).map(|us| us / 1e3),
             "ms",
         );
     }
     figures
+}
+
+/// One phase's figures as they are added: every key prefixed alike (`sse_`, `guide_js_ws_`),
+/// every label opened with what ran (`SSE (memory)`).
+pub struct PhaseFigures<'a> {
+    figures: &'a mut Figures,
+    prefix: String,
+    what: String,
+}
+
+impl<'a> PhaseFigures<'a> {
+    /// Adds to `figures` under key prefix `prefix` and label prefix `what`.
+    pub fn new(figures: &'a mut Figures, prefix: String, what: String) -> Self {
+        Self {
+            figures,
+            prefix,
+            what,
+        }
+    }
+
+    /// Adds `{prefix}{key}`, labelled `{what}: {label}`, when `value` is present.
+    pub fn add(&mut self, key: &str, label: &str, value: Option<f64>, unit: &str) {
+        self.figures.add(
+            format!("{}{key}", self.prefix),
+            format!("{}: {label}", self.what),
+            value,
+            unit,
+        );
+    }
+
+    /// `deliveries_per_s` (the median over publishes), `latency_p50_ms` and
+    /// `latency_p99_ms` (publish → receipt).
+    pub fn delivery(&mut self, median_deliveries_per_sec: Option<f64>, latency: &Latency) {
+        let ms = |us: Option<u64>| us.map(|us| us as f64 / 1e3);
+        self.add(
+            "deliveries_per_s",
+            "deliveries per second (median over publishes)",
+            median_deliveries_per_sec,
+            "/s",
+        );
+        self.add(
+            "latency_p50_ms",
+            "publish → receipt p50",
+            ms(latency.p50_us),
+            "ms",
+        );
+        self.add(
+            "latency_p99_ms",
+            "publish → receipt p99",
+            ms(latency.p99_us),
+            "ms",
+        );
+    }
+
+    /// `{key}cpu_per_delivery_us`, `{key}user_cpu_per_delivery_us` and
+    /// `{key}system_cpu_per_delivery_us`: `who`'s CPU time over `deliveries`.
+    pub fn cpu_per_delivery(&mut self, key: &str, who: &str, cpu: Option<Cpu>, deliveries: usize) {
+        let per = |us: fn(&Cpu) -> u64| {
+            cpu.filter(|_| deliveries > 0)
+                .map(|c| us(&c) as f64 / deliveries as f64)
+        };
+        self.add(
+            &format!("{key}cpu_per_delivery_us"),
+            &format!("{who} CPU per delivery"),
+            per(Cpu::total_us),
+            "us",
+        );
+        self.add(
+            &format!("{key}user_cpu_per_delivery_us"),
+            &format!("{who} user CPU per delivery"),
+            per(|c| c.user_us),
+            "us",
+        );
+        self.add(
+            &format!("{key}system_cpu_per_delivery_us"),
+            &format!("{who} system CPU per delivery"),
+            per(|c| c.system_us),
+            "us",
+        );
+    }
+}
+
+/// The median round trip of the publish calls (livequeue's PATCH, the guide's POST), µs.
+pub fn median_round_trip_us(publishes: &[PublishFigures]) -> Option<f64> {
+    let round_trips: Vec<f64> = publishes.iter().map(|x| x.patch_us as f64).collect();
+    median(&round_trips)
 }
 
 /// The machine the figures were taken on.
@@ -234,25 +278,74 @@ pub struct Report {
     pub figures: Figures,
 }
 
-fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
-}
-
-fn kb(bytes: Option<f64>) -> String {
+/// A table cell: bytes as KB, one decimal.
+pub fn kb(bytes: Option<f64>) -> String {
     bytes.map_or("–".into(), |b| format!("{:.1} KB", b / 1e3))
 }
 
-fn ms(us: Option<u64>) -> String {
+/// A table cell: µs as ms, one decimal.
+pub fn ms(us: Option<u64>) -> String {
     us.map_or("–".into(), |us| format!("{:.1}", us as f64 / 1e3))
 }
 
-fn mem(m: Option<Memory>) -> String {
-    m.map_or("–".into(), |m| mb(m.rss))
+/// A table cell: µs (not whole) as ms, one decimal.
+pub fn ms_f(us: Option<f64>) -> String {
+    us.map_or("–".into(), |us| format!("{:.1}", us / 1e3))
 }
 
-type Row = (&'static str, fn(&PhaseResult) -> String);
+/// A table cell: a reading's RSS as MB, one decimal.
+pub fn mem(m: Option<Memory>) -> String {
+    m.map_or("–".into(), |m| format!("{:.1} MB", m.rss as f64 / 1e6))
+}
 
-const ROWS: &[Row] = &[
+/// A table cell: µs, two decimals.
+pub fn us2(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.2}"))
+}
+
+/// A table cell: two latencies, `p50 / p99` ms.
+pub fn p50_p99(l: &Latency) -> String {
+    format!("{} / {}", ms(l.p50_us), ms(l.p99_us))
+}
+
+/// A table cell: two latencies, `p50 / p90` ms.
+pub fn p50_p90(l: &Latency) -> String {
+    format!("{} / {}", ms(l.p50_us), ms(l.p90_us))
+}
+
+/// A table cell: two latencies, `p99 / max` ms.
+pub fn p99_max(l: &Latency) -> String {
+    format!("{} / {}", ms(l.p99_us), ms(l.max_us))
+}
+
+/// A table cell: `deliveries / expected`.
+pub fn delivered(deliveries: usize, expected: usize) -> String {
+    format!("{deliveries} / {expected}")
+}
+
+/// A table cell: the failures, all reasons together.
+pub fn failures(errors: &BTreeMap<String, usize>) -> String {
+    errors.values().sum::<usize>().to_string()
+}
+
+/// A table cell: deliveries per second, whole.
+pub fn rate(per_sec: Option<f64>) -> String {
+    per_sec.map_or("–".into(), |r| format!("{r:.0}"))
+}
+
+/// A table cell: the CPU time others took over a window of `wall_us`, and its share of a
+/// core.
+pub fn others_cpu(others_us: Option<u64>, wall_us: u64) -> String {
+    others_us.map_or("–".into(), |us| {
+        let share = 100.0 * us as f64 / wall_us.max(1) as f64;
+        format!("{:.1} s ({share:.0}% of a core)", us as f64 / 1e6)
+    })
+}
+
+/// A row of a phase table: its label, and its cell for one phase.
+pub type Row<P> = (&'static str, fn(&P) -> String);
+
+const ROWS: &[Row<PhaseResult>] = &[
     ("connections open / wanted", |p| {
         format!("{} / {}", p.connected, p.wanted)
     }),
@@ -264,12 +357,10 @@ const ROWS: &[Row] = &[
             .collect();
         counts.join(" + ")
     }),
-    ("failed or ended early", |p| {
-        p.errors.values().sum::<usize>().to_string()
-    }),
+    ("failed or ended early", |p| failures(&p.errors)),
     ("time to open all (s)", |p| format!("{:.1}", p.connect_secs)),
     ("connect → first state p50 / p99 (ms)", |p| {
-        format!("{} / {}", ms(p.open_time.p50_us), ms(p.open_time.p99_us))
+        p50_p99(&p.open_time)
     }),
     ("server RSS before → idle", |p| {
         format!("{} → {}", mem(p.memory.before), mem(p.memory.idle))
@@ -285,29 +376,21 @@ const ROWS: &[Row] = &[
     }),
     ("publishes", |p| p.publishes.len().to_string()),
     ("deliveries / expected", |p| {
-        format!("{} / {}", p.deliveries, p.expected_deliveries)
+        delivered(p.deliveries, p.expected_deliveries)
     }),
-    ("latency p50 / p90 (ms)", |p| {
-        format!("{} / {}", ms(p.latency.p50_us), ms(p.latency.p90_us))
-    }),
-    ("latency p99 / max (ms)", |p| {
-        format!("{} / {}", ms(p.latency.p99_us), ms(p.latency.max_us))
-    }),
+    ("latency p50 / p90 (ms)", |p| p50_p90(&p.latency)),
+    ("latency p99 / max (ms)", |p| p99_max(&p.latency)),
     ("time to last delivery, median (ms)", |p| {
-        p.median_last_us
-            .map_or("–".into(), |us| format!("{:.1}", us / 1e3))
+        ms_f(p.median_last_us)
     }),
     ("deliveries per second, median", |p| {
-        p.median_deliveries_per_sec
-            .map_or("–".into(), |r| format!("{r:.0}"))
+        rate(p.median_deliveries_per_sec)
     }),
     ("PATCH round trip, median (ms)", |p| {
-        let v: Vec<f64> = p.publishes.iter().map(|x| x.patch_us as f64).collect();
-        median(&v).map_or("–".into(), |us| format!("{:.1}", us / 1e3))
+        ms_f(median_round_trip_us(&p.publishes))
     }),
     ("server CPU per delivery, all nodes (µs)", |p| {
-        p.server_cpu_us_per_delivery
-            .map_or("–".into(), |c| format!("{c:.2}"))
+        us2(p.server_cpu_us_per_delivery)
     }),
     ("server CPU user / system share", |p| {
         p.server_cpu
@@ -327,18 +410,13 @@ const ROWS: &[Row] = &[
         })
     }),
     ("Redis CPU per delivery (µs)", |p| {
-        p.redis_cpu_us_per_delivery
-            .map_or("–".into(), |c| format!("{c:.2}"))
+        us2(p.redis_cpu_us_per_delivery)
     }),
     ("loadgen CPU per delivery (µs)", |p| {
-        p.loadgen_cpu_us_per_delivery
-            .map_or("–".into(), |c| format!("{c:.2}"))
+        us2(p.loadgen_cpu_us_per_delivery)
     }),
     ("other processes' CPU during publishes", |p| {
-        p.others_cpu_us.map_or("–".into(), |us| {
-            let share = 100.0 * us as f64 / p.fanout_wall_us.max(1) as f64;
-            format!("{:.1} s ({share:.0}% of a core)", us as f64 / 1e6)
-        })
+        others_cpu(p.others_cpu_us, p.fanout_wall_us)
     }),
 ];
 
@@ -381,17 +459,29 @@ pub fn render(report: &Report) -> String {
     if let Some(bin) = &report.server_binary {
         let _ = writeln!(out, "{}", bin.line());
     }
-    let label_width = ROWS
+    let headers: Vec<String> = report.phases.iter().map(header).collect();
+    phase_table(&mut out, ROWS, &report.phases, &headers, |p| &p.errors);
+    out
+}
+
+/// Writes a phase table into `out`: one row per entry of `rows`, one column per phase
+/// (headed by `headers`), then each phase's failures by reason (`errors`).
+pub fn phase_table<P>(
+    out: &mut String,
+    rows: &[Row<P>],
+    phases: &[P],
+    headers: &[String],
+    errors: fn(&P) -> &BTreeMap<String, usize>,
+) {
+    let label_width = rows
         .iter()
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0);
-    let cells: Vec<Vec<String>> = report
-        .phases
+    let cells: Vec<Vec<String>> = phases
         .iter()
-        .map(|p| ROWS.iter().map(|(_, f)| f(p)).collect())
+        .map(|p| rows.iter().map(|(_, f)| f(p)).collect())
         .collect();
-    let headers: Vec<String> = report.phases.iter().map(header).collect();
     let widths: Vec<usize> = headers
         .iter()
         .zip(&cells)
@@ -408,19 +498,18 @@ pub fn render(report: &Report) -> String {
         let _ = write!(out, " | {h:>w$}");
     }
     out.push('\n');
-    for (i, (label, _)) in ROWS.iter().enumerate() {
+    for (i, (label, _)) in rows.iter().enumerate() {
         let _ = write!(out, "{label:label_width$}");
         for (c, w) in cells.iter().zip(&widths) {
             let _ = write!(out, " | {:>w$}", c[i]);
         }
         out.push('\n');
     }
-    for (p, h) in report.phases.iter().zip(&headers) {
-        for (why, count) in &p.errors {
+    for (p, h) in phases.iter().zip(headers) {
+        for (why, count) in errors(p) {
             let _ = writeln!(out, "{h}: {count} × {why}");
         }
     }
-    out
 }
 
 /// A phase's column: its transport and its setup (`SSE · 2 nodes, Redis`).
@@ -431,20 +520,10 @@ fn header(p: &PhaseResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phase::MemoryFigures;
-    use crate::procfs::Cpu;
-    use crate::stats::{Latency, PublishFigures};
+    use crate::phase::{Fanout, MemoryFigures};
 
     fn phase(transport: Transport, setup: Setup) -> PhaseResult {
-        let publish = |patch_us| PublishFigures {
-            value: 1,
-            expected: 1_000,
-            deliveries: 1_000,
-            patch_us,
-            first_us: Some(1_000),
-            last_us: Some(10_000),
-            deliveries_per_sec: Some(100_000.0),
-        };
+        let fanout = Fanout::sample(&[2_000, 4_000, 3_000]);
         PhaseResult {
             transport,
             setup,
@@ -458,17 +537,12 @@ mod tests {
                 rss_per_conn: Some(9_500.0),
                 ..MemoryFigures::default()
             },
-            publishes: vec![publish(2_000), publish(4_000), publish(3_000)],
-            deliveries: 2_000,
-            expected_deliveries: 2_000,
-            latency: Latency {
-                p50_us: Some(5_000),
-                p90_us: Some(8_000),
-                p99_us: Some(9_000),
-                max_us: Some(10_000),
-            },
-            median_last_us: Some(10_000.0),
-            median_deliveries_per_sec: Some(100_000.0),
+            publishes: fanout.publishes,
+            deliveries: fanout.deliveries,
+            expected_deliveries: fanout.expected_deliveries,
+            latency: fanout.latency,
+            median_last_us: fanout.median_last_us,
+            median_deliveries_per_sec: fanout.median_deliveries_per_sec,
             open_time: Latency::default(),
             server_cpu: Some(Cpu {
                 user_us: 10_000,

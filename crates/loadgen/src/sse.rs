@@ -41,14 +41,16 @@ pub fn head_end(bytes: &[u8]) -> Option<usize> {
         .map(|i| i + 4)
 }
 
-/// Runs the connection until it fails (returning why) or is aborted.
-pub async fn run(conn: &mut Conn) -> String {
+/// Runs the connection, opened with `request` (the request line and headers), until it
+/// fails (returning why) or is aborted: the same reading for any server whose stream
+/// carries `"available":N` in its first state and in every update.
+pub async fn run_with(conn: &mut Conn, request: &str) -> String {
     let mut buf = [0u8; READ_BUFFER];
     let mut scanner = AvailableScanner::new();
     let opened = timeout(OPEN_TIMEOUT, async {
         let mut stream = conn.connect().await.map_err(|e| format!("connect: {e}"))?;
         stream
-            .write_all(request(conn).as_bytes())
+            .write_all(request.as_bytes())
             .await
             .map_err(|e| format!("write request: {e}"))?;
         let mut filled = 0;

@@ -118,13 +118,45 @@ impl Conn {
     }
 }
 
+/// Where a server serves the two transports: the one thing that differs between
+/// livequeue's server and another measured with the same readers (`--guide-js`).
+#[derive(Debug, Clone, Copy)]
+pub struct Routes {
+    /// The request line and headers of a connection's SSE stream.
+    pub sse_request: fn(&Conn) -> String,
+    /// The upgrade URL of a connection's WebSocket.
+    pub ws_url: fn(&Conn) -> String,
+    /// How the server's WebSocket close frames are told.
+    pub close_names: ws::CloseNames,
+}
+
+/// livequeue's own routes ([`sse::request`], [`ws::url`]) and close codes.
+pub const LIVEQUEUE_ROUTES: Routes = Routes {
+    sse_request: sse::request,
+    ws_url: ws::url,
+    close_names: ws::CloseNames::Protocol,
+};
+
 impl Transport {
-    /// Runs one connection until it fails or is aborted, reporting into its tally.
+    /// Runs one connection on livequeue's routes until it fails or is aborted, reporting
+    /// into its tally.
     pub async fn run(self, conn: Conn) {
+        self.run_on(LIVEQUEUE_ROUTES, conn).await;
+    }
+
+    /// Runs one connection on `routes` until it fails or is aborted, reporting into its
+    /// tally.
+    pub async fn run_on(self, routes: Routes, conn: Conn) {
         let mut conn = conn;
         let failure = match self {
-            Transport::Sse => sse::run(&mut conn).await,
-            Transport::Ws => ws::run(&mut conn).await,
+            Transport::Sse => {
+                let request = (routes.sse_request)(&conn);
+                sse::run_with(&mut conn, &request).await
+            }
+            Transport::Ws => {
+                let url = (routes.ws_url)(&conn);
+                ws::run_with(&mut conn, url, routes.close_names).await
+            }
         };
         conn.tally.failed(failure, conn.is_ready());
     }

@@ -1,5 +1,5 @@
-//! CPU time consumed over a window (the publishes of a phase) by the server nodes, by their
-//! Redis, by the loadgen, and by everything else on the machine.
+//! CPU time consumed over a window (the publishes of a phase) by the server nodes (or
+//! the guide's node), by their Redis, by the loadgen, and by everything else on the machine.
 
 use tokio::time::Instant;
 
@@ -37,22 +37,34 @@ fn own_cpu() -> Option<Cpu> {
 }
 
 impl CpuWindow {
-    /// Takes the first readings.
+    /// Takes the first readings of `cluster`.
     pub fn start(cluster: &Cluster) -> Self {
+        Self::start_with(cluster.server_cpu(), cluster.redis_cpu())
+    }
+
+    /// Takes the last readings of `cluster` and the differences.
+    pub fn finish(self, cluster: &Cluster) -> CpuUse {
+        self.finish_with(cluster.server_cpu(), cluster.redis_cpu())
+    }
+
+    /// Takes the first readings, given the servers' and their Redis's CPU time now (any
+    /// servers: livequeue's nodes, or the guide's node).
+    pub fn start_with(servers: Option<Cpu>, redis: Option<Cpu>) -> Self {
         Self {
             started: Instant::now(),
             machine: machine_busy_us().ok(),
-            servers: cluster.server_cpu(),
-            redis: cluster.redis_cpu(),
+            servers,
+            redis,
             loadgen: own_cpu(),
         }
     }
 
-    /// Takes the last readings and the differences.
-    pub fn finish(self, cluster: &Cluster) -> CpuUse {
+    /// Takes the last readings, given the same processes' CPU time now, and the
+    /// differences.
+    pub fn finish_with(self, servers: Option<Cpu>, redis: Option<Cpu>) -> CpuUse {
         let since = |now: Option<Cpu>, then: Option<Cpu>| now.zip(then).map(|(a, b)| a.since(&b));
-        let servers = since(cluster.server_cpu(), self.servers);
-        let redis = since(cluster.redis_cpu(), self.redis);
+        let servers = since(servers, self.servers);
+        let redis = since(redis, self.redis);
         let loadgen = since(own_cpu(), self.loadgen);
         let machine = machine_busy_us()
             .ok()

@@ -37,12 +37,22 @@ pub fn config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
-/// Runs the connection until it fails (returning why) or is aborted.
-pub async fn run(conn: &mut Conn) -> String {
+/// How a server's close frame is told in a failure reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseNames {
+    /// By the protocol's name for its code ([`CloseCode`]), where it has one: livequeue's
+    /// server speaks these codes.
+    Protocol,
+    /// By its number and reason text, as sent: a server that does not speak this protocol.
+    Raw,
+}
+
+/// Runs the connection, upgraded at `url`, until it fails (returning why) or is aborted.
+pub async fn run_with(conn: &mut Conn, url: String, close_names: CloseNames) -> String {
     let mut scanner = AvailableScanner::new();
     let opened = timeout(OPEN_TIMEOUT, async {
         let stream = conn.connect().await.map_err(|e| format!("connect: {e}"))?;
-        let (socket, _response) = client_async_with_config(url(conn), stream, Some(config()))
+        let (socket, _response) = client_async_with_config(url, stream, Some(config()))
             .await
             .map_err(|e| format!("handshake: {e}"))?;
         Ok::<_, String>(socket)
@@ -67,8 +77,12 @@ pub async fn run(conn: &mut Conn) -> String {
                 conn.received(&mut scanner, text.as_bytes(), Instant::now());
             }
             Some(Ok(Message::Close(frame))) => {
+                let named = |code| match close_names {
+                    CloseNames::Protocol => CloseCode::from_code(code),
+                    CloseNames::Raw => None,
+                };
                 return match frame {
-                    Some(f) => match CloseCode::from_code(u16::from(f.code)) {
+                    Some(f) => match named(u16::from(f.code)) {
                         Some(code) => format!("closed by the server: {code}"),
                         None => format!("closed by the server: {} {}", f.code, f.reason),
                     },

@@ -6,9 +6,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::GuidePhase;
-use crate::procfs::Memory;
-use crate::report::{Figures, Machine, machine_line};
-use crate::stats::median;
+use crate::procfs::{Cpu, Memory};
+use crate::report::{
+    Figures, Machine, PhaseFigures, Row, delivered, failures, kb, machine_line,
+    median_round_trip_us, mem, ms_f, others_cpu, p50_p90, p50_p99, p99_max, phase_table, rate, us2,
+};
 use crate::transport::Transport;
 
 /// What ran.
@@ -60,179 +62,109 @@ fn prefix(t: Transport) -> &'static str {
 pub fn figures(phases: &[GuidePhase]) -> Figures {
     let mut figures = Figures::default();
     for p in phases {
-        let pre = prefix(p.transport);
         let what = format!("{} (guide's JS server)", p.transport);
+        let mut add = PhaseFigures::new(&mut figures, prefix(p.transport).to_string(), what);
         let kb = |b: Option<f64>| b.map(|b| b / 1e3);
-        let node_cpu = p.node_cpu;
-        let redis_cpu = p.redis_cpu;
-        let total = node_cpu
-            .zip(redis_cpu)
+        let total_cpu = p
+            .node_cpu
+            .zip(p.redis_cpu)
             .map(|(a, b)| a.total_us() + b.total_us());
-        let rounds: Vec<f64> = p.publishes.iter().map(|x| x.patch_us as f64).collect();
         let clients = p
             .redis_clients_idle
             .zip(p.redis_clients_before)
             .filter(|_| p.connected > 0)
             .map(|(idle, before)| (idle as f64 - before as f64) / p.connected as f64);
-        let rows: [(&str, &str, Option<f64>, &str); 16] = [
-            (
-                "rss_per_conn_kb",
-                "node RSS per idle connection",
-                kb(p.node_memory.rss_per_conn),
-                "KB",
-            ),
-            (
-                "redis_rss_per_conn_kb",
-                "Redis RSS per idle connection",
-                kb(p.redis_memory.rss_per_conn),
-                "KB",
-            ),
-            (
-                "total_rss_per_conn_kb",
-                "node + Redis RSS per idle connection",
-                kb(p.node_memory
-                    .rss_per_conn
-                    .zip(p.redis_memory.rss_per_conn)
-                    .map(|(a, b)| a + b)),
-                "KB",
-            ),
-            (
-                "redis_clients_per_conn",
-                "Redis client connections per push connection",
-                clients,
-                "",
-            ),
-            (
-                "deliveries_per_s",
-                "deliveries per second (median over publishes)",
-                p.median_deliveries_per_sec,
-                "/s",
-            ),
-            (
-                "latency_p50_ms",
-                "publish → receipt p50",
-                p.latency.p50_us.map(|us| us as f64 / 1e3),
-                "ms",
-            ),
-            (
-                "latency_p99_ms",
-                "publish → receipt p99",
-                p.latency.p99_us.map(|us| us as f64 / 1e3),
-                "ms",
-            ),
-            (
-                "cpu_per_delivery_us",
-                "node CPU per delivery",
-                p.per_delivery(node_cpu.map(|c| c.total_us())),
-                "us",
-            ),
-            (
-                "user_cpu_per_delivery_us",
-                "node user CPU per delivery",
-                p.per_delivery(node_cpu.map(|c| c.user_us)),
-                "us",
-            ),
-            (
-                "system_cpu_per_delivery_us",
-                "node system CPU per delivery",
-                p.per_delivery(node_cpu.map(|c| c.system_us)),
-                "us",
-            ),
-            (
-                "redis_cpu_per_delivery_us",
-                "Redis CPU per delivery",
-                p.per_delivery(redis_cpu.map(|c| c.total_us())),
-                "us",
-            ),
-            (
-                "redis_user_cpu_per_delivery_us",
-                "Redis user CPU per delivery",
-                p.per_delivery(redis_cpu.map(|c| c.user_us)),
-                "us",
-            ),
-            (
-                "redis_system_cpu_per_delivery_us",
-                "Redis system CPU per delivery",
-                p.per_delivery(redis_cpu.map(|c| c.system_us)),
-                "us",
-            ),
-            (
-                "total_cpu_per_delivery_us",
-                "node + Redis CPU per delivery",
-                p.per_delivery(total),
-                "us",
-            ),
-            (
-                "publish_round_trip_ms",
-                "publish call round trip (median)",
-                median(&rounds).map(|us| us / 1e3),
-                "ms",
-            ),
-            (
-                "connections",
-                "connections open",
-                Some(p.connected as f64),
-                "",
-            ),
-        ];
-        for (key, label, value, unit) in rows {
-            figures.add(
-                format!("{pre}{key}"),
-                format!("{what}: {label}"),
-                value,
-                unit,
-            );
-        }
+        add.add(
+            "rss_per_conn_kb",
+            "node RSS per idle connection",
+            kb(p.node_memory.rss_per_conn),
+            "KB",
+        );
+        add.add(
+            "redis_rss_per_conn_kb",
+            "Redis RSS per idle connection",
+            kb(p.redis_memory.rss_per_conn),
+            "KB",
+        );
+        add.add(
+            "total_rss_per_conn_kb",
+            "node + Redis RSS per idle connection",
+            kb(p.node_memory
+                .rss_per_conn
+                .zip(p.redis_memory.rss_per_conn)
+                .map(|(a, b)| a + b)),
+            "KB",
+        );
+        add.add(
+            "redis_clients_per_conn",
+            "Redis client connections per push connection",
+            clients,
+            "",
+        );
+        add.delivery(p.fanout.median_deliveries_per_sec, &p.fanout.latency);
+        add.cpu_per_delivery("", "node", p.node_cpu, p.fanout.deliveries);
+        add.cpu_per_delivery("redis_", "Redis", p.redis_cpu, p.fanout.deliveries);
+        add.add(
+            "total_cpu_per_delivery_us",
+            "node + Redis CPU per delivery",
+            p.per_delivery(total_cpu),
+            "us",
+        );
+        add.add(
+            "publish_round_trip_ms",
+            "publish call round trip (median)",
+            median_round_trip_us(&p.fanout.publishes).map(|us| us / 1e3),
+            "ms",
+        );
+        add.add(
+            "connections",
+            "connections open",
+            Some(p.connected as f64),
+            "",
+        );
     }
     figures
-}
-
-fn kb(bytes: Option<f64>) -> String {
-    bytes.map_or("–".into(), |b| format!("{:.1} KB", b / 1e3))
-}
-
-fn ms(us: Option<u64>) -> String {
-    us.map_or("–".into(), |us| format!("{:.1}", us as f64 / 1e3))
-}
-
-fn mb(m: Option<Memory>) -> String {
-    m.map_or("–".into(), |m| format!("{:.1} MB", m.rss as f64 / 1e6))
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or("–".into(), |v| v.to_string())
 }
 
-fn us2(v: Option<f64>) -> String {
-    v.map_or("–".into(), |v| format!("{v:.2}"))
+/// `cpu`'s share of `p`'s deliveries: total, or user / system, µs.
+fn cpu_cells(p: &GuidePhase, cpu: Option<Cpu>) -> (String, String) {
+    (
+        us2(p.per_delivery(cpu.map(|c| c.total_us()))),
+        format!(
+            "{} / {}",
+            us2(p.per_delivery(cpu.map(|c| c.user_us))),
+            us2(p.per_delivery(cpu.map(|c| c.system_us)))
+        ),
+    )
 }
 
-type Row = (&'static str, fn(&GuidePhase) -> String);
+/// A table cell: memory readings `a → b`.
+fn from_to(a: Option<Memory>, b: Option<Memory>) -> String {
+    format!("{} → {}", mem(a), mem(b))
+}
 
-const ROWS: &[Row] = &[
+const ROWS: &[Row<GuidePhase>] = &[
     ("connections open / wanted", |p| {
         format!("{} / {}", p.connected, p.wanted)
     }),
-    ("failed or ended early", |p| {
-        p.errors.values().sum::<usize>().to_string()
-    }),
+    ("failed or ended early", |p| failures(&p.errors)),
     ("time to open all (s)", |p| format!("{:.1}", p.connect_secs)),
     ("connect → initial state p50 / p99 (ms)", |p| {
-        format!("{} / {}", ms(p.open_time.p50_us), ms(p.open_time.p99_us))
+        p50_p99(&p.open_time)
     }),
     ("node RSS before → idle", |p| {
-        format!("{} → {}", mb(p.node_memory.before), mb(p.node_memory.idle))
+        from_to(p.node_memory.before, p.node_memory.idle)
     }),
     ("node RSS per idle conn", |p| kb(p.node_memory.rss_per_conn)),
     ("node anon per idle conn", |p| {
         kb(p.node_memory.anon_per_conn)
     }),
     ("Redis RSS before → idle", |p| {
-        format!(
-            "{} → {}",
-            mb(p.redis_memory.before),
-            mb(p.redis_memory.idle)
-        )
+        from_to(p.redis_memory.before, p.redis_memory.idle)
     }),
     ("Redis RSS per idle conn", |p| {
         kb(p.redis_memory.rss_per_conn)
@@ -250,63 +182,49 @@ const ROWS: &[Row] = &[
     ("node RSS after publishes / after close", |p| {
         format!(
             "{} / {}",
-            mb(p.node_memory.after_fanout),
-            mb(p.node_memory.after_close)
+            mem(p.node_memory.after_fanout),
+            mem(p.node_memory.after_close)
         )
     }),
     ("loadgen RSS per conn", |p| kb(p.loadgen_rss_per_conn)),
     ("publishes (Redis receivers of the first)", |p| {
-        format!("{} ({})", p.publishes.len(), opt(p.redis_receivers.first()))
+        format!(
+            "{} ({})",
+            p.fanout.publishes.len(),
+            opt(p.redis_receivers.first())
+        )
     }),
     ("deliveries / expected", |p| {
-        format!("{} / {}", p.deliveries, p.expected_deliveries)
+        delivered(p.fanout.deliveries, p.fanout.expected_deliveries)
     }),
-    ("latency p50 / p90 (ms)", |p| {
-        format!("{} / {}", ms(p.latency.p50_us), ms(p.latency.p90_us))
-    }),
-    ("latency p99 / max (ms)", |p| {
-        format!("{} / {}", ms(p.latency.p99_us), ms(p.latency.max_us))
-    }),
+    ("latency p50 / p90 (ms)", |p| p50_p90(&p.fanout.latency)),
+    ("latency p99 / max (ms)", |p| p99_max(&p.fanout.latency)),
     ("time to last delivery, median (ms)", |p| {
-        p.median_last_us
-            .map_or("–".into(), |us| format!("{:.1}", us / 1e3))
+        ms_f(p.fanout.median_last_us)
     }),
     ("deliveries per second, median", |p| {
-        p.median_deliveries_per_sec
-            .map_or("–".into(), |r| format!("{r:.0}"))
+        rate(p.fanout.median_deliveries_per_sec)
     }),
     ("publish round trip, median (ms)", |p| {
-        let v: Vec<f64> = p.publishes.iter().map(|x| x.patch_us as f64).collect();
-        median(&v).map_or("–".into(), |us| format!("{:.1}", us / 1e3))
+        ms_f(median_round_trip_us(&p.fanout.publishes))
     }),
     ("node CPU per delivery (µs)", |p| {
-        us2(p.per_delivery(p.node_cpu.map(|c| c.total_us())))
+        cpu_cells(p, p.node_cpu).0
     }),
     ("node CPU user / system per delivery (µs)", |p| {
-        format!(
-            "{} / {}",
-            us2(p.per_delivery(p.node_cpu.map(|c| c.user_us))),
-            us2(p.per_delivery(p.node_cpu.map(|c| c.system_us)))
-        )
+        cpu_cells(p, p.node_cpu).1
     }),
     ("Redis CPU per delivery (µs)", |p| {
-        us2(p.per_delivery(p.redis_cpu.map(|c| c.total_us())))
+        cpu_cells(p, p.redis_cpu).0
     }),
     ("Redis CPU user / system per delivery (µs)", |p| {
-        format!(
-            "{} / {}",
-            us2(p.per_delivery(p.redis_cpu.map(|c| c.user_us))),
-            us2(p.per_delivery(p.redis_cpu.map(|c| c.system_us)))
-        )
+        cpu_cells(p, p.redis_cpu).1
     }),
     ("loadgen CPU per delivery (µs)", |p| {
         us2(p.per_delivery(p.loadgen_cpu.map(|c| c.total_us())))
     }),
     ("other processes' CPU during publishes", |p| {
-        p.others_cpu_us.map_or("–".into(), |us| {
-            let share = 100.0 * us as f64 / p.fanout_wall_us.max(1) as f64;
-            format!("{:.1} s ({share:.0}% of a core)", us as f64 / 1e6)
-        })
+        others_cpu(p.others_cpu_us, p.fanout_wall_us)
     }),
 ];
 
@@ -328,49 +246,12 @@ pub fn render(report: &GuideReport) -> String {
         s.redis.as_deref().unwrap_or("?"),
         s.redis_maxclients
     );
-    let label_width = ROWS
-        .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0);
     let headers: Vec<String> = report
         .phases
         .iter()
         .map(|p| format!("{} · guide-js", p.transport))
         .collect();
-    let cells: Vec<Vec<String>> = report
-        .phases
-        .iter()
-        .map(|p| ROWS.iter().map(|(_, f)| f(p)).collect())
-        .collect();
-    let widths: Vec<usize> = headers
-        .iter()
-        .zip(&cells)
-        .map(|(h, c)| {
-            c.iter()
-                .chain([h])
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let _ = write!(out, "{:label_width$}", "");
-    for (h, w) in headers.iter().zip(&widths) {
-        let _ = write!(out, " | {h:>w$}");
-    }
-    out.push('\n');
-    for (i, (label, _)) in ROWS.iter().enumerate() {
-        let _ = write!(out, "{label:label_width$}");
-        for (c, w) in cells.iter().zip(&widths) {
-            let _ = write!(out, " | {:>w$}", c[i]);
-        }
-        out.push('\n');
-    }
-    for (p, h) in report.phases.iter().zip(&headers) {
-        for (why, count) in &p.errors {
-            let _ = writeln!(out, "{h}: {count} × {why}");
-        }
-    }
+    phase_table(&mut out, ROWS, &report.phases, &headers, |p| &p.errors);
     out
 }
 
@@ -378,19 +259,10 @@ pub fn render(report: &GuideReport) -> String {
 mod tests {
     use super::*;
     use crate::guide::ProcessMemory;
-    use crate::procfs::Cpu;
-    use crate::stats::{Latency, PublishFigures};
+    use crate::phase::Fanout;
+    use crate::stats::Latency;
 
     fn phase(transport: Transport) -> GuidePhase {
-        let publish = PublishFigures {
-            value: 1,
-            expected: 1_000,
-            deliveries: 1_000,
-            patch_us: 2_000,
-            first_us: Some(1_000),
-            last_us: Some(10_000),
-            deliveries_per_sec: Some(100_000.0),
-        };
         GuidePhase {
             transport,
             wanted: 1_000,
@@ -409,18 +281,8 @@ mod tests {
             redis_clients_before: Some(2),
             redis_clients_idle: Some(1_002),
             channel_subscribers: Some(1_000),
-            publishes: vec![publish.clone(), publish],
             redis_receivers: vec![1_001, 1_001],
-            deliveries: 2_000,
-            expected_deliveries: 2_000,
-            latency: Latency {
-                p50_us: Some(5_000),
-                p90_us: Some(8_000),
-                p99_us: Some(9_000),
-                max_us: Some(10_000),
-            },
-            median_last_us: Some(10_000.0),
-            median_deliveries_per_sec: Some(100_000.0),
+            fanout: Fanout::sample(&[2_000, 2_000]),
             open_time: Latency::default(),
             node_cpu: Some(Cpu {
                 user_us: 60_000,
